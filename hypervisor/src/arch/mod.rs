@@ -1,0 +1,5 @@
+//! Architecture support. Pure pieces (image format, page-table layout,
+//! syndrome decoding) build everywhere for unit tests; the rest only for the
+//! architecture it drives.
+
+pub mod aarch64;

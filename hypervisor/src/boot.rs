@@ -1,0 +1,138 @@
+//! The boot sequence once the CPU is set up (MMU on, console and log
+//! ready): report the machine, set up memory, start the other CPUs.
+
+use log::{info, warn};
+use spin::Mutex;
+
+use crate::arch::aarch64::{cpu as arch_cpu, smp, start};
+use crate::board::Board;
+use crate::dt::BootInfo;
+use crate::mm::boot_map::{free_memory, held_regions};
+use crate::mm::frame::FrameAllocator;
+use crate::mm::region::PhysRange;
+use crate::mm::{FRAME_SIZE, heap};
+use crate::{VERSION, cpu};
+
+const MIB: u64 = 1 << 20;
+
+/// The physical frame allocator, once boot has set it up.
+pub static FRAMES: Mutex<Option<FrameAllocator>> = Mutex::new(None);
+
+/// What the architecture's start code hands the core.
+pub struct BootContext<'a> {
+    pub board: &'static Board,
+    pub info: &'a BootInfo<'a>,
+    pub entry_el: u8,
+    pub image: PhysRange,
+    pub dtb: PhysRange,
+    pub console: start::ConsoleChoice<'a>,
+}
+
+pub fn primary(ctx: BootContext) -> ! {
+    let BootContext { board, info, .. } = ctx;
+    let entered = match ctx.entry_el {
+        3 => "entered at EL3, running at EL2",
+        _ => "entered at EL2",
+    };
+    info!("cordon {VERSION} on board {}, {entered}", board.name);
+    match ctx.console {
+        Ok((uart, path)) => info!("console: {} at {:#x} ({path})", uart.kind.name(), uart.base),
+        Err(err) => warn!(
+            "console: {err}; staying on the board's {} at {:#x}",
+            board.early_console.kind.name(),
+            board.early_console.base
+        ),
+    }
+    report_board(board);
+    report_memory(&ctx);
+    setup_memory(&ctx);
+
+    let boot_index = info.cpu_index(arch_cpu::mpidr()).unwrap_or_else(|| {
+        warn!("boot CPU (MPIDR {:#x}) is not in /cpus", arch_cpu::mpidr());
+        0
+    });
+    cpu::mark_online(0);
+    info!("cpu0 online at EL2 (MPIDR {:#x})", arch_cpu::mpidr());
+    let secondaries = info
+        .cpus
+        .iter()
+        .enumerate()
+        .filter(|&(index, _)| index != boot_index)
+        .map(|(_, node)| node);
+    for (id, node) in (1..).zip(secondaries) {
+        if let Err(err) = smp::start_cpu(info, id, node) {
+            warn!("cpu{id} (MPIDR {:#x}) did not start: {err}", node.mpidr);
+        }
+    }
+    let (online, total) = (cpu::online_count(), info.cpus.len().max(1));
+    if online == total {
+        info!("all {online} of {total} CPUs online");
+    } else {
+        warn!("{online} of {total} CPUs online");
+    }
+
+    run_self_test(info);
+    info!("no partitions configured yet; CPUs idle");
+    cpu::idle()
+}
+
+pub fn secondary(id: usize) -> ! {
+    info!("cpu{id} online at EL2 (MPIDR {:#x})", arch_cpu::mpidr());
+    cpu::mark_online(id);
+    cpu::idle()
+}
+
+fn report_memory(ctx: &BootContext) {
+    for bank in ctx.info.memory.iter() {
+        info!("memory: {bank} ({} MiB)", bank.size() / MIB);
+    }
+    for (range, holder) in held_regions(ctx.info, ctx.image, ctx.dtb) {
+        info!("reserved: {range} {holder}");
+    }
+}
+
+fn report_board(board: &Board) {
+    let gic = &board.gic;
+    info!(
+        "board: GICv2 GICD {:#x} GICC {:#x} GICH {:#x} GICV {:#x}, maintenance PPI {}",
+        gic.gicd, gic.gicc, gic.gich, gic.gicv, gic.maintenance_ppi
+    );
+}
+
+/// Gives the heap its RAM and the frame allocator the rest of free RAM.
+fn setup_memory(ctx: &BootContext) {
+    let mut free = match free_memory(ctx.info, ctx.image, ctx.dtb) {
+        Ok(free) => free,
+        Err(_) => panic!("memory map too fragmented to track"),
+    };
+    let Some(heap_range) = free.take(heap::HEAP_SIZE, FRAME_SIZE) else {
+        panic!("no {} MiB of free RAM for the heap", heap::HEAP_SIZE / MIB)
+    };
+    // SAFETY: taken out of free RAM, mapped read-write, given to nobody else.
+    unsafe { heap::init(heap_range) };
+    let frames = FrameAllocator::new(&free);
+    info!(
+        "heap: {} MiB at {heap_range}; frame allocator: {} MiB free",
+        heap_range.size() / MIB,
+        frames.free_bytes() / MIB
+    );
+    *FRAMES.lock() = Some(frames);
+}
+
+/// `cordon.selftest=fault|panic`: deliberately fail, to check that failures
+/// are reported and contained (used by the boot tests).
+fn run_self_test(info: &BootInfo) {
+    match info.option("selftest") {
+        None => {}
+        Some("fault") => {
+            let guard = start::stack_guard_of_boot_cpu();
+            info!("self-test: reading cpu0's stack guard page at {guard:#x}");
+            // SAFETY: deliberately faults: the guard page is unmapped, and
+            // the exception handler stops every CPU.
+            let value = unsafe { core::ptr::read_volatile(guard as *const u8) };
+            panic!("read {value} from an unmapped guard page");
+        }
+        Some("panic") => panic!("self-test panic requested by cordon.selftest=panic"),
+        Some(other) => warn!("unknown cordon.selftest={other}; expected fault or panic"),
+    }
+}

@@ -1,0 +1,32 @@
+//! cordon: a static-partitioning Type-1 hypervisor.
+//!
+//! The core is architecture-independent; `arch/` holds what is not. Boards
+//! (`boards/*`) describe their hardware with a [`board::Board`] and link this
+//! crate into a bootable image. Pure logic builds for the host too, where
+//! its unit tests run.
+//!
+//! Where to look:
+//! - boot sequence: [`boot`] (after `arch::aarch64::start` has set up the CPU),
+//! - exceptions: `arch::aarch64::exception`,
+//! - the boot device tree: [`dt`], memory: [`mm`], CPUs: [`cpu`].
+
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod arch;
+pub mod board;
+#[cfg(target_os = "none")]
+mod boot;
+pub mod console;
+#[cfg(target_os = "none")]
+pub mod cpu;
+pub mod dt;
+#[cfg(target_os = "none")]
+mod fatal;
+#[cfg(target_os = "none")]
+mod logger;
+pub mod mm;
+
+/// cordon's version, as printed in the banner.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
