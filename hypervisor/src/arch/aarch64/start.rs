@@ -240,6 +240,12 @@ extern "C" fn primary_main(dtb: usize, entry_el: u64) -> ! {
             cpu::wait_for_event();
         }
     }
+    if entry_el == 3 {
+        early_print(&[&format_args!(
+            "cordon: entered at EL3; continuing at EL{} (non-secure)\n",
+            cpu::current_el()
+        )]);
+    }
     cpu::set_id(0);
     exception::install();
 
