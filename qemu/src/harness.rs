@@ -1,0 +1,302 @@
+//! Boots a machine under QEMU, reads its serial console line by line until the
+//! expected lines have appeared or the deadline passes, then stops QEMU.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::{self, JoinHandle};
+use std::time::Instant;
+
+use crate::expect::Expect;
+use crate::machine::{Machine, MachineError, QEMU_BINARY};
+use crate::process::Running;
+use crate::transcript::{Ending, Transcript};
+
+/// A boot that could not be started or watched.
+#[derive(Debug)]
+pub enum HarnessError {
+    /// The machine configuration is invalid.
+    Machine(MachineError),
+    /// The image to boot does not exist.
+    MissingImage(std::path::PathBuf),
+    /// QEMU could not be started.
+    Spawn(io::Error),
+    /// Waiting for or stopping QEMU failed.
+    Wait(io::Error),
+}
+
+impl fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HarnessError::Machine(error) => error.fmt(f),
+            HarnessError::MissingImage(path) => {
+                write!(f, "image {} does not exist", path.display())
+            }
+            HarnessError::Spawn(error) => write!(
+                f,
+                "cannot start {QEMU_BINARY}: {error} (`cargo xtask test` installs it)"
+            ),
+            HarnessError::Wait(error) => write!(f, "cannot wait for {QEMU_BINARY}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for HarnessError {}
+
+/// One line QEMU printed.
+enum Output {
+    Serial(String),
+    Stderr(String),
+}
+
+/// Boots `machine`, echoing its console to stdout, and watches it as `expect` says.
+///
+/// Returns the transcript however the boot went; check [`Transcript::succeeded`].
+pub fn boot(machine: &Machine, expect: &Expect) -> Result<Transcript, HarnessError> {
+    if !machine.image().is_file() {
+        return Err(HarnessError::MissingImage(machine.image().to_owned()));
+    }
+    watch(machine.command().map_err(HarnessError::Machine)?, expect)
+}
+
+/// Runs `command`, watching its stdout as the serial console.
+fn watch(mut command: Command, expect: &Expect) -> Result<Transcript, HarnessError> {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut qemu = Running::spawn(&mut command).map_err(HarnessError::Spawn)?;
+
+    let (sender, receiver) = mpsc::channel();
+    let child = qemu.child_mut();
+    let readers = [
+        child
+            .stdout
+            .take()
+            .map(|out| forward_lines(out, sender.clone(), Output::Serial)),
+        child
+            .stderr
+            .take()
+            .map(|err| forward_lines(err, sender.clone(), Output::Stderr)),
+    ];
+    drop(sender);
+
+    let mut watcher = Watch::new(expect, started);
+    let ending = watcher.run(&receiver, &mut qemu)?;
+    qemu.stop().map_err(HarnessError::Wait)?;
+    for reader in readers.into_iter().flatten() {
+        // A reader only ends when its pipe closes, which stopping QEMU did.
+        let _ = reader.join();
+    }
+    // Lines still in flight when watching stopped belong in the transcript.
+    for output in receiver.try_iter() {
+        watcher.record(output);
+    }
+    Ok(watcher.finish(ending))
+}
+
+/// Sends each line read from `pipe` to `sender`, until the pipe closes.
+fn forward_lines(
+    pipe: impl Read + Send + 'static,
+    sender: Sender<Output>,
+    wrap: fn(String) -> Output,
+) -> JoinHandle<()> {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut bytes = Vec::new();
+        loop {
+            bytes.clear();
+            match reader.read_until(b'\n', &mut bytes) {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&bytes);
+                    let line = line.trim_end_matches(['\n', '\r']).to_owned();
+                    if sender.send(wrap(line)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// The state of watching one boot.
+struct Watch<'a> {
+    expect: &'a Expect,
+    started: Instant,
+    transcript: Transcript,
+}
+
+impl<'a> Watch<'a> {
+    fn new(expect: &'a Expect, started: Instant) -> Self {
+        Self {
+            expect,
+            started,
+            transcript: Transcript {
+                serial: Vec::new(),
+                stderr: Vec::new(),
+                missing: expect.wait_for.clone(),
+                ending: Ending::DeadlinePassed,
+                elapsed: Default::default(),
+            },
+        }
+    }
+
+    /// Reads lines until the boot is decided.
+    fn run(
+        &mut self,
+        receiver: &Receiver<Output>,
+        qemu: &mut Running,
+    ) -> Result<Ending, HarnessError> {
+        let mut stop_at = self.started + self.expect.deadline;
+        let mut ending = None;
+        if self.transcript.missing.is_empty() {
+            ending = Some(Ending::AllSeen);
+            stop_at = Instant::now() + self.expect.settle;
+        }
+        loop {
+            let now = Instant::now();
+            if now >= stop_at {
+                break;
+            }
+            match receiver.recv_timeout(stop_at - now) {
+                Ok(output) => {
+                    if let Some(forbidden) = self.record(output) {
+                        return Ok(forbidden);
+                    }
+                    if ending.is_none() && self.transcript.missing.is_empty() {
+                        ending = Some(Ending::AllSeen);
+                        stop_at = Instant::now() + self.expect.settle;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => {
+                    // Both pipes closed: QEMU has exited or is exiting.
+                    let status = qemu.wait_until(stop_at).map_err(HarnessError::Wait)?;
+                    return Ok(match (ending, status) {
+                        (Some(ending), _) => ending,
+                        (None, Some(status)) => Ending::Exited(status),
+                        (None, None) => Ending::DeadlinePassed,
+                    });
+                }
+            }
+        }
+        // QEMU may have exited just now, with its last lines still in flight.
+        match qemu.try_wait().map_err(HarnessError::Wait)? {
+            Some(status) if ending.is_none() => Ok(Ending::Exited(status)),
+            _ => Ok(ending.unwrap_or(Ending::DeadlinePassed)),
+        }
+    }
+
+    /// Echoes and keeps one line; returns the ending if it is forbidden.
+    fn record(&mut self, output: Output) -> Option<Ending> {
+        match output {
+            Output::Serial(line) => {
+                println!("{line}");
+                self.transcript
+                    .missing
+                    .retain(|pattern| !pattern.matches(&line));
+                let forbidden = self
+                    .expect
+                    .forbid
+                    .iter()
+                    .find(|text| line.contains(text.as_str()))
+                    .map(|text| Ending::Forbidden {
+                        text: text.clone(),
+                        line: line.clone(),
+                    });
+                self.transcript.serial.push(line);
+                forbidden
+            }
+            Output::Stderr(line) => {
+                println!("[qemu stderr] {line}");
+                self.transcript.stderr.push(line);
+                None
+            }
+        }
+    }
+
+    fn finish(mut self, ending: Ending) -> Transcript {
+        self.transcript.ending = ending;
+        self.transcript.elapsed = self.started.elapsed();
+        self.transcript
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::expect::Pattern;
+
+    /// Plenty for a shell to print a few lines, yet bounds a broken test.
+    const DEADLINE: Duration = Duration::from_secs(20);
+
+    fn shell(script: &str) -> Command {
+        let mut command = Command::new("sh");
+        command.args(["-c", script]);
+        command
+    }
+
+    #[test]
+    fn stops_once_every_line_appeared() {
+        let expect = Expect::within(DEADLINE).line("two").line("one");
+        let transcript = watch(shell("echo one; echo two; exec sleep 30"), &expect).unwrap();
+        assert_eq!(transcript.ending(), &Ending::AllSeen);
+        assert!(transcript.elapsed < DEADLINE);
+        assert_eq!(transcript.lines().collect::<Vec<_>>(), ["one", "two"]);
+    }
+
+    #[test]
+    fn reports_an_early_exit_with_what_is_missing() {
+        let expect = Expect::within(DEADLINE).line("one").line("never");
+        let transcript =
+            watch(shell("printf 'one\\r\\n'; echo oops >&2; exit 3"), &expect).unwrap();
+        assert!(matches!(transcript.ending(), Ending::Exited(status) if status.code() == Some(3)));
+        assert_eq!(transcript.lines().collect::<Vec<_>>(), ["one"]);
+        assert_eq!(transcript.stderr, ["oops"]);
+        assert_eq!(transcript.missing, [Pattern::from("never")]);
+    }
+
+    #[test]
+    fn forbidden_text_ends_the_watch() {
+        let expect = Expect::within(DEADLINE).line("done").forbid("bad");
+        let transcript = watch(shell("echo a bad line; exec sleep 30"), &expect).unwrap();
+        assert_eq!(
+            transcript.ending(),
+            &Ending::Forbidden {
+                text: "bad".to_owned(),
+                line: "a bad line".to_owned()
+            }
+        );
+    }
+
+    #[test]
+    fn settling_catches_forbidden_text_after_the_last_pattern() {
+        let expect = Expect::within(DEADLINE)
+            .line("ready")
+            .forbid("bad")
+            .settle(DEADLINE);
+        let script = "echo ready; sleep 0.2; echo bad; exec sleep 30";
+        let transcript = watch(shell(script), &expect).unwrap();
+        assert!(matches!(transcript.ending(), Ending::Forbidden { .. }));
+    }
+
+    #[test]
+    fn gives_up_at_the_deadline() {
+        let expect = Expect::within(Duration::from_millis(300)).line("never");
+        let transcript = watch(shell("echo partial; exec sleep 30"), &expect).unwrap();
+        assert_eq!(transcript.ending(), &Ending::DeadlinePassed);
+        assert_eq!(transcript.lines().collect::<Vec<_>>(), ["partial"]);
+    }
+
+    #[test]
+    fn a_missing_image_is_reported_before_starting_qemu() {
+        let machine = Machine::qemu_virt("/nonexistent/cordon.bin");
+        let error = boot(&machine, &Expect::within(DEADLINE)).unwrap_err();
+        assert!(matches!(error, HarnessError::MissingImage(_)));
+    }
+}

@@ -1,0 +1,92 @@
+//! What a boot printed, and how it ended.
+
+use std::fmt;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use crate::expect::Pattern;
+
+/// Why the harness stopped watching a boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Every expected line appeared (and nothing forbidden while settling).
+    AllSeen,
+    /// A line contained forbidden text.
+    Forbidden { text: String, line: String },
+    /// QEMU exited before every expected line appeared.
+    Exited(ExitStatus),
+    /// The deadline passed before every expected line appeared.
+    DeadlinePassed,
+}
+
+impl fmt::Display for Ending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Ending::AllSeen => f.write_str("every expected line appeared"),
+            Ending::Forbidden { text, line } => {
+                write!(f, "forbidden text {text:?} appeared in line {line:?}")
+            }
+            Ending::Exited(status) => {
+                write!(
+                    f,
+                    "QEMU exited ({status}) before every expected line appeared"
+                )
+            }
+            Ending::DeadlinePassed => {
+                f.write_str("the deadline passed before every expected line appeared")
+            }
+        }
+    }
+}
+
+/// The console output of one boot.
+#[derive(Debug, Clone)]
+pub struct Transcript {
+    pub(crate) serial: Vec<String>,
+    pub(crate) stderr: Vec<String>,
+    pub(crate) missing: Vec<Pattern>,
+    pub(crate) ending: Ending,
+    pub(crate) elapsed: Duration,
+}
+
+impl Transcript {
+    /// Whether every expected line appeared and nothing forbidden did.
+    pub fn succeeded(&self) -> bool {
+        self.ending == Ending::AllSeen
+    }
+
+    /// Why watching stopped.
+    pub fn ending(&self) -> &Ending {
+        &self.ending
+    }
+
+    /// The serial console lines, without line endings.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.serial.iter().map(String::as_str)
+    }
+}
+
+impl fmt::Display for Transcript {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "--- serial console ({} lines) ---", self.serial.len())?;
+        for line in &self.serial {
+            writeln!(f, "{line}")?;
+        }
+        if !self.stderr.is_empty() {
+            writeln!(f, "--- QEMU stderr ---")?;
+            for line in &self.stderr {
+                writeln!(f, "{line}")?;
+            }
+        }
+        writeln!(
+            f,
+            "--- after {:.1} s: {} ---",
+            self.elapsed.as_secs_f64(),
+            self.ending
+        )?;
+        for pattern in &self.missing {
+            writeln!(f, "never seen: {pattern}")?;
+        }
+        Ok(())
+    }
+}

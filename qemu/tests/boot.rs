@@ -1,0 +1,147 @@
+//! Boots cordon's board images under QEMU and checks what cordon prints.
+//!
+//! Run these through `cargo xtask test`, which builds the images and passes
+//! their paths in the environment.
+
+use std::env;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use cordon_qemu::{Expect, Machine, Pattern, Transcript, boot};
+
+/// Generous: a boot takes seconds, but CI machines are small and busy.
+const DEADLINE: Duration = Duration::from_secs(60);
+/// How long to keep watching for text that must not appear.
+const SETTLE: Duration = Duration::from_secs(2);
+
+const IMAGE_QEMU_VIRT: &str = "CORDON_IMAGE_QEMU_VIRT";
+const IMAGE_RPI4: &str = "CORDON_IMAGE_RPI4";
+const RPI4_DTB: &str = "CORDON_RPI4_DTB";
+
+fn env_path(name: &str) -> PathBuf {
+    let path = env::var_os(name)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| panic!("{name} is not set: run these through `cargo xtask test`"));
+    // Cargo runs tests in the package directory, not where they were started.
+    assert!(
+        path.is_absolute(),
+        "{name} must be an absolute path, not {}",
+        path.display()
+    );
+    path
+}
+
+fn virt() -> Machine {
+    Machine::qemu_virt(env_path(IMAGE_QEMU_VIRT))
+}
+
+fn rpi4() -> Machine {
+    Machine::rpi4(env_path(IMAGE_RPI4), env_path(RPI4_DTB))
+}
+
+/// Boots `machine` and fails the test, with the transcript, unless `expect` holds.
+fn boot_expecting(machine: &Machine, expect: Expect) -> Transcript {
+    let transcript = boot(machine, &expect).unwrap_or_else(|error| panic!("{error}"));
+    assert!(
+        transcript.succeeded(),
+        "{} boot failed: {}\n{transcript}",
+        machine.board(),
+        transcript.ending()
+    );
+    transcript
+}
+
+fn banner(board: &str) -> Pattern {
+    Pattern::line_with(&[&format!("cordon 0.1.0 on board {board}"), "EL2"])
+}
+
+/// Expect every one of `cpus` CPUs to come online, and the summary.
+fn all_cpus_online(mut expect: Expect, cpus: u32) -> Expect {
+    for cpu in 0..cpus {
+        expect = expect.line(format!("cpu{cpu} online at EL2").as_str());
+    }
+    expect.line(format!("all {cpus} of {cpus} CPUs online").as_str())
+}
+
+const VIRT_MEMORY: &str = "memory: 0x0000000040000000-0x000000007fffffff (1024 MiB)";
+
+#[test]
+fn virt_one_cpu() {
+    let expect = Expect::within(DEADLINE)
+        .line(banner("qemu-virt"))
+        .line(VIRT_MEMORY)
+        .forbid("cpu1 online");
+    boot_expecting(&virt().cpus(1), all_cpus_online(expect, 1));
+}
+
+#[test]
+fn virt_four_cpus() {
+    let expect = Expect::within(DEADLINE)
+        .line(banner("qemu-virt"))
+        .line(VIRT_MEMORY)
+        .forbid("cpu4 online");
+    boot_expecting(&virt().cpus(4), all_cpus_online(expect, 4));
+}
+
+#[test]
+fn rpi4_four_cpus_spin_table() {
+    let expect = Expect::within(DEADLINE)
+        .line(banner("rpi4"))
+        .line("memory: 0x0000000000000000-")
+        .forbid("cpu4 online");
+    boot_expecting(&rpi4(), all_cpus_online(expect, 4));
+}
+
+#[test]
+fn virt_without_el2_explains() {
+    let expect = Expect::within(DEADLINE)
+        .line("no access to EL2")
+        .line("virtualization=on")
+        .forbid("online at EL2")
+        .settle(SETTLE);
+    boot_expecting(&virt().cpus(1).without_el2(), expect);
+}
+
+#[test]
+fn virt_reports_unexpected_exception() {
+    let expect = Expect::within(DEADLINE)
+        .line("unexpected exception")
+        .line("data abort")
+        .line("FAR");
+    boot_expecting(&virt().append("cordon.selftest=fault"), expect);
+}
+
+const PANIC_MARKER: &str = "panic on cpu0 at ";
+
+#[test]
+fn virt_panic_reports_location() {
+    let expect = Expect::within(DEADLINE)
+        .line(PANIC_MARKER)
+        .line("all CPUs stopped");
+    let transcript = boot_expecting(&virt().append("cordon.selftest=panic"), expect);
+    let located = transcript
+        .lines()
+        .filter_map(|line| line.split_once(PANIC_MARKER))
+        .any(|(_, rest)| names_rust_location(rest));
+    assert!(
+        located,
+        "the panic line names no `file.rs:line` location\n{transcript}"
+    );
+}
+
+/// Whether `text` starts with `path/to/file.rs:LINE`.
+fn names_rust_location(text: &str) -> bool {
+    let location = text.split_whitespace().next().unwrap_or_default();
+    location.split_once(".rs:").is_some_and(|(path, rest)| {
+        !path.is_empty() && rest.starts_with(|c: char| c.is_ascii_digit())
+    })
+}
+
+#[test]
+fn rust_locations_are_recognised() {
+    assert!(names_rust_location("hypervisor/src/selftest.rs:42:9: boom"));
+    assert!(names_rust_location("src/main.rs:7"));
+    assert!(!names_rust_location("src/main.rs: boom"));
+    assert!(!names_rust_location(".rs:12"));
+    assert!(!names_rust_location("somewhere"));
+}

@@ -1,0 +1,257 @@
+//! The command line of `cargo xtask`.
+
+use std::time::Duration;
+
+use cordon_qemu::Board;
+
+use crate::error::{Error, Result};
+
+/// Printed by `cargo xtask help`.
+pub const USAGE: &str = "\
+usage: cargo xtask <task> [options]
+
+tasks:
+  build [--board B]     build the image of board B (default: every board) into
+                        target/cordon/B/cordon.bin
+  run [options]         build, then boot the image under QEMU with the serial
+                        console on this terminal (Ctrl-A X quits QEMU)
+      --board B         qemu-virt (default) or rpi4
+      --smp N           number of CPUs (qemu-virt: 1 to 8, default 4; rpi4: 4)
+      --timeout S       stop QEMU after S seconds (then exit 0)
+      --no-el2          qemu-virt only: enter cordon at EL1 instead of EL2
+      --append \"ARGS\"   kernel command line (the DTB's /chosen/bootargs),
+                        e.g. \"cordon.selftest=panic\"
+  test                  install what is missing, run the host unit tests,
+                        build every board and boot the images under QEMU
+  help                  print this
+
+boards: qemu-virt, rpi4";
+
+/// A task and its options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Task {
+    Build { board: Option<Board> },
+    Run(RunOptions),
+    Test,
+    Help,
+}
+
+/// Options of `cargo xtask run`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunOptions {
+    pub board: Board,
+    pub cpus: Option<u32>,
+    pub timeout: Option<Duration>,
+    pub el2: bool,
+    pub append: Option<String>,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            board: Board::QemuVirt,
+            cpus: None,
+            timeout: None,
+            el2: true,
+            append: None,
+        }
+    }
+}
+
+/// Parses the arguments after `cargo xtask`.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
+    let mut args = Options::new(args);
+    let task = match args.next_word().as_deref() {
+        None | Some("help" | "--help" | "-h") => Task::Help,
+        Some("build") => Task::Build {
+            board: args
+                .value("--board")?
+                .map(|name| board(&name))
+                .transpose()?,
+        },
+        Some("run") => Task::Run(parse_run(&mut args)?),
+        Some("test") => Task::Test,
+        Some(other) => return Err(Error::Usage(format!("unknown task `{other}`"))),
+    };
+    args.finish()?;
+    Ok(task)
+}
+
+fn parse_run(args: &mut Options) -> Result<RunOptions> {
+    let defaults = RunOptions::default();
+    Ok(RunOptions {
+        board: match args.value("--board")? {
+            Some(name) => board(&name)?,
+            None => defaults.board,
+        },
+        cpus: args
+            .value("--smp")?
+            .map(|n| number("--smp", &n))
+            .transpose()?,
+        timeout: args
+            .value("--timeout")?
+            .map(|s| number("--timeout", &s).map(Duration::from_secs))
+            .transpose()?,
+        el2: !args.flag("--no-el2"),
+        append: args.value("--append")?,
+    })
+}
+
+fn board(name: &str) -> Result<Board> {
+    name.parse()
+        .map_err(|error: cordon_qemu::UnknownBoard| Error::Usage(error.to_string()))
+}
+
+fn number<T: std::str::FromStr>(option: &str, text: &str) -> Result<T> {
+    text.parse()
+        .map_err(|_| Error::Usage(format!("{option} wants a whole number, not `{text}`")))
+}
+
+/// The remaining arguments, consumed option by option.
+struct Options {
+    args: Vec<String>,
+}
+
+impl Options {
+    fn new(args: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            args: args.into_iter().collect(),
+        }
+    }
+
+    /// Takes the first argument if it is not an option.
+    fn next_word(&mut self) -> Option<String> {
+        match self.args.first() {
+            Some(first) if !first.starts_with("--") || first == "--help" => {
+                Some(self.args.remove(0))
+            }
+            _ => None,
+        }
+    }
+
+    /// Takes `--name`; whether it was there.
+    fn flag(&mut self, name: &str) -> bool {
+        let before = self.args.len();
+        self.args.retain(|arg| arg != name);
+        self.args.len() != before
+    }
+
+    /// Takes `--name VALUE` or `--name=VALUE`.
+    fn value(&mut self, name: &str) -> Result<Option<String>> {
+        let inline = format!("{name}=");
+        let Some(index) = self
+            .args
+            .iter()
+            .position(|arg| arg == name || arg.starts_with(&inline))
+        else {
+            return Ok(None);
+        };
+        let arg = self.args.remove(index);
+        let value = match arg.strip_prefix(&inline) {
+            Some(value) => value.to_owned(),
+            None if index < self.args.len() => self.args.remove(index),
+            None => return Err(Error::Usage(format!("{name} needs a value"))),
+        };
+        if self
+            .args
+            .iter()
+            .any(|arg| arg == name || arg.starts_with(&inline))
+        {
+            return Err(Error::Usage(format!("{name} given twice")));
+        }
+        Ok(Some(value))
+    }
+
+    /// Fails if any argument was not taken.
+    fn finish(self) -> Result<()> {
+        match self.args.first() {
+            None => Ok(()),
+            Some(arg) => Err(Error::Usage(format!("unexpected argument `{arg}`"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_words(line: &str) -> Result<Task> {
+        parse(line.split_whitespace().map(str::to_owned))
+    }
+
+    #[test]
+    fn no_task_is_help() {
+        assert_eq!(parse_words("").unwrap(), Task::Help);
+        assert_eq!(parse_words("--help").unwrap(), Task::Help);
+    }
+
+    #[test]
+    fn build_takes_an_optional_board() {
+        assert_eq!(parse_words("build").unwrap(), Task::Build { board: None });
+        assert_eq!(
+            parse_words("build --board rpi4").unwrap(),
+            Task::Build {
+                board: Some(Board::Rpi4)
+            }
+        );
+        assert!(matches!(
+            parse_words("build --board pi5"),
+            Err(Error::Usage(_))
+        ));
+    }
+
+    #[test]
+    fn run_defaults_to_virt_at_el2() {
+        assert_eq!(
+            parse_words("run").unwrap(),
+            Task::Run(RunOptions::default())
+        );
+    }
+
+    #[test]
+    fn run_takes_every_option() {
+        let task = parse(
+            [
+                "run",
+                "--board=qemu-virt",
+                "--smp",
+                "2",
+                "--timeout",
+                "30",
+                "--no-el2",
+                "--append",
+                "cordon.selftest=fault loglevel=debug",
+            ]
+            .map(str::to_owned),
+        )
+        .unwrap();
+        assert_eq!(
+            task,
+            Task::Run(RunOptions {
+                board: Board::QemuVirt,
+                cpus: Some(2),
+                timeout: Some(Duration::from_secs(30)),
+                el2: false,
+                append: Some("cordon.selftest=fault loglevel=debug".to_owned()),
+            })
+        );
+    }
+
+    #[test]
+    fn bad_arguments_are_usage_errors() {
+        for line in [
+            "frobnicate",
+            "run --smp",
+            "run --smp four",
+            "run --timeout -1",
+            "run --smp 1 --smp 2",
+            "run --verbose",
+            "test extra",
+        ] {
+            assert!(
+                matches!(parse_words(line), Err(Error::Usage(_))),
+                "`{line}` should be a usage error"
+            );
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The tasks of `cargo xtask`.
+
+pub mod build;
+pub mod run;
+pub mod test;

@@ -1,0 +1,48 @@
+//! `cargo xtask`: builds cordon's board images, boots them under QEMU, and
+//! runs the tests, installing what they need. `cargo xtask help` lists the tasks.
+
+mod cli;
+mod commands;
+mod error;
+mod exec;
+mod image;
+mod paths;
+mod prereq;
+
+use std::env;
+use std::process::ExitCode;
+
+use cordon_qemu::Board;
+
+use cli::Task;
+use error::Result;
+use paths::Workspace;
+
+fn main() -> ExitCode {
+    match run(env::args().skip(1)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
+    let workspace = Workspace::locate();
+    match cli::parse(args)? {
+        Task::Help => {
+            println!("{}", cli::USAGE);
+            Ok(())
+        }
+        Task::Build { board } => {
+            let boards = match board {
+                Some(board) => vec![board],
+                None => Board::ALL.to_vec(),
+            };
+            commands::build::build(&workspace, &boards)
+        }
+        Task::Run(options) => commands::run::run(&workspace, &options),
+        Task::Test => commands::test::test(&workspace),
+    }
+}

@@ -1,0 +1,47 @@
+//! What the tasks need on this machine, checked and installed when missing:
+//! the Rust targets, QEMU, and the Raspberry Pi 4 device tree.
+
+mod apt_sources;
+mod debian_package;
+mod os_release;
+mod qemu;
+mod system;
+mod toolchain;
+
+use std::path::PathBuf;
+
+use cordon_qemu::Board;
+
+use crate::error::Result;
+use crate::paths::Workspace;
+use debian_package::PackageFile;
+
+/// Debian's generic arm64 kernel package carries the Raspberry Pi 4 DTB.
+const RPI4_DTB: PackageFile<'static> = PackageFile {
+    metapackage: "linux-image-arm64",
+    member: "usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb",
+};
+const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
+
+/// What building the board images needs.
+pub fn for_build(workspace: &Workspace) -> Result<()> {
+    toolchain::ensure_targets(workspace.root())
+}
+
+/// What building and booting `boards` under QEMU needs.
+pub fn for_boot(workspace: &Workspace, boards: &[Board]) -> Result<()> {
+    for_build(workspace)?;
+    let qemu_major = boards.iter().map(|&board| qemu::minimum_major(board)).max();
+    if let Some(major) = qemu_major {
+        qemu::ensure(major)?;
+    }
+    if boards.contains(&Board::Rpi4) {
+        debian_package::fetch(RPI4_DTB, &workspace.cache(), RPI4_DTB_NAME)?;
+    }
+    Ok(())
+}
+
+/// Where [`for_boot`] puts the Raspberry Pi 4 DTB.
+pub fn rpi4_dtb(workspace: &Workspace) -> PathBuf {
+    workspace.cache().join(RPI4_DTB_NAME)
+}
