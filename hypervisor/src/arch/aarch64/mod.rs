@@ -1,7 +1,6 @@
 //! AArch64 at EL2.
 //!
-//! Pure, host-testable pieces: [`image`] (the arm64 Image header),
-//! [`pagetable`] (translation tables), [`esr`] (exception syndromes),
+//! Pure, host-testable pieces: [`pagetable`] (translation tables), [`esr`] (exception syndromes),
 //! [`psci`] (PSCI function numbers and errors). The rest drives the CPU:
 //! `entry.S` (header, relocation, entry of every CPU), [`start`] (from entry
 //! to the core's boot sequence), [`mmu`] (cordon's EL2 address space),
@@ -9,7 +8,6 @@
 //! secondary CPUs) and [`cpu`] (registers and barriers).
 
 pub mod esr;
-pub mod image;
 pub mod pagetable;
 pub mod psci;
 

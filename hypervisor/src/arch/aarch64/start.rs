@@ -6,13 +6,13 @@ use core::mem::offset_of;
 
 use fdt::Fdt;
 
-use super::image;
 use super::mmu::{self, MmuConfig};
 use super::{cpu, exception};
 use crate::board::{self, Uart};
 use crate::console::{CONSOLE, Console, choose};
 use crate::dt::{BootInfo, MAX_CPUS, NopError};
 use crate::mm::region::PhysRange;
+use cordon_guest_loader::arm64_image as image;
 
 /// Bytes of stack per CPU.
 pub const STACK_SIZE: usize = 64 << 10;

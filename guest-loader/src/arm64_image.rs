@@ -1,8 +1,9 @@
 //! The arm64 Linux `Image` header (Documentation/arch/arm64/booting.rst).
 //!
-//! cordon's own binary carries this header (emitted by `entry.S` from the
+//! Guest kernels are checked with [`ImageHeader::parse`]. cordon's own binary
+//! carries the same header (emitted by the hypervisor's `entry.S` from the
 //! constants below) so that QEMU `-kernel` and U-Boot `booti` load it like a
-//! Linux kernel; the same parser will check guest kernels.
+//! Linux kernel.
 
 /// Size of the header at the start of the image.
 pub const HEADER_SIZE: usize = 64;
