@@ -10,9 +10,9 @@ pub const HEADER_SIZE: usize = 64;
 /// "ARM\x64", little-endian, at [`MAGIC_OFFSET`].
 pub const MAGIC: u32 = 0x644d_5241;
 pub const MAGIC_OFFSET: usize = 0x38;
-const TEXT_OFFSET_OFFSET: usize = 0x08;
-const IMAGE_SIZE_OFFSET: usize = 0x10;
-const FLAGS_OFFSET: usize = 0x18;
+pub(crate) const TEXT_OFFSET_OFFSET: usize = 0x08;
+pub(crate) const IMAGE_SIZE_OFFSET: usize = 0x10;
+pub(crate) const FLAGS_OFFSET: usize = 0x18;
 
 /// Offset from a 2 MiB-aligned base at which the image wants to be loaded.
 pub const TEXT_OFFSET: u64 = 0;
