@@ -1,16 +1,20 @@
 //! The boot sequence once the CPU is set up (MMU on, console and log
 //! ready): report the machine, set up memory, start the other CPUs.
 
-use log::{info, warn};
+use log::{error, info, warn};
 use spin::Mutex;
 
 use crate::arch::aarch64::{cpu as arch_cpu, smp, start};
 use crate::board::Board;
-use crate::dt::BootInfo;
+use fdt::Fdt;
+
+use crate::arch::aarch64::gic;
+use crate::dt::{BootInfo, PsciConduit};
 use crate::mm::boot_map::{free_memory, held_regions};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::region::PhysRange;
 use crate::mm::{FRAME_SIZE, heap};
+use crate::vm::management;
 use crate::{VERSION, cpu};
 
 const MIB: u64 = 1 << 20;
@@ -18,9 +22,17 @@ const MIB: u64 = 1 << 20;
 /// The physical frame allocator, once boot has set it up.
 pub static FRAMES: Mutex<Option<FrameAllocator>> = Mutex::new(None);
 
+/// How to reach firmware PSCI (to power the machine off), if there is any.
+static FIRMWARE_PSCI: Mutex<Option<PsciConduit>> = Mutex::new(None);
+
+pub fn psci_conduit() -> Option<PsciConduit> {
+    *FIRMWARE_PSCI.lock()
+}
+
 /// What the architecture's start code hands the core.
 pub struct BootContext<'a> {
     pub board: &'static Board,
+    pub fdt: &'a Fdt<'a>,
     pub info: &'a BootInfo<'a>,
     pub entry_el: u8,
     pub image: PhysRange,
@@ -46,6 +58,9 @@ pub fn primary(ctx: BootContext) -> ! {
     report_board(board);
     report_memory(&ctx);
     setup_memory(&ctx);
+    *FIRMWARE_PSCI.lock() = info.psci;
+    gic::init_distributor(board.gic);
+    gic::init_this_cpu(0);
 
     let boot_index = info.cpu_index(arch_cpu::mpidr()).unwrap_or_else(|| {
         warn!("boot CPU (MPIDR {:#x}) is not in /cpus", arch_cpu::mpidr());
@@ -72,11 +87,17 @@ pub fn primary(ctx: BootContext) -> ! {
     }
 
     run_self_test(info);
-    info!("no partitions configured yet; CPUs idle");
+    let console_path = ctx.console.as_ref().ok().map(|(_, path)| *path);
+    match management::start(ctx.fdt, info, board, console_path) {
+        None => info!("no guest kernel among the boot modules; CPUs idle"),
+        Some(Ok(vm)) => info!("VM {} started", vm.name),
+        Some(Err(err)) => error!("management VM not started: {err}"),
+    }
     cpu::idle()
 }
 
 pub fn secondary(id: usize) -> ! {
+    gic::init_this_cpu(id);
     info!("cpu{id} online at EL2 (MPIDR {:#x})", arch_cpu::mpidr());
     cpu::mark_online(id);
     cpu::idle()

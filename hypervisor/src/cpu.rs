@@ -21,11 +21,18 @@ pub fn online_count() -> usize {
     (0..MAX_CPUS).filter(|&id| is_online(id)).count()
 }
 
-/// Where a CPU with nothing to run waits.
+pub fn stop_requested() -> bool {
+    STOP_REQUESTED.load(Ordering::Acquire)
+}
+
+/// Where a CPU with nothing to run waits, until it is given a vCPU.
 pub fn idle() -> ! {
     loop {
-        if STOP_REQUESTED.load(Ordering::Acquire) {
+        if stop_requested() {
             park();
+        }
+        if let Some((vm, vcpu)) = crate::vm::assignment(arch_cpu::id()) {
+            crate::vm::run_assigned(vm, vcpu);
         }
         // A `send_event` between the check and here leaves the event flag
         // set, so this returns at once.

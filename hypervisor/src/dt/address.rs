@@ -38,14 +38,14 @@ impl core::fmt::Display for AddressError<'_> {
 }
 
 /// Maps `address` from a bus's child address space through its `ranges`.
-fn through_ranges<'a>(
+fn through_ranges<'p>(
     ranges: &[u8],
     child_cells: usize,
     parent_cells: usize,
     size_cells: usize,
     address: u64,
-    bus: &'a str,
-) -> Result<u64, AddressError<'a>> {
+    bus: &'p str,
+) -> Result<u64, AddressError<'p>> {
     if ranges.is_empty() {
         // An empty `ranges` is an identity mapping.
         return Ok(address);
@@ -83,7 +83,7 @@ pub fn resolve_path<'a>(
 
 /// CPU physical address and size of the first `reg` entry of the node at
 /// `path` (a full path), translated through every bus above it.
-pub fn translate_to_cpu<'a>(fdt: &Fdt<'a>, path: &'a str) -> Result<(u64, u64), AddressError<'a>> {
+pub fn translate_to_cpu<'p>(fdt: &Fdt<'_>, path: &'p str) -> Result<(u64, u64), AddressError<'p>> {
     let node = fdt.find_node(path).ok_or(AddressError::NoSuchNode(path))?;
     let parent_path = parent_of(path);
     let parent = fdt

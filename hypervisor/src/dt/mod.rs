@@ -20,6 +20,29 @@ pub const MAX_MEMORY_BANKS: usize = 8;
 pub const MAX_RESERVED: usize = 32;
 /// Most CPUs cordon manages.
 pub const MAX_CPUS: usize = 8;
+/// Most boot modules (guest kernels and ramdisks) cordon takes.
+pub const MAX_MODULES: usize = 8;
+
+/// What a boot module holds, from its `multiboot,*` compatible.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ModuleKind {
+    Kernel,
+    Ramdisk,
+    Other,
+}
+
+/// A file the loader put in RAM for cordon (the Multiboot for Arm binding:
+/// `/chosen/module@...` with compatible "multiboot,module"), e.g. by QEMU's
+/// `guest-loader` device or a U-Boot script.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct BootModule<'a> {
+    pub range: PhysRange,
+    pub kind: ModuleKind,
+    /// Command line for a kernel module.
+    pub bootargs: Option<&'a str>,
+}
+
+const MODULE_COMPATIBLE: &str = "multiboot,module";
 
 /// Affinity fields of MPIDR_EL1 (Aff3 and Aff2..Aff0): what a cpu node's `reg` holds.
 pub const MPIDR_AFFINITY_MASK: u64 = 0xff_00ff_ffff;
@@ -54,6 +77,8 @@ pub enum ReservedKind<'a> {
     ReservedMemory(&'a str),
     /// The initial ramdisk named in `/chosen`.
     Initrd,
+    /// A boot module (`/chosen/module@...`): a guest kernel or ramdisk.
+    Module,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -70,6 +95,7 @@ pub enum DtError<'a> {
     TooManyMemoryBanks,
     TooManyReserved,
     TooManyCpus,
+    TooManyModules,
     NoCpusNode,
     /// A property has a length or value cordon can't use.
     BadProperty {
@@ -90,6 +116,7 @@ impl core::fmt::Display for DtError<'_> {
             Self::TooManyMemoryBanks => write!(f, "more than {MAX_MEMORY_BANKS} memory banks"),
             Self::TooManyReserved => write!(f, "more than {MAX_RESERVED} reserved regions"),
             Self::TooManyCpus => write!(f, "more than {MAX_CPUS} CPUs"),
+            Self::TooManyModules => write!(f, "more than {MAX_MODULES} boot modules"),
             Self::NoCpusNode => write!(f, "no /cpus node"),
             Self::BadProperty { node, property } => {
                 write!(f, "node {node}: malformed property {property}")
@@ -108,6 +135,8 @@ pub struct BootInfo<'a> {
     pub memory: RegionSet<MAX_MEMORY_BANKS>,
     /// RAM that firmware, the loader or the device tree keep for themselves.
     pub reserved: Vec<Reserved<'a>, MAX_RESERVED>,
+    /// Guest kernels and ramdisks the loader placed in RAM.
+    pub modules: Vec<BootModule<'a>, MAX_MODULES>,
     /// CPUs in device-tree order.
     pub cpus: Vec<CpuNode, MAX_CPUS>,
     /// Set when a `/psci` node (0.2 or later) is present.
@@ -147,9 +176,20 @@ pub(crate) fn reg_pairs(
 
 impl<'a> BootInfo<'a> {
     pub fn parse(fdt: &Fdt<'a>) -> Result<Self, DtError<'a>> {
+        let modules = Self::parse_modules(fdt)?;
+        let mut reserved = Self::parse_reserved(fdt)?;
+        for module in &modules {
+            reserved
+                .push(Reserved {
+                    range: module.range,
+                    kind: ReservedKind::Module,
+                })
+                .map_err(|_| DtError::TooManyReserved)?;
+        }
         Ok(Self {
             memory: Self::parse_memory(fdt)?,
-            reserved: Self::parse_reserved(fdt)?,
+            reserved,
+            modules,
             cpus: Self::parse_cpus(fdt)?,
             psci: Self::parse_psci(fdt)?,
             bootargs: fdt.chosen().bootargs().unwrap_or(""),
@@ -242,6 +282,60 @@ impl<'a> BootInfo<'a> {
             }
         }
         Ok(reserved)
+    }
+
+    fn parse_modules(fdt: &Fdt<'a>) -> Result<Vec<BootModule<'a>, MAX_MODULES>, DtError<'a>> {
+        let mut modules = Vec::new();
+        let Some(chosen) = fdt.find_node("/chosen") else {
+            return Ok(modules);
+        };
+        // Module `reg`s use /chosen's cells if it has them, else the root's.
+        let cells = if chosen.property("#address-cells").is_some() {
+            chosen.cell_sizes()
+        } else {
+            fdt.find_node("/")
+                .map(|root| root.cell_sizes())
+                .unwrap_or_default()
+        };
+        for node in chosen.children() {
+            let Some(compatible) = node.compatible() else {
+                continue;
+            };
+            if !compatible.all().any(|c| c == MODULE_COMPATIBLE) {
+                continue;
+            }
+            let kind = if compatible.all().any(|c| c == "multiboot,kernel") {
+                ModuleKind::Kernel
+            } else if compatible.all().any(|c| c == "multiboot,ramdisk") {
+                ModuleKind::Ramdisk
+            } else {
+                ModuleKind::Other
+            };
+            let bad = DtError::BadProperty {
+                node: node.name,
+                property: "reg",
+            };
+            let reg = node.property("reg").ok_or(bad)?;
+            let (base, size) = reg_pairs(reg.value, cells.address_cells, cells.size_cells)
+                .next()
+                .flatten()
+                .ok_or(bad)?;
+            let range = PhysRange::from_base_size(base, size).ok_or(bad)?;
+            let bootargs = node.property("bootargs").and_then(|p| p.as_str());
+            modules
+                .push(BootModule {
+                    range,
+                    kind,
+                    bootargs,
+                })
+                .map_err(|_| DtError::TooManyModules)?;
+        }
+        Ok(modules)
+    }
+
+    /// The first boot module of `kind`.
+    pub fn module(&self, kind: ModuleKind) -> Option<&BootModule<'a>> {
+        self.modules.iter().find(|m| m.kind == kind)
     }
 
     fn parse_cpus(fdt: &Fdt<'a>) -> Result<Vec<CpuNode, MAX_CPUS>, DtError<'a>> {

@@ -19,6 +19,26 @@ pub(crate) fn virt_like_dtb() -> std::vec::Vec<u8> {
     w.property_string("stdout-path", "/pl011@9000000").unwrap();
     w.property_u64("linux,initrd-start", 0x4800_0000).unwrap();
     w.property_u64("linux,initrd-end", 0x4810_0000).unwrap();
+    // As QEMU's guest-loader writes them: no cells in /chosen, root's apply.
+    let kernel = w.begin_node("module@0x60000000").unwrap();
+    w.property_string_list(
+        "compatible",
+        vec!["multiboot,module".into(), "multiboot,kernel".into()],
+    )
+    .unwrap();
+    w.property_array_u64("reg", &[0x6000_0000, 0x1a0_0000])
+        .unwrap();
+    w.property_string("bootargs", "console=ttyAMA0").unwrap();
+    w.end_node(kernel).unwrap();
+    let ramdisk = w.begin_node("module@0x64000000").unwrap();
+    w.property_string_list(
+        "compatible",
+        vec!["multiboot,module".into(), "multiboot,ramdisk".into()],
+    )
+    .unwrap();
+    w.property_array_u64("reg", &[0x6400_0000, 0x40_0000])
+        .unwrap();
+    w.end_node(ramdisk).unwrap();
     w.end_node(chosen).unwrap();
 
     let memory = w.begin_node("memory@40000000").unwrap();
@@ -167,16 +187,28 @@ fn virt_memory_cpus_psci_initrd_and_options() {
         Some(2),
         "MPIDR bit 31 is ignored"
     );
+    let reserved: std::vec::Vec<_> = info
+        .reserved
+        .iter()
+        .map(|r| (r.range.start, r.kind))
+        .collect();
     assert_eq!(
-        info.reserved.as_slice(),
-        [Reserved {
-            range: PhysRange {
-                start: 0x4800_0000,
-                end: 0x4810_0000
-            },
-            kind: ReservedKind::Initrd
-        }]
+        reserved,
+        [
+            (0x4800_0000, ReservedKind::Initrd),
+            (0x6000_0000, ReservedKind::Module),
+            (0x6400_0000, ReservedKind::Module)
+        ]
     );
+    let kernel = info.module(ModuleKind::Kernel).unwrap();
+    assert_eq!(
+        kernel.range,
+        PhysRange::from_base_size(0x6000_0000, 0x1a0_0000).unwrap()
+    );
+    assert_eq!(kernel.bootargs, Some("console=ttyAMA0"));
+    let ramdisk = info.module(ModuleKind::Ramdisk).unwrap();
+    assert_eq!(ramdisk.range.size(), 0x40_0000);
+    assert_eq!(ramdisk.bootargs, None);
     assert_eq!(info.option("selftest"), Some("fault"));
     assert_eq!(info.option("console"), None);
     assert_eq!(info.stdout_path, Some("/pl011@9000000"));

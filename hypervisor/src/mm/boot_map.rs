@@ -27,6 +27,7 @@ impl core::fmt::Display for Holder<'_> {
                 write!(f, "reserved-memory/{name}")
             }
             Self::Reserved(ReservedKind::Initrd) => write!(f, "initrd"),
+            Self::Reserved(ReservedKind::Module) => write!(f, "boot module"),
         }
     }
 }
@@ -79,7 +80,7 @@ mod tests {
         let free = free_memory(&info, image, dtb).unwrap();
 
         let held: Vec<_> = held_regions(&info, image, dtb).collect();
-        assert_eq!(held.len(), 3);
+        assert_eq!(held.len(), 5);
         for (range, holder) in &held {
             for r in free.iter() {
                 assert!(!r.overlaps(range), "{holder} {range} is in free {r}");
@@ -92,7 +93,7 @@ mod tests {
         assert!(!free.contains(0x4400_0000));
         assert!(free.contains(0x4400_3000));
         assert!(free.contains(0x4000_0000));
-        let held_bytes = 0x9_2000 + 0x3000 + 0x10_0000;
+        let held_bytes = 0x9_2000 + 0x3000 + 0x10_0000 + 0x1a0_0000 + 0x40_0000;
         assert_eq!(free.total_size(), 0x4000_0000 - held_bytes);
     }
 

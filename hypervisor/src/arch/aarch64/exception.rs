@@ -1,8 +1,8 @@
 //! EL2 exception vectors and what cordon does with an exception.
 //!
-//! Today every exception is unexpected: cordon reports it, decoded, and
-//! stops all CPUs. Guest exits (exceptions from EL1) get their handlers
-//! here when VMs arrive.
+//! An exception taken at EL2 is a bug in cordon: it reports it, decoded,
+//! and stops all CPUs. Exceptions from a guest are VM exits, handled in
+//! [`super::trap`].
 
 use core::fmt::Write;
 
@@ -14,6 +14,7 @@ use super::esr::{self, ExceptionClass};
 
 /// Registers saved by `vectors.S`, in this order.
 #[repr(C)]
+#[derive(Clone, Default)]
 pub struct TrapFrame {
     pub x: [u64; 31],
     pub elr: u64,
@@ -21,10 +22,18 @@ pub struct TrapFrame {
     _pad: u64,
 }
 
+unsafe extern "C" {
+    /// Loads `frame` into the registers and enters the guest; the stack is
+    /// reset to `stack_top`.
+    pub fn enter_guest(frame: *const TrapFrame, stack_top: u64) -> !;
+}
+
 core::arch::global_asm!(
     include_str!("vectors.S"),
     frame_size = const size_of::<TrapFrame>(),
-    handler = sym handle_exception,
+    frame_words = const size_of::<TrapFrame>() / size_of::<u64>(),
+    fatal_handler = sym handle_exception,
+    exit_handler = sym super::trap::handle_guest_exit,
 );
 
 unsafe extern "C" {

@@ -1,8 +1,8 @@
 //! cordon's own EL2 address space: identity-mapped, RAM as normal memory,
 //! the image with per-section permissions (stack guard pages left out) and
-//! the console UART as device memory. Nothing else is mapped.
+//! the console UART and the GIC as device memory. Nothing else is mapped.
 
-use crate::board::Uart;
+use crate::board::{Board, Uart};
 use crate::dt::BootInfo;
 use crate::mm::region::{PhysRange, RegionSet};
 
@@ -78,7 +78,12 @@ pub mod sctlr {
 }
 
 /// Where the page tables for EL2 live and how to switch them on.
-pub fn build(info: &BootInfo, image: &ImageLayout, console: Uart) -> Result<MmuConfig, MapError> {
+pub fn build(
+    info: &BootInfo,
+    image: &ImageLayout,
+    console: Uart,
+    board: &Board,
+) -> Result<MmuConfig, MapError> {
     let (pa_bits, pa_range) = cpu::physical_address_bits();
     let va_bits = pa_bits.min(48);
     let mut store = BootTables { used: 0 };
@@ -122,6 +127,19 @@ pub fn build(info: &BootInfo, image: &ImageLayout, console: Uart) -> Result<MmuC
         PhysRange::from_base_size(uart_page, PAGE_SIZE).unwrap(),
         El2Attrs::DEVICE,
     )?;
+    // The GIC frames cordon drives (the CPU interface spans two pages: DIR
+    // is at 0x1000).
+    let gic = &board.gic;
+    for (base, size) in [
+        (gic.gicd, PAGE_SIZE),
+        (gic.gicc, 2 * PAGE_SIZE),
+        (gic.gich, PAGE_SIZE),
+    ] {
+        map(
+            PhysRange::from_base_size(base, size).unwrap(),
+            El2Attrs::DEVICE,
+        )?;
+    }
 
     Ok(MmuConfig {
         mair: El2Attrs::MAIR,

@@ -1,15 +1,21 @@
 //! AArch64 at EL2.
 //!
-//! Pure, host-testable pieces: [`pagetable`] (translation tables), [`esr`] (exception syndromes),
-//! [`psci`] (PSCI function numbers and errors). The rest drives the CPU:
+//! Pure, host-testable pieces: [`pagetable`] and [`stage2`] (translation
+//! tables), [`esr`] and [`mmio`] (exception syndromes, trapped accesses),
+//! [`psci`] (PSCI numbers, errors and guest calls), [`vgic`] (the virtual
+//! distributor model and list registers). The rest drives the CPU:
 //! `entry.S` (header, relocation, entry of every CPU), [`start`] (from entry
 //! to the core's boot sequence), [`mmu`] (cordon's EL2 address space),
 //! [`exception`] (vectors and the exception report), [`smp`] (starting
 //! secondary CPUs) and [`cpu`] (registers and barriers).
 
 pub mod esr;
+pub mod gic;
+pub mod mmio;
 pub mod pagetable;
 pub mod psci;
+pub mod stage2;
+pub mod vgic;
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod cpu;
@@ -21,3 +27,7 @@ pub mod mmu;
 pub mod smp;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod start;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub mod trap;
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
+pub mod vcpu;

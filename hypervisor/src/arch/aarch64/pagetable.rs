@@ -230,11 +230,11 @@ impl El2Attrs {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Tables in host memory, with made-up physical addresses.
-    struct VecStore {
+    pub(crate) struct VecStore {
         tables: Vec<Box<[u64; ENTRIES_PER_TABLE]>>,
         limit: usize,
     }
@@ -242,7 +242,7 @@ mod tests {
     const FAKE_BASE: u64 = 0x8000_0000;
 
     impl VecStore {
-        fn new(limit: usize) -> Self {
+        pub(crate) fn new(limit: usize) -> Self {
             Self {
                 tables: Vec::new(),
                 limit,

@@ -139,7 +139,7 @@ pub fn stack_guards() -> impl Iterator<Item = PhysRange> {
     })
 }
 
-fn stack_top(cpu: usize) -> u64 {
+pub fn stack_top(cpu: usize) -> u64 {
     // SAFETY: only the address is taken.
     let stack = unsafe { &raw const STACKS[cpu].stack } as u64;
     stack + STACK_SIZE as u64
@@ -264,7 +264,7 @@ extern "C" fn primary_main(dtb: usize, entry_el: u64) -> ! {
         .unwrap_or(board.early_console);
 
     let image = ImageLayout::current();
-    let config = mmu::build(&info, &image, console)
+    let config = mmu::build(&info, &image, console, board)
         .unwrap_or_else(|err| fatal_early(&[&format_args!("EL2 page tables: {err:?}")]));
     // SAFETY: MMU_CONFIG is written once, here, before secondaries exist;
     // they read it with their MMU off, hence the clean to memory.
@@ -289,6 +289,7 @@ extern "C" fn primary_main(dtb: usize, entry_el: u64) -> ! {
         .unwrap_or_else(|| fatal_early(&[&"device tree size wraps around"]));
     crate::boot::primary(crate::boot::BootContext {
         board,
+        fdt: &fdt,
         info: &info,
         entry_el: entry_el as u8,
         image: whole,

@@ -1,0 +1,392 @@
+//! VM exits: every exception a guest causes comes here, by class.
+//!
+//! - HVC/SMC: PSCI and cordon's hypercalls ([`hypercall`]);
+//! - data aborts: the emulated distributor, or a fault injected into the
+//!   guest for memory it was not given ([`data_abort`]);
+//! - physical interrupts: forwarded to the vCPU ([`irq`]);
+//! - WFI/WFE, set/way cache maintenance, other system registers, and
+//!   anything else: see [`handle_sync`].
+
+use aarch64_cpu::registers::{ELR_EL1, SPSR_EL1};
+use aarch64_cpu::registers::{ESR_EL1, ESR_EL2, FAR_EL1, FAR_EL2, HPFAR_EL2, VBAR_EL1};
+use log::{debug, info, warn};
+use tock_registers::interfaces::{Readable, Writeable};
+
+use super::cpu;
+use super::esr::{self, ExceptionClass};
+use super::exception::TrapFrame;
+use super::gic::{self, cpu_interface, distributor};
+use super::mmio::{MmioAccess, ZERO_REGISTER};
+use super::psci::{self, GuestCall};
+use super::vgic::distributor::Effect;
+use super::vgic::{DISTRIBUTOR_SIZE, injector, list_register};
+use crate::vm::exits::ExitReason;
+use crate::vm::{self, VcpuState, Vm};
+
+/// Vector entry groups (see vectors.S): kind % 4.
+const KIND_SYNC: u64 = 0;
+const KIND_IRQ: u64 = 1;
+/// Exception classes handled here beyond the aborts.
+const EC_WFX: u8 = 0x01;
+const EC_HVC64: u8 = 0x16;
+const EC_SMC64: u8 = 0x17;
+const EC_SYSREG: u8 = 0x18;
+/// WFx ISS bit 0: WFE rather than WFI.
+const WFX_IS_WFE: u32 = 1;
+/// Size of an A64 instruction: how far to step over a trapped one.
+const INSTRUCTION_SIZE: u64 = 4;
+/// System-register ISS: Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn [13:10],
+/// CRm [4:1]; DC ISW/CSW/CISW are Op0 1, Op1 0, CRn 7, CRm 6/10/14, Op2 2.
+const SYSREG_ENCODING_MASK: u32 = 0x3f_fc1e;
+const DC_ISW: u32 = (1 << 20) | (2 << 17) | (7 << 10) | (6 << 1);
+const DC_CSW: u32 = (1 << 20) | (2 << 17) | (7 << 10) | (10 << 1);
+const DC_CISW: u32 = (1 << 20) | (2 << 17) | (7 << 10) | (14 << 1);
+/// Injected syndromes: IL (32-bit instruction) and classes.
+const ESR_IL: u64 = 1 << 25;
+const EC_UNKNOWN: u64 = 0x00;
+const EC_DATA_ABORT_LOWER: u64 = 0x24;
+const EC_DATA_ABORT_SAME: u64 = 0x25;
+/// Data fault status "synchronous external abort".
+const DFSC_EXTERNAL: u64 = 0x10;
+/// SPSR.M[3:0] of the interrupted guest context.
+const SPSR_MODE_MASK: u64 = 0xf;
+const MODE_EL1T: u64 = 0b0100;
+const MODE_EL1H: u64 = 0b0101;
+/// Offsets in the EL1 vector table for synchronous exceptions.
+const VECTOR_CURRENT_SP0: u64 = 0x000;
+const VECTOR_CURRENT_SPX: u64 = 0x200;
+const VECTOR_LOWER_A64: u64 = 0x400;
+/// SPSR of the injected exception: EL1h, D, A, I, F masked.
+const SPSR_EL1H_MASKED: u64 = 0x3c5;
+/// HPFAR_EL2 holds IPA bits [47:12] in its bits [43:4].
+const HPFAR_FIPA_SHIFT: u32 = 4;
+const PAGE_OFFSET_MASK: u64 = 0xfff;
+
+/// Entered from vectors.S for every exception from a guest. Returns to the
+/// guest with `frame` as its registers.
+pub extern "C" fn handle_guest_exit(frame: &mut TrapFrame, kind: u64) {
+    let (vm, vcpu) = vm::current();
+    match kind % 4 {
+        KIND_SYNC => handle_sync(vm, vcpu, frame),
+        KIND_IRQ => {
+            vm.exits.count(ExitReason::Irq);
+            irq(vm, vcpu);
+        }
+        _ => {
+            // FIQ (unused) or SError: the guest broke something physical.
+            vm.exits.count(ExitReason::Other);
+            warn!(
+                "VM {} vCPU {vcpu}: {} at {:#x}; stopping the VM",
+                vm.name,
+                if kind % 4 == 2 { "FIQ" } else { "SError" },
+                frame.elr
+            );
+            stop_vm(vm);
+        }
+    }
+    drain_sgis(vm, vcpu);
+    injector::flush();
+}
+
+fn handle_sync(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame) {
+    let esr = ESR_EL2.get();
+    let class = ExceptionClass::of(esr);
+    let iss = esr::iss(esr);
+    match class.0 {
+        EC_HVC64 => {
+            vm.exits.count(ExitReason::Hvc);
+            hypercall(vm, vcpu, frame);
+        }
+        EC_SMC64 => {
+            vm.exits.count(ExitReason::Smc);
+            // A trapped SMC returns to itself: step over it.
+            frame.elr += INSTRUCTION_SIZE;
+            hypercall(vm, vcpu, frame);
+        }
+        esr::EC_DATA_ABORT_LOWER => data_abort(vm, vcpu, frame, iss),
+        EC_WFX if iss & WFX_IS_WFE != 0 => {
+            vm.exits.count(ExitReason::Wfe);
+            frame.elr += INSTRUCTION_SIZE;
+        }
+        EC_WFX => {
+            vm.exits.count(ExitReason::Wfi);
+            // Wait here for what would have woken the guest: an interrupt
+            // (masked at EL2, so it stays pending and exits at once).
+            aarch64_cpu::asm::wfi();
+            frame.elr += INSTRUCTION_SIZE;
+        }
+        EC_SYSREG => {
+            vm.exits.count(ExitReason::SystemRegister);
+            let encoding = iss & SYSREG_ENCODING_MASK;
+            if [DC_ISW, DC_CSW, DC_CISW].contains(&encoding) {
+                // Caches are coherent for guests of a 1:1 or stage-2 mapped
+                // VM; set/way maintenance by a guest has nothing to do.
+                frame.elr += INSTRUCTION_SIZE;
+            } else {
+                debug!(
+                    "VM {} vCPU {vcpu}: system register access (ISS {iss:#x}) at {:#x}: UNDEF",
+                    vm.name, frame.elr
+                );
+                inject_undefined(frame);
+            }
+        }
+        esr::EC_INSTRUCTION_ABORT_LOWER => {
+            vm.exits.count(ExitReason::StageTwoFault);
+            let ipa = faulting_ipa();
+            warn!(
+                "VM {} vCPU {vcpu}: instruction fetch from {ipa:#x}, not given to it: abort injected",
+                vm.name
+            );
+            inject_undefined(frame);
+        }
+        _ => {
+            vm.exits.count(ExitReason::Other);
+            warn!(
+                "VM {} vCPU {vcpu}: {} (ESR {esr:#x}) at {:#x}: UNDEF injected",
+                vm.name,
+                class.description(),
+                frame.elr
+            );
+            inject_undefined(frame);
+        }
+    }
+}
+
+/// HVC/SMC: PSCI for the guest and cordon's own calls; anything else is
+/// refused (never passed on to firmware).
+fn hypercall(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame) {
+    let call = GuestCall::decode(frame.x[0], [frame.x[1], frame.x[2], frame.x[3]]);
+    let result: i64 = match call {
+        GuestCall::Version => psci::GUEST_VERSION as i64,
+        GuestCall::Features(function) => GuestCall::features(function),
+        GuestCall::MigrateInfoType => psci::MIGRATE_NOT_REQUIRED as i64,
+        GuestCall::CpuOn {
+            target,
+            entry,
+            context,
+        } => match vm.vcpu_by_mpidr(target) {
+            None => psci::INVALID_PARAMETERS,
+            Some(target) if vm.vcpus[target].start(entry, context) => 0,
+            Some(_) => psci::ALREADY_ON,
+        },
+        GuestCall::AffinityInfo { target, level } => match vm.vcpu_by_mpidr(target) {
+            Some(target) if level == 0 => match vm.vcpus[target].state() {
+                VcpuState::On => 0,
+                VcpuState::Off => 1,
+                VcpuState::Starting => 2,
+            },
+            _ => psci::INVALID_PARAMETERS,
+        },
+        GuestCall::CpuOff => {
+            vm.vcpus[vcpu].stop();
+            vm::run_assigned(vm, vcpu);
+        }
+        GuestCall::SystemOff => {
+            info!("VM {} powered off (PSCI SYSTEM_OFF)", vm.name);
+            power_off_machine(vm, psci::SYSTEM_OFF);
+        }
+        GuestCall::SystemReset => {
+            info!("VM {} asked for a reset (PSCI SYSTEM_RESET)", vm.name);
+            power_off_machine(vm, psci::SYSTEM_RESET);
+        }
+        GuestCall::Cordon(psci::CORDON_ABI_VERSION) => psci::CORDON_ABI as i64,
+        GuestCall::Cordon(function) => {
+            debug!("VM {}: unknown cordon hypercall {function:#x}", vm.name);
+            psci::NOT_SUPPORTED
+        }
+        GuestCall::Unsupported(function) => {
+            debug!("VM {}: unsupported SMCCC call {function:#x}", vm.name);
+            psci::NOT_SUPPORTED
+        }
+    };
+    frame.x[0] = result as u64;
+}
+
+/// The management VM is the whole system for now: when it powers off or
+/// resets, so does the machine (per-VM lifecycles come with partitions).
+fn power_off_machine(vm: &Vm, function: u32) -> ! {
+    info!("exits: {}", vm.exits);
+    crate::cpu::stop_others(STOP_TIMEOUT_MS);
+    if let Some(conduit) = crate::boot::psci_conduit() {
+        super::psci::call(conduit, function, [0; 3]);
+    }
+    info!("no firmware PSCI to power off with; CPUs stopped");
+    crate::cpu::park()
+}
+
+/// How long other CPUs get to stop before the machine powers off.
+const STOP_TIMEOUT_MS: u64 = 100;
+
+fn stop_vm(vm: &Vm) -> ! {
+    info!("exits: {}", vm.exits);
+    for vcpu in &vm.vcpus {
+        vcpu.stop();
+    }
+    crate::cpu::park()
+}
+
+fn faulting_ipa() -> u64 {
+    ((HPFAR_EL2.get() >> HPFAR_FIPA_SHIFT) << 12) | (FAR_EL2.get() & PAGE_OFFSET_MASK)
+}
+
+/// A guest load or store that stage 2 stopped: the emulated distributor,
+/// or memory the VM does not have.
+fn data_abort(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame, iss: u32) {
+    let ipa = faulting_ipa();
+    let in_distributor = (vm.gicd_ipa..vm.gicd_ipa + DISTRIBUTOR_SIZE).contains(&ipa);
+    if !in_distributor {
+        vm.exits.count(ExitReason::StageTwoFault);
+        warn!(
+            "VM {} vCPU {vcpu}: {} at {ipa:#x} (pc {:#x}), not given to it: abort injected",
+            vm.name,
+            if esr::is_write(iss) { "write" } else { "read" },
+            frame.elr
+        );
+        inject_data_abort(frame);
+        return;
+    }
+    vm.exits.count(ExitReason::Mmio);
+    let Ok(access) = MmioAccess::decode(iss) else {
+        warn!(
+            "VM {} vCPU {vcpu}: distributor access at {ipa:#x} without a syndrome \
+             (pc {:#x}): abort injected",
+            vm.name, frame.elr
+        );
+        inject_data_abort(frame);
+        return;
+    };
+    let offset = ipa - vm.gicd_ipa;
+    if access.write {
+        let value = access.store_value(register(frame, access.register)) as u32;
+        let mut effects = heapless::Vec::<Effect, 32>::new();
+        vm.distributor
+            .lock()
+            .write(vcpu, offset, access.size, value, &mut |effect| {
+                let _ = effects.push(effect);
+            });
+        for effect in effects {
+            apply(vm, vcpu, effect);
+        }
+    } else {
+        let value = vm.distributor.lock().read(vcpu, offset, access.size);
+        let loaded = access.load_value(value as u64);
+        if access.register != ZERO_REGISTER {
+            frame.x[access.register as usize] = loaded;
+        }
+    }
+    frame.elr += INSTRUCTION_SIZE;
+}
+
+fn register(frame: &TrapFrame, n: u8) -> u64 {
+    if n == ZERO_REGISTER {
+        0
+    } else {
+        frame.x[n as usize]
+    }
+}
+
+/// Carries out what a distributor write asked for.
+fn apply(vm: &'static Vm, vcpu: usize, effect: Effect) {
+    let gicd = distributor::get();
+    match effect {
+        // SGIs are virtual only; private interrupts act on this CPU's bank,
+        // which is the vCPU's own.
+        Effect::Enable(irq) if irq >= gic::SGI_COUNT => gicd.enable(irq),
+        Effect::Disable(irq) if irq >= gic::SGI_COUNT => gicd.disable(irq),
+        Effect::SetPending(irq) => gicd.set_pending(irq),
+        Effect::ClearPending(irq) => gicd.clear_pending(irq),
+        Effect::Route { irq, vcpus } => gicd.set_targets(irq, physical_targets(vm, vcpus)),
+        Effect::SetEdgeTriggered { irq, edge } if irq >= gic::PRIVATE_COUNT => {
+            gicd.set_edge_triggered(irq, edge)
+        }
+        Effect::SendSgi { id, vcpus } => send_sgi(vm, vcpu, id, vcpus),
+        _ => {}
+    }
+}
+
+/// CPU interface mask of the physical CPUs running the vCPUs in `vcpus`.
+fn physical_targets(vm: &Vm, vcpus: u8) -> u8 {
+    (0..vm.vcpus.len())
+        .filter(|n| vcpus & (1 << n) != 0)
+        .fold(0, |mask, n| mask | gic::interface_mask(vm.vcpus[n].pcpu))
+}
+
+fn send_sgi(vm: &'static Vm, from: usize, id: u32, vcpus: u8) {
+    for (target, vcpu) in vm.vcpus.iter().enumerate() {
+        if vcpus & (1 << target) == 0 {
+            continue;
+        }
+        if target == from {
+            let priority = vm.distributor.lock().priority(from, id);
+            injector::inject(list_register::sgi(id, from, priority));
+        } else {
+            vcpu.pending_sgis[from].fetch_or(1 << id, core::sync::atomic::Ordering::AcqRel);
+            distributor::get().send_sgi(gic::CORDON_IPI, gic::interface_mask(vcpu.pcpu));
+        }
+    }
+}
+
+/// Lists SGIs other vCPUs raised for this one.
+fn drain_sgis(vm: &'static Vm, vcpu: usize) {
+    for (source, pending) in vm.vcpus[vcpu].pending_sgis.iter().enumerate() {
+        let ids = pending.swap(0, core::sync::atomic::Ordering::AcqRel);
+        for id in (0..gic::SGI_COUNT).filter(|id| ids & (1 << id) != 0) {
+            let priority = vm.distributor.lock().priority(vcpu, id);
+            injector::inject(list_register::sgi(id, source, priority));
+        }
+    }
+}
+
+/// A physical interrupt arrived while the guest ran.
+fn irq(vm: &'static Vm, vcpu: usize) {
+    let gicc = cpu_interface::get();
+    while let Some(irq) = gicc.acknowledge() {
+        let id = irq.id();
+        if id == gic::CORDON_IPI || id == gic::maintenance_interrupt() {
+            // SGIs to pick up and list registers to refill: done on return.
+            gicc.end_of_interrupt(irq);
+            gicc.deactivate(irq);
+        } else if vm.distributor.lock().owns(id) {
+            // Priority drop only: the guest's deactivation of the virtual
+            // interrupt deactivates the physical one (HW bit).
+            gicc.end_of_interrupt(irq);
+            let priority = vm.distributor.lock().priority(vcpu, id);
+            injector::inject(list_register::hardware(id, id, priority));
+        } else {
+            gicc.end_of_interrupt(irq);
+            gicc.deactivate(irq);
+            warn!("cpu{}: interrupt {id} belongs to no VM; ignored", cpu::id());
+        }
+    }
+}
+
+/// Makes the guest take an exception at EL1 with syndrome `esr`, as if its
+/// instruction at `frame.elr` had caused it.
+fn inject_sync(frame: &mut TrapFrame, esr: u64) {
+    let mode = frame.spsr & SPSR_MODE_MASK;
+    let vector = match mode {
+        MODE_EL1H => VECTOR_CURRENT_SPX,
+        MODE_EL1T => VECTOR_CURRENT_SP0,
+        _ => VECTOR_LOWER_A64,
+    };
+    ESR_EL1.set(esr);
+    ELR_EL1.set(frame.elr);
+    SPSR_EL1.set(frame.spsr);
+    frame.elr = VBAR_EL1.get() + vector;
+    frame.spsr = SPSR_EL1H_MASKED;
+}
+
+fn inject_undefined(frame: &mut TrapFrame) {
+    inject_sync(frame, (EC_UNKNOWN << 26) | ESR_IL);
+}
+
+fn inject_data_abort(frame: &mut TrapFrame) {
+    let from_el1 = matches!(frame.spsr & SPSR_MODE_MASK, MODE_EL1H | MODE_EL1T);
+    let class = if from_el1 {
+        EC_DATA_ABORT_SAME
+    } else {
+        EC_DATA_ABORT_LOWER
+    };
+    FAR_EL1.set(FAR_EL2.get());
+    inject_sync(frame, (class << 26) | ESR_IL | DFSC_EXTERNAL);
+}

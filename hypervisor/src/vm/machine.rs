@@ -1,0 +1,140 @@
+//! A VM, the state of its vCPUs, and which physical CPU runs which vCPU
+//! (each vCPU is pinned to one CPU for good).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU8, AtomicU16, AtomicU64, Ordering};
+
+use spin::mutex::SpinMutex;
+
+use super::exits::ExitCounters;
+use crate::arch::aarch64::vgic::distributor::{MAX_VCPUS, VirtualDistributor};
+use crate::dt::MAX_CPUS;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum VcpuState {
+    Off = 0,
+    /// Asked to start (PSCI CPU_ON or VM start); its CPU picks it up.
+    Starting = 1,
+    On = 2,
+}
+
+pub struct Vcpu {
+    /// The physical CPU that runs this vCPU.
+    pub pcpu: usize,
+    state: AtomicU8,
+    entry: AtomicU64,
+    context: AtomicU64,
+    /// SGIs raised by other vCPUs, not yet listed: bit n of entry s = SGI n
+    /// from vCPU s.
+    pub pending_sgis: [AtomicU16; MAX_VCPUS],
+}
+
+impl Vcpu {
+    pub fn new(pcpu: usize) -> Self {
+        Self {
+            pcpu,
+            state: AtomicU8::new(VcpuState::Off as u8),
+            entry: AtomicU64::new(0),
+            context: AtomicU64::new(0),
+            pending_sgis: [const { AtomicU16::new(0) }; MAX_VCPUS],
+        }
+    }
+
+    pub fn state(&self) -> VcpuState {
+        match self.state.load(Ordering::Acquire) {
+            0 => VcpuState::Off,
+            1 => VcpuState::Starting,
+            _ => VcpuState::On,
+        }
+    }
+
+    /// Asks the vCPU to start at `entry` with `context` in x0; `false` if
+    /// it is not off.
+    pub fn start(&self, entry: u64, context: u64) -> bool {
+        self.entry.store(entry, Ordering::Relaxed);
+        self.context.store(context, Ordering::Relaxed);
+        let started = self
+            .state
+            .compare_exchange(
+                VcpuState::Off as u8,
+                VcpuState::Starting as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok();
+        crate::arch::aarch64::cpu::send_event();
+        started
+    }
+
+    pub fn stop(&self) {
+        self.state.store(VcpuState::Off as u8, Ordering::Release);
+    }
+}
+
+pub struct Vm {
+    pub name: String,
+    pub vmid: u16,
+    /// VTTBR_EL2 and VTCR_EL2 values: the VM's stage-2 address space.
+    pub vttbr: u64,
+    pub vtcr: u64,
+    pub vcpus: Vec<Vcpu>,
+    pub distributor: SpinMutex<VirtualDistributor>,
+    /// Guest-physical address of the emulated distributor.
+    pub gicd_ipa: u64,
+    pub exits: ExitCounters,
+}
+
+impl Vm {
+    /// The vCPU whose MPIDR affinity is `mpidr` (vCPU n has Aff0 = n).
+    pub fn vcpu_by_mpidr(&self, mpidr: u64) -> Option<usize> {
+        let index = (mpidr & crate::dt::MPIDR_AFFINITY_MASK) as usize;
+        (index < self.vcpus.len()).then_some(index)
+    }
+}
+
+/// Which vCPU each physical CPU runs.
+static ASSIGNMENTS: [SpinMutex<Option<(&'static Vm, usize)>>; MAX_CPUS] =
+    [const { SpinMutex::new(None) }; MAX_CPUS];
+
+/// Gives vCPU `vcpu` of `vm` to its physical CPU.
+pub fn assign(vm: &'static Vm, vcpu: usize) {
+    *ASSIGNMENTS[vm.vcpus[vcpu].pcpu].lock() = Some((vm, vcpu));
+    crate::arch::aarch64::cpu::send_event();
+}
+
+/// The vCPU physical CPU `pcpu` runs, if any.
+pub fn assignment(pcpu: usize) -> Option<(&'static Vm, usize)> {
+    *ASSIGNMENTS[pcpu].lock()
+}
+
+/// The VM and vCPU running on this physical CPU (only called on VM exits).
+pub fn current() -> (&'static Vm, usize) {
+    assignment(crate::arch::aarch64::cpu::id()).expect("VM exit on a CPU without a vCPU")
+}
+
+/// Runs this CPU's vCPU whenever it is started; never returns.
+pub fn run_assigned(vm: &'static Vm, vcpu: usize) -> ! {
+    let this = &vm.vcpus[vcpu];
+    loop {
+        if this
+            .state
+            .compare_exchange(
+                VcpuState::Starting as u8,
+                VcpuState::On as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+        {
+            let entry = this.entry.load(Ordering::Relaxed);
+            let context = this.context.load(Ordering::Relaxed);
+            crate::arch::aarch64::vcpu::run(vm, vcpu, entry, context);
+        }
+        if crate::cpu::stop_requested() {
+            crate::cpu::park();
+        }
+        crate::arch::aarch64::cpu::wait_for_event();
+    }
+}
