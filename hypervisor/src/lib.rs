@@ -27,6 +27,7 @@ mod fatal;
 #[cfg(target_os = "none")]
 mod logger;
 pub mod mm;
+pub mod vdev;
 pub mod vm;
 
 /// cordon's version, as printed in the banner.

@@ -23,6 +23,7 @@ impl Log for ConsoleLogger {
             return;
         }
         let mut console = CONSOLE.lock();
+        console.end_open_line();
         let _ = writeln!(
             console,
             "[cpu{} {:<5}] {}",

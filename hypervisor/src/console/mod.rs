@@ -77,9 +77,26 @@ mod device {
         MiniUart(MiniUart),
     }
 
+    const BACKSPACE: u8 = 0x08;
+    const DELETE: u8 = 0x7f;
+    const ESCAPE: u8 = 0x1b;
+    /// Bytes that end a CSI escape sequence.
+    const CSI_FINAL: core::ops::RangeInclusive<u8> = 0x40..=0x7e;
+
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Escape {
+        None,
+        Started,
+        ControlSequence,
+    }
+
     /// The console device; `None` until [`Console::attach`].
     pub struct Console {
         driver: Option<Driver>,
+        /// The guest output source whose line is unfinished, if any.
+        open_line: Option<usize>,
+        /// Where that source is in an escape sequence.
+        escape: Escape,
     }
 
     // SAFETY: the drivers hold MMIO addresses; every access goes through the
@@ -87,7 +104,11 @@ mod device {
     unsafe impl Send for Console {}
 
     /// cordon's console. Lock it for each whole line so lines never interleave.
-    pub static CONSOLE: SpinMutex<Console> = SpinMutex::new(Console { driver: None });
+    pub static CONSOLE: SpinMutex<Console> = SpinMutex::new(Console {
+        driver: None,
+        open_line: None,
+        escape: Escape::None,
+    });
 
     impl Console {
         /// Starts writing to `uart`.
@@ -103,6 +124,81 @@ mod device {
                     UartKind::Bcm2835Aux => Driver::MiniUart(MiniUart::new(base)),
                 }
             });
+        }
+
+        /// A byte typed on the console, if one is waiting.
+        pub fn read_byte(&mut self) -> Option<u8> {
+            match &self.driver {
+                Some(Driver::Pl011(uart)) => uart.read_byte(),
+                Some(Driver::MiniUart(uart)) => uart.read_byte(),
+                None => None,
+            }
+        }
+
+        /// Raise the UART's interrupt when input arrives.
+        pub fn enable_input_interrupt(&mut self) {
+            match &self.driver {
+                Some(Driver::Pl011(uart)) => uart.enable_input_interrupt(),
+                Some(Driver::MiniUart(uart)) => uart.enable_input_interrupt(),
+                None => {}
+            }
+        }
+
+        /// Writes guest output from source `source`, each of its lines
+        /// after `prefix`. A line another source left open is ended first,
+        /// so lines of different sources never mix.
+        pub fn write_from(&mut self, source: usize, prefix: &str, bytes: &[u8]) {
+            for &byte in bytes {
+                if self.open_line != Some(source) {
+                    self.end_open_line();
+                    self.escape = Escape::None;
+                    for &p in prefix.as_bytes() {
+                        self.write_byte(p);
+                    }
+                    self.open_line = Some(source);
+                }
+                // Swallow escape sequences whole: ESC and one byte, or a
+                // CSI sequence (ESC '[') up to its final byte.
+                match self.escape {
+                    Escape::Started if byte == b'[' => {
+                        self.escape = Escape::ControlSequence;
+                        continue;
+                    }
+                    Escape::Started => {
+                        self.escape = Escape::None;
+                        continue;
+                    }
+                    Escape::ControlSequence => {
+                        if CSI_FINAL.contains(&byte) {
+                            self.escape = Escape::None;
+                        }
+                        continue;
+                    }
+                    Escape::None => {}
+                }
+                match byte {
+                    ESCAPE => self.escape = Escape::Started,
+                    b'\n' => {
+                        self.write_byte(b'\r');
+                        self.write_byte(b'\n');
+                        self.open_line = None;
+                    }
+                    // Escape sequences and other control characters would
+                    // let a guest garble the console for everyone.
+                    b'\t' | BACKSPACE => self.write_byte(byte),
+                    b if b < b' ' || b == DELETE => {}
+                    b => self.write_byte(b),
+                }
+            }
+        }
+
+        /// Ends a line a guest left open (before cordon writes its own).
+        pub fn end_open_line(&mut self) {
+            self.escape = Escape::None;
+            if self.open_line.take().is_some() {
+                self.write_byte(b'\r');
+                self.write_byte(b'\n');
+            }
         }
 
         fn write_byte(&mut self, byte: u8) {

@@ -10,6 +10,7 @@ use spin::mutex::SpinMutex;
 use super::exits::ExitCounters;
 use crate::arch::aarch64::vgic::distributor::{MAX_VCPUS, VirtualDistributor};
 use crate::dt::MAX_CPUS;
+use crate::vdev::pl011::VirtualPl011;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -73,8 +74,20 @@ impl Vcpu {
     }
 }
 
+/// A PL011 cordon emulates for a VM: its console.
+pub struct EmulatedUart {
+    /// Guest-physical address of its registers.
+    pub ipa: u64,
+    /// The SPI it raises.
+    pub spi: u32,
+    pub model: SpinMutex<VirtualPl011>,
+}
+
 pub struct Vm {
     pub name: String,
+    /// What the VM's console lines start with on cordon's console.
+    pub console_prefix: String,
+    pub uart: Option<EmulatedUart>,
     pub vmid: u16,
     /// VTTBR_EL2 and VTCR_EL2 values: the VM's stage-2 address space.
     pub vttbr: u64,
@@ -87,11 +100,27 @@ pub struct Vm {
 }
 
 impl Vm {
+    /// A number telling this VM's console output from others'.
+    pub fn console_source(&self) -> usize {
+        self.vmid as usize
+    }
+
     /// The vCPU whose MPIDR affinity is `mpidr` (vCPU n has Aff0 = n).
     pub fn vcpu_by_mpidr(&self, mpidr: u64) -> Option<usize> {
         let index = (mpidr & crate::dt::MPIDR_AFFINITY_MASK) as usize;
         (index < self.vcpus.len()).then_some(index)
     }
+}
+
+/// The VM that console input goes to.
+static INPUT_FOCUS: SpinMutex<Option<&'static Vm>> = SpinMutex::new(None);
+
+pub fn set_input_focus(vm: &'static Vm) {
+    *INPUT_FOCUS.lock() = Some(vm);
+}
+
+pub fn input_focus() -> Option<&'static Vm> {
+    *INPUT_FOCUS.lock()
 }
 
 /// Which vCPU each physical CPU runs.

@@ -4,8 +4,9 @@
 //!
 //! Until partitions are configured, its shape is fixed here: up to
 //! [`VCPUS`] vCPUs on the first CPUs, [`RAM_SIZE`] of RAM mapped 1:1 (so
-//! devices it owns can DMA to guest-physical addresses), and the console
-//! UART and every virtio-mmio transport passed through.
+//! devices it owns can DMA to guest-physical addresses), every virtio-mmio
+//! transport passed through, and an emulated PL011 where the console UART
+//! is, multiplexed onto cordon's console.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -29,8 +30,9 @@ use crate::board::Board;
 use crate::dt::{self, BootInfo, ModuleKind};
 use crate::mm::region::RegionSet;
 use crate::mm::{FRAME_SIZE, PhysRange};
+use crate::vdev::pl011::VirtualPl011;
 use crate::vm::exits::ExitCounters;
-use crate::vm::{Vcpu, Vm};
+use crate::vm::{EmulatedUart, Vcpu, Vm};
 
 /// vCPUs of the management VM (fewer if fewer CPUs are online).
 pub const VCPUS: usize = 2;
@@ -123,9 +125,9 @@ fn device(fdt: &Fdt, path: &str) -> Result<Device, ManagementVmError> {
     Ok(Device { registers, spis })
 }
 
-/// Which devices the management VM gets: the console and virtio-mmio.
-fn device_paths(fdt: &Fdt, console: Option<&str>) -> Vec<String> {
-    let mut paths: Vec<String> = console.map(ToString::to_string).into_iter().collect();
+/// The devices the management VM owns: every virtio-mmio transport.
+fn passthrough_paths(fdt: &Fdt) -> Vec<String> {
+    let mut paths = Vec::new();
     if let Some(root) = fdt.find_node("/") {
         for node in root.children() {
             let is_virtio = node
@@ -188,11 +190,34 @@ fn build(
     let gicd = distributor::get();
     let mut vdist = VirtualDistributor::new(vcpu_count, gicd.irq_count(), gicd.iidr());
     vdist.give(VIRTUAL_TIMER_PPI);
+    // The console is emulated at the physical UART's address and SPI.
+    let uart = match console {
+        Some(path) => {
+            let console_device = device(fdt, path)?;
+            let &(spi, _) =
+                console_device
+                    .spis
+                    .first()
+                    .ok_or_else(|| ManagementVmError::Device {
+                        path: path.to_string(),
+                        reason: "the console UART has no SPI".to_string(),
+                    })?;
+            vdist.give_emulated(spi);
+            crate::arch::aarch64::trap::route_console_input(spi);
+            Some(EmulatedUart {
+                ipa: console_device.registers.start,
+                spi,
+                model: SpinMutex::new(VirtualPl011::new()),
+            })
+        }
+        None => None,
+    };
+
     // Devices share pages (QEMU packs eight virtio-mmio transports into
     // one): merge their ranges before mapping.
-    let paths = device_paths(fdt, console);
+    let passed_through = passthrough_paths(fdt);
     let mut device_pages = RegionSet::<MAX_DEVICE_RANGES>::new();
-    for path in &paths {
+    for path in &passed_through {
         let device = device(fdt, path)?;
         device_pages
             .insert(device.registers)
@@ -210,10 +235,15 @@ fn build(
         map(range.start, range.start, range.size(), Stage2Attrs::DEVICE)?;
     }
     info!(
-        "VM {NAME}: {} devices passed through: {}",
-        paths.len(),
-        paths.join(" ")
+        "VM {NAME}: {} virtio-mmio transports passed through; console emulated",
+        passed_through.len()
     );
+    // Its device tree describes the console too (as the UART it emulates).
+    let paths: Vec<String> = console
+        .map(ToString::to_string)
+        .into_iter()
+        .chain(passed_through)
+        .collect();
 
     // The guest's device tree and the Linux boot layout.
     let ram_region = GuestMemory {
@@ -257,6 +287,8 @@ fn build(
 
     let vm: &'static Vm = Box::leak(Box::new(Vm {
         name: NAME.to_string(),
+        console_prefix: format!("[{NAME}] "),
+        uart,
         vmid: VMID,
         vttbr: stage2::vttbr(tables.root(), VMID),
         vtcr: stage2::vtcr(ipa_bits, tables.start_level(), pa_range),
@@ -265,6 +297,7 @@ fn build(
         gicd_ipa: board.gic.gicd,
         exits: ExitCounters::new(),
     }));
+    crate::vm::set_input_focus(vm);
     for vcpu in 0..vcpu_count {
         crate::vm::assign(vm, vcpu);
     }

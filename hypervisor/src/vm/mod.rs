@@ -9,4 +9,7 @@ pub mod machine;
 pub mod management;
 
 #[cfg(target_os = "none")]
-pub use machine::{Vcpu, VcpuState, Vm, assign, assignment, current, run_assigned};
+pub use machine::{
+    EmulatedUart, Vcpu, VcpuState, Vm, assign, assignment, current, input_focus, run_assigned,
+    set_input_focus,
+};

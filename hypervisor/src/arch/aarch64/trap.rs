@@ -1,8 +1,8 @@
 //! VM exits: every exception a guest causes comes here, by class.
 //!
 //! - HVC/SMC: PSCI and cordon's hypercalls ([`hypercall`]);
-//! - data aborts: the emulated distributor, or a fault injected into the
-//!   guest for memory it was not given ([`data_abort`]);
+//! - data aborts: the emulated console UART and distributor, or a fault
+//!   injected into the guest for memory it was not given ([`data_abort`]);
 //! - physical interrupts: forwarded to the vCPU ([`irq`]);
 //! - WFI/WFE, set/way cache maintenance, other system registers, and
 //!   anything else: see [`handle_sync`].
@@ -20,6 +20,8 @@ use super::mmio::{MmioAccess, ZERO_REGISTER};
 use super::psci::{self, GuestCall};
 use super::vgic::distributor::Effect;
 use super::vgic::{DISTRIBUTOR_SIZE, injector, list_register};
+use crate::console::CONSOLE;
+use crate::vdev::pl011;
 use crate::vm::exits::ExitReason;
 use crate::vm::{self, VcpuState, Vm};
 
@@ -85,7 +87,86 @@ pub extern "C" fn handle_guest_exit(frame: &mut TrapFrame, kind: u64) {
         }
     }
     drain_sgis(vm, vcpu);
+    raise_emulated_interrupts(vm, vcpu);
     injector::flush();
+}
+
+/// The physical interrupt of cordon's console UART (input), once a VM
+/// has an emulated console.
+static CONSOLE_INPUT_IRQ: spin::Once<u32> = spin::Once::new();
+
+/// Makes console input arrive as physical interrupt `irq`.
+pub fn route_console_input(irq: u32) {
+    CONSOLE_INPUT_IRQ.call_once(|| irq);
+    let gicd = distributor::get();
+    gicd.set_targets(irq, gic::interface_mask(cpu::id()));
+    gicd.enable(irq);
+    CONSOLE.lock().enable_input_interrupt();
+}
+
+/// Hands bytes typed on the console to the VM that has the input focus.
+fn take_console_input() {
+    let Some(vm) = vm::input_focus() else {
+        // Nobody listens: read and drop, or the interrupt stays raised.
+        while CONSOLE.lock().read_byte().is_some() {}
+        return;
+    };
+    let Some(uart) = &vm.uart else { return };
+    while let Some(byte) = CONSOLE.lock().read_byte() {
+        uart.model.lock().push_input(byte);
+    }
+    // Its interrupt is raised by the vCPU it targets, at its next exit.
+    let target = first_vcpu(vm.distributor.lock().targets(uart.spi));
+    if target != vm::current().1 || !core::ptr::eq(vm, vm::current().0) {
+        distributor::get().send_sgi(gic::CORDON_IPI, gic::interface_mask(vm.vcpus[target].pcpu));
+    }
+}
+
+fn first_vcpu(vcpus: u8) -> usize {
+    vcpus.trailing_zeros().min(7) as usize
+}
+
+/// Lists the interrupt of an emulated device whose line is raised, on the
+/// vCPU it targets.
+fn raise_emulated_interrupts(vm: &Vm, vcpu: usize) {
+    let Some(uart) = &vm.uart else { return };
+    if !uart.model.lock().interrupt_pending() {
+        return;
+    }
+    let (target, enabled, priority) = {
+        let dist = vm.distributor.lock();
+        let target = first_vcpu(dist.targets(uart.spi));
+        (
+            target,
+            dist.is_enabled(target, uart.spi),
+            dist.priority(target, uart.spi),
+        )
+    };
+    if target == vcpu && enabled && !injector::is_listed(uart.spi) {
+        injector::inject(list_register::emulated_level(uart.spi, priority));
+    }
+}
+
+/// A guest access to its emulated console UART.
+fn uart_access(vm: &Vm, frame: &mut TrapFrame, access: MmioAccess, offset: u64) {
+    let Some(uart) = &vm.uart else { return };
+    if access.write {
+        let value = access.store_value(register(frame, access.register)) as u32;
+        let mut sent = heapless::Vec::<u8, 1>::new();
+        uart.model.lock().write(offset, value, &mut |byte| {
+            let _ = sent.push(byte);
+        });
+        if !sent.is_empty() {
+            CONSOLE
+                .lock()
+                .write_from(vm.console_source(), &vm.console_prefix, &sent);
+        }
+    } else {
+        let value = uart.model.lock().read(offset);
+        if access.register != ZERO_REGISTER {
+            frame.x[access.register as usize] = access.load_value(value as u64);
+        }
+    }
 }
 
 fn handle_sync(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame) {
@@ -229,11 +310,33 @@ fn faulting_ipa() -> u64 {
     ((HPFAR_EL2.get() >> HPFAR_FIPA_SHIFT) << 12) | (FAR_EL2.get() & PAGE_OFFSET_MASK)
 }
 
-/// A guest load or store that stage 2 stopped: the emulated distributor,
-/// or memory the VM does not have.
+/// A guest load or store that stage 2 stopped: the emulated console UART,
+/// the emulated distributor, or memory the VM does not have.
 fn data_abort(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame, iss: u32) {
     let ipa = faulting_ipa();
     let in_distributor = (vm.gicd_ipa..vm.gicd_ipa + DISTRIBUTOR_SIZE).contains(&ipa);
+    let uart_offset = vm
+        .uart
+        .as_ref()
+        .and_then(|uart| ipa.checked_sub(uart.ipa))
+        .filter(|&offset| offset < pl011::SIZE);
+    if let Some(offset) = uart_offset {
+        vm.exits.count(ExitReason::Mmio);
+        match MmioAccess::decode(iss) {
+            Ok(access) => {
+                uart_access(vm, frame, access, offset);
+                frame.elr += INSTRUCTION_SIZE;
+            }
+            Err(_) => {
+                warn!(
+                    "VM {}: UART access without a syndrome: abort injected",
+                    vm.name
+                );
+                inject_data_abort(frame);
+            }
+        }
+        return;
+    }
     if !in_distributor {
         vm.exits.count(ExitReason::StageTwoFault);
         warn!(
@@ -344,6 +447,11 @@ fn irq(vm: &'static Vm, vcpu: usize) {
         let id = irq.id();
         if id == gic::CORDON_IPI || id == gic::maintenance_interrupt() {
             // SGIs to pick up and list registers to refill: done on return.
+            injector::release_end_of_interrupts();
+            gicc.end_of_interrupt(irq);
+            gicc.deactivate(irq);
+        } else if CONSOLE_INPUT_IRQ.get() == Some(&id) {
+            take_console_input();
             gicc.end_of_interrupt(irq);
             gicc.deactivate(irq);
         } else if vm.distributor.lock().owns(id) {

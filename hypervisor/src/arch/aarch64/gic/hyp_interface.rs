@@ -25,6 +25,8 @@ register_structs! {
         (0x00c => _reserved0),
         (0x010 => misr: ReadOnly<u32>),
         (0x014 => _reserved1),
+        (0x020 => eisr: [ReadOnly<u32>; 2]),
+        (0x028 => _reserved3),
         (0x030 => elrsr: [ReadOnly<u32>; 2]),
         (0x038 => _reserved2),
         (0x100 => lr: [ReadWrite<u32>; 64]),
@@ -60,6 +62,13 @@ impl HypInterface {
     /// Whether list register `lr` holds nothing (ELRSR bit set).
     pub fn is_empty(&self, lr: usize) -> bool {
         self.regs.elrsr[lr / 32].get() & (1 << (lr % 32)) != 0
+    }
+
+    /// List registers whose interrupt the guest EOId with maintenance
+    /// requested (EISR); they keep the maintenance interrupt raised until
+    /// rewritten.
+    pub fn end_of_interrupt_status(&self) -> u64 {
+        self.regs.eisr[0].get() as u64 | ((self.regs.eisr[1].get() as u64) << 32)
     }
 
     pub fn read(&self, lr: usize) -> u32 {

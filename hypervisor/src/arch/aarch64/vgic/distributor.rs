@@ -79,6 +79,9 @@ pub struct VirtualDistributor {
     iidr: u32,
     enabled: bool,
     owned: [u32; WORDS],
+    /// Owned interrupts raised by devices cordon emulates: no physical
+    /// interrupt stands behind them.
+    emulated: [u32; WORDS],
     spi_enabled: [u32; WORDS],
     priority: [u8; MAX_IRQS as usize],
     targets: [u8; MAX_IRQS as usize],
@@ -103,6 +106,7 @@ impl VirtualDistributor {
             iidr,
             enabled: false,
             owned,
+            emulated: [0; WORDS],
             spi_enabled: [0; WORDS],
             priority: [0; MAX_IRQS as usize],
             targets: [0; MAX_IRQS as usize],
@@ -126,6 +130,21 @@ impl VirtualDistributor {
                 self.targets[irq as usize] = 1;
             }
         }
+    }
+
+    /// Gives the VM SPI `irq` of a device cordon emulates.
+    pub fn give_emulated(&mut self, irq: u32) {
+        self.give(irq);
+        if self.owns(irq) {
+            let (word, mask) = bit(irq);
+            self.emulated[word] |= mask;
+        }
+    }
+
+    /// Whether `irq` comes from an emulated device.
+    pub fn is_emulated(&self, irq: u32) -> bool {
+        let (word, mask) = bit(irq);
+        irq < self.irq_count && self.emulated[word] & mask != 0
     }
 
     pub fn owns(&self, irq: u32) -> bool {
@@ -247,6 +266,23 @@ impl VirtualDistributor {
         value: u32,
         effect: &mut impl FnMut(Effect),
     ) {
+        let emulated = self.emulated;
+        let physical = |irq: u32| {
+            let (word, mask) = bit(irq);
+            emulated[word] & mask == 0
+        };
+        // Emulated interrupts have nothing physical to enable or route.
+        let mut effect = |e: Effect| match e {
+            Effect::Enable(irq)
+            | Effect::Disable(irq)
+            | Effect::SetPending(irq)
+            | Effect::ClearPending(irq)
+            | Effect::Route { irq, .. }
+            | Effect::SetEdgeTriggered { irq, .. }
+                if !physical(irq) => {}
+            e => effect(e),
+        };
+        let effect = &mut effect;
         use offset::*;
         match offset {
             CTLR => self.enabled = value & 1 != 0,
@@ -483,6 +519,20 @@ mod tests {
             write(&mut d, 0, 0xf00, 4, 0x00f0_0001).is_empty(),
             "no such vCPUs"
         );
+    }
+
+    #[test]
+    fn emulated_interrupts_never_reach_the_hardware() {
+        let mut d = dist();
+        d.give_emulated(33);
+        assert!(d.owns(33) && d.is_emulated(33) && !d.is_emulated(79));
+        assert!(write(&mut d, 0, 0x100 + 4, 4, 1 << 1).is_empty());
+        let effects = write(&mut d, 0, 0x100 + 8, 4, 1 << 15);
+        assert_eq!(effects, [Effect::Enable(79)]);
+        write(&mut d, 0, 0x000, 4, 1);
+        assert!(d.is_enabled(0, 33), "the guest still sees it enabled");
+        assert!(write(&mut d, 0, 0x800 + 33, 1, 2).is_empty());
+        assert_eq!(d.targets(33), 2);
     }
 
     #[test]

@@ -45,6 +45,28 @@ pub fn inject(lr: u32) {
     }
 }
 
+/// Whether virtual interrupt `id` is in a list register or waiting for one.
+pub fn is_listed(id: u32) -> bool {
+    let gich = hyp_interface::get();
+    let in_register = (0..gich.list_registers())
+        .any(|n| !gich.is_empty(n) && list_register::virtual_id(gich.read(n)) == id);
+    in_register
+        || QUEUES[cpu::id()]
+            .lock()
+            .iter()
+            .any(|&lr| list_register::virtual_id(lr) == id)
+}
+
+/// Frees list registers whose interrupt the guest EOId with maintenance
+/// requested (they would keep the maintenance interrupt raised).
+pub fn release_end_of_interrupts() {
+    let gich = hyp_interface::get();
+    let ended = gich.end_of_interrupt_status();
+    for lr in (0..gich.list_registers()).filter(|lr| ended & (1 << lr) != 0) {
+        gich.write(lr, 0);
+    }
+}
+
 /// Moves queued interrupts into free list registers; asks for a
 /// maintenance interrupt if some must still wait. Call before every entry.
 pub fn flush() {

@@ -34,6 +34,15 @@ pub fn hardware(virtual_id: u32, physical: u32, priority: u8) -> u32 {
     HW | pending() | priority_bits(priority) | (physical << PHYSICAL_ID_SHIFT) | virtual_id
 }
 
+/// Bit 19 (without HW): a maintenance interrupt when the guest EOIs it.
+const EOI_MAINTENANCE: u32 = 1 << 19;
+
+/// A pending interrupt of an emulated, level-triggered device: cordon
+/// hears of the guest's EOI to check whether the line is still raised.
+pub fn emulated_level(virtual_id: u32, priority: u8) -> u32 {
+    pending() | priority_bits(priority) | EOI_MAINTENANCE | virtual_id
+}
+
 /// A pending virtual SGI sent by vCPU `source`.
 pub fn sgi(id: u32, source: usize, priority: u8) -> u32 {
     pending() | priority_bits(priority) | ((source as u32) << SOURCE_CPU_SHIFT) | id
@@ -75,6 +84,13 @@ mod tests {
         assert_eq!(lr, 0x9000_0000 | (0x14 << 23) | (27 << 10) | 27);
         assert_eq!(state(lr), State::Pending);
         assert_eq!(virtual_id(lr), 27);
+    }
+
+    #[test]
+    fn emulated_interrupts_ask_for_eoi_maintenance() {
+        let lr = emulated_level(33, 0xa0);
+        assert_eq!(lr, 0x1000_0000 | (0x14 << 23) | (1 << 19) | 33);
+        assert!(same_interrupt(lr, emulated_level(33, 0)));
     }
 
     #[test]

@@ -1,0 +1,3 @@
+//! Devices cordon emulates for guests (register models, no hardware access).
+
+pub mod pl011;
