@@ -4,6 +4,7 @@
 
 #[cfg(target_os = "none")]
 mod mini_uart;
+pub mod multiplexer;
 #[cfg(target_os = "none")]
 mod pl011;
 
@@ -69,6 +70,7 @@ mod device {
     use spin::mutex::SpinMutex;
 
     use super::mini_uart::MiniUart;
+    use super::multiplexer::Multiplexer;
     use super::pl011::Pl011;
     use crate::board::{Uart, UartKind};
 
@@ -77,26 +79,10 @@ mod device {
         MiniUart(MiniUart),
     }
 
-    const BACKSPACE: u8 = 0x08;
-    const DELETE: u8 = 0x7f;
-    const ESCAPE: u8 = 0x1b;
-    /// Bytes that end a CSI escape sequence.
-    const CSI_FINAL: core::ops::RangeInclusive<u8> = 0x40..=0x7e;
-
-    #[derive(Clone, Copy, PartialEq, Eq)]
-    enum Escape {
-        None,
-        Started,
-        ControlSequence,
-    }
-
     /// The console device; `None` until [`Console::attach`].
     pub struct Console {
         driver: Option<Driver>,
-        /// The guest output source whose line is unfinished, if any.
-        open_line: Option<usize>,
-        /// Where that source is in an escape sequence.
-        escape: Escape,
+        multiplexer: Multiplexer,
     }
 
     // SAFETY: the drivers hold MMIO addresses; every access goes through the
@@ -106,8 +92,7 @@ mod device {
     /// cordon's console. Lock it for each whole line so lines never interleave.
     pub static CONSOLE: SpinMutex<Console> = SpinMutex::new(Console {
         driver: None,
-        open_line: None,
-        escape: Escape::None,
+        multiplexer: Multiplexer::new(),
     });
 
     impl Console {
@@ -145,68 +130,26 @@ mod device {
         }
 
         /// Writes guest output from source `source`, each of its lines
-        /// after `prefix`. A line another source left open is ended first,
-        /// so lines of different sources never mix.
+        /// after `prefix` (see [`Multiplexer`]).
         pub fn write_from(&mut self, source: usize, prefix: &str, bytes: &[u8]) {
-            for &byte in bytes {
-                if self.open_line != Some(source) {
-                    self.end_open_line();
-                    self.escape = Escape::None;
-                    for &p in prefix.as_bytes() {
-                        self.write_byte(p);
-                    }
-                    self.open_line = Some(source);
-                }
-                // Swallow escape sequences whole: ESC and one byte, or a
-                // CSI sequence (ESC '[') up to its final byte.
-                match self.escape {
-                    Escape::Started if byte == b'[' => {
-                        self.escape = Escape::ControlSequence;
-                        continue;
-                    }
-                    Escape::Started => {
-                        self.escape = Escape::None;
-                        continue;
-                    }
-                    Escape::ControlSequence => {
-                        if CSI_FINAL.contains(&byte) {
-                            self.escape = Escape::None;
-                        }
-                        continue;
-                    }
-                    Escape::None => {}
-                }
-                match byte {
-                    ESCAPE => self.escape = Escape::Started,
-                    b'\n' => {
-                        self.write_byte(b'\r');
-                        self.write_byte(b'\n');
-                        self.open_line = None;
-                    }
-                    // Escape sequences and other control characters would
-                    // let a guest garble the console for everyone.
-                    b'\t' | BACKSPACE => self.write_byte(byte),
-                    b if b < b' ' || b == DELETE => {}
-                    b => self.write_byte(b),
-                }
-            }
+            let Self {
+                driver,
+                multiplexer,
+            } = self;
+            multiplexer.guest_output(source, prefix, bytes, &mut |b| write_to(driver, b));
         }
 
         /// Ends a line a guest left open (before cordon writes its own).
         pub fn end_open_line(&mut self) {
-            self.escape = Escape::None;
-            if self.open_line.take().is_some() {
-                self.write_byte(b'\r');
-                self.write_byte(b'\n');
-            }
+            let Self {
+                driver,
+                multiplexer,
+            } = self;
+            multiplexer.end_open_line(&mut |b| write_to(driver, b));
         }
 
         fn write_byte(&mut self, byte: u8) {
-            match &self.driver {
-                Some(Driver::Pl011(uart)) => uart.write_byte(byte),
-                Some(Driver::MiniUart(uart)) => uart.write_byte(byte),
-                None => {}
-            }
+            write_to(&self.driver, byte);
         }
 
         /// The console without taking the lock: only while a single CPU runs
@@ -220,6 +163,14 @@ mod device {
         pub unsafe fn early() -> &'static mut Console {
             // SAFETY: forwarded from the caller.
             unsafe { &mut *CONSOLE.as_mut_ptr() }
+        }
+    }
+
+    fn write_to(driver: &Option<Driver>, byte: u8) {
+        match driver {
+            Some(Driver::Pl011(uart)) => uart.write_byte(byte),
+            Some(Driver::MiniUart(uart)) => uart.write_byte(byte),
+            None => {}
         }
     }
 
