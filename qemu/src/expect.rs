@@ -43,6 +43,7 @@ pub struct Expect {
     pub(crate) forbid: Vec<String>,
     pub(crate) deadline: Duration,
     pub(crate) settle: Duration,
+    pub(crate) exit: bool,
 }
 
 impl Expect {
@@ -53,6 +54,7 @@ impl Expect {
             forbid: Vec::new(),
             deadline,
             settle: Duration::ZERO,
+            exit: false,
         }
     }
 
@@ -72,6 +74,13 @@ impl Expect {
     /// `settle` before stopping QEMU.
     pub fn settle(mut self, settle: Duration) -> Self {
         self.settle = settle;
+        self
+    }
+
+    /// Once every pattern has been seen, keep watching until QEMU exits by
+    /// itself, before the deadline, and succeed only if it exits with status 0.
+    pub fn then_exit_successfully(mut self) -> Self {
+        self.exit = true;
         self
     }
 }

@@ -1,9 +1,10 @@
 //! Boots a machine under QEMU, reads its serial console line by line until the
-//! expected lines have appeared or the deadline passes, then stops QEMU.
+//! expected lines have appeared (and, if asked, QEMU has exited by itself) or
+//! the deadline passes, then stops QEMU.
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -11,15 +12,15 @@ use std::time::Instant;
 use crate::expect::Expect;
 use crate::machine::{Machine, MachineError, QEMU_BINARY};
 use crate::process::Running;
-use crate::transcript::{Ending, Transcript};
+use crate::transcript::{Ending, Line, Transcript};
 
 /// A boot that could not be started or watched.
 #[derive(Debug)]
 pub enum HarnessError {
     /// The machine configuration is invalid.
     Machine(MachineError),
-    /// The image to boot does not exist.
-    MissingImage(std::path::PathBuf),
+    /// A file QEMU is to read (the image, a guest, a disk) does not exist.
+    MissingFile(std::path::PathBuf),
     /// QEMU could not be started.
     Spawn(io::Error),
     /// Waiting for or stopping QEMU failed.
@@ -30,8 +31,8 @@ impl fmt::Display for HarnessError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HarnessError::Machine(error) => error.fmt(f),
-            HarnessError::MissingImage(path) => {
-                write!(f, "image {} does not exist", path.display())
+            HarnessError::MissingFile(path) => {
+                write!(f, "{} does not exist", path.display())
             }
             HarnessError::Spawn(error) => write!(
                 f,
@@ -54,8 +55,8 @@ enum Output {
 ///
 /// Returns the transcript however the boot went; check [`Transcript::succeeded`].
 pub fn boot(machine: &Machine, expect: &Expect) -> Result<Transcript, HarnessError> {
-    if !machine.image().is_file() {
-        return Err(HarnessError::MissingImage(machine.image().to_owned()));
+    if let Some(missing) = machine.files().into_iter().find(|file| !file.is_file()) {
+        return Err(HarnessError::MissingFile(missing.to_owned()));
     }
     watch(machine.command().map_err(HarnessError::Machine)?, expect)
 }
@@ -139,6 +140,7 @@ impl<'a> Watch<'a> {
                 stderr: Vec::new(),
                 missing: expect.wait_for.clone(),
                 ending: Ending::DeadlinePassed,
+                exit_status: None,
                 elapsed: Default::default(),
             },
         }
@@ -151,12 +153,14 @@ impl<'a> Watch<'a> {
         qemu: &mut Running,
     ) -> Result<Ending, HarnessError> {
         let mut stop_at = self.started + self.expect.deadline;
-        let mut ending = None;
-        if self.transcript.missing.is_empty() {
-            ending = Some(Ending::AllSeen);
-            stop_at = Instant::now() + self.expect.settle;
-        }
+        let mut all_seen = false;
         loop {
+            if !all_seen && self.transcript.missing.is_empty() {
+                all_seen = true;
+                if !self.expect.exit {
+                    stop_at = Instant::now() + self.expect.settle;
+                }
+            }
             let now = Instant::now();
             if now >= stop_at {
                 break;
@@ -166,27 +170,31 @@ impl<'a> Watch<'a> {
                     if let Some(forbidden) = self.record(output) {
                         return Ok(forbidden);
                     }
-                    if ending.is_none() && self.transcript.missing.is_empty() {
-                        ending = Some(Ending::AllSeen);
-                        stop_at = Instant::now() + self.expect.settle;
-                    }
                 }
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => {
                     // Both pipes closed: QEMU has exited or is exiting.
                     let status = qemu.wait_until(stop_at).map_err(HarnessError::Wait)?;
-                    return Ok(match (ending, status) {
-                        (Some(ending), _) => ending,
-                        (None, Some(status)) => Ending::Exited(status),
-                        (None, None) => Ending::DeadlinePassed,
-                    });
+                    return Ok(self.decide(all_seen, status));
                 }
             }
         }
         // QEMU may have exited just now, with its last lines still in flight.
-        match qemu.try_wait().map_err(HarnessError::Wait)? {
-            Some(status) if ending.is_none() => Ok(Ending::Exited(status)),
-            _ => Ok(ending.unwrap_or(Ending::DeadlinePassed)),
+        let status = qemu.try_wait().map_err(HarnessError::Wait)?;
+        Ok(self.decide(all_seen, status))
+    }
+
+    /// How the boot ended, given whether every line appeared and QEMU's exit
+    /// status if it exited by itself.
+    fn decide(&mut self, all_seen: bool, exited: Option<ExitStatus>) -> Ending {
+        self.transcript.exit_status = exited;
+        match (all_seen, exited) {
+            (false, Some(status)) => Ending::Exited(status),
+            (false, None) => Ending::DeadlinePassed,
+            (true, _) if !self.expect.exit => Ending::AllSeen,
+            (true, Some(status)) if status.success() => Ending::AllSeen,
+            (true, Some(status)) => Ending::ExitFailed(status),
+            (true, None) => Ending::StillRunning,
         }
     }
 
@@ -207,7 +215,10 @@ impl<'a> Watch<'a> {
                         text: text.clone(),
                         line: line.clone(),
                     });
-                self.transcript.serial.push(line);
+                self.transcript.serial.push(Line {
+                    text: line,
+                    at: self.started.elapsed(),
+                });
                 forbidden
             }
             Output::Stderr(line) => {
@@ -294,9 +305,47 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_image_is_reported_before_starting_qemu() {
+    fn waits_for_a_successful_exit_when_asked() {
+        let expect = Expect::within(DEADLINE)
+            .line("powering off")
+            .then_exit_successfully();
+        let script = "echo powering off; sleep 0.2; echo exits: hvc=3; exit 0";
+        let transcript = watch(shell(script), &expect).unwrap();
+        assert_eq!(transcript.ending(), &Ending::AllSeen);
+        assert!(transcript.exit_status().unwrap().success());
+        assert_eq!(
+            transcript.lines().collect::<Vec<_>>(),
+            ["powering off", "exits: hvc=3"]
+        );
+        assert!(transcript.first_seen("exits:") >= transcript.first_seen("powering"));
+        assert_eq!(transcript.first_seen("nowhere"), None);
+    }
+
+    #[test]
+    fn a_failing_exit_after_every_line_fails() {
+        let expect = Expect::within(DEADLINE)
+            .line("done")
+            .then_exit_successfully();
+        let transcript = watch(shell("echo done; exit 1"), &expect).unwrap();
+        assert!(
+            matches!(transcript.ending(), Ending::ExitFailed(status) if status.code() == Some(1))
+        );
+    }
+
+    #[test]
+    fn not_exiting_when_asked_to_fails() {
+        let expect = Expect::within(Duration::from_millis(300))
+            .line("done")
+            .then_exit_successfully();
+        let transcript = watch(shell("echo done; exec sleep 30"), &expect).unwrap();
+        assert_eq!(transcript.ending(), &Ending::StillRunning);
+        assert_eq!(transcript.exit_status(), None);
+    }
+
+    #[test]
+    fn a_missing_file_is_reported_before_starting_qemu() {
         let machine = Machine::qemu_virt("/nonexistent/cordon.bin");
         let error = boot(&machine, &Expect::within(DEADLINE)).unwrap_err();
-        assert!(matches!(error, HarnessError::MissingImage(_)));
+        assert!(matches!(error, HarnessError::MissingFile(_)));
     }
 }

@@ -2,16 +2,24 @@
 //! machine and checks what its serial console prints.
 //!
 //! `cargo xtask run` uses the machine definitions to start QEMU; the boot tests
-//! in `tests/boot.rs` use the harness.
+//! in `tests/boot.rs` use the harness. `mgmt_vm` sets up cordon's Linux
+//! management VM, whose `/proc/interrupts` [`interrupts`] reads and whose
+//! disk [`test_disk`] writes.
 
 mod expect;
 mod harness;
+pub mod interrupts;
 mod machine;
+pub mod mgmt_vm;
 mod process;
+pub mod test_disk;
 mod transcript;
 
 pub use expect::{Expect, Pattern};
 pub use harness::{HarnessError, boot};
-pub use machine::{Board, Console, Machine, MachineError, QEMU_BINARY, UnknownBoard};
+pub use machine::{
+    Board, Console, GUEST_INITRD_ADDR, GUEST_KERNEL_ADDR, GuestLoad, Machine, MachineError,
+    QEMU_BINARY, UnknownBoard,
+};
 pub use process::Running;
 pub use transcript::{Ending, Transcript};

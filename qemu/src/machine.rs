@@ -1,9 +1,12 @@
 //! QEMU machine definitions for cordon's boards: which `qemu-system-aarch64`
-//! arguments boot a cordon image on QEMU's `virt` and `raspi4b` machines.
+//! arguments boot a cordon image on QEMU's `virt` and `raspi4b` machines,
+//! with what cordon is to run (a guest's kernel and initramfs, a disk), or
+//! a Linux kernel directly, for comparison.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
-use std::path::PathBuf;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
@@ -14,18 +17,39 @@ pub const QEMU_BINARY: &str = "qemu-system-aarch64";
 const VIRT_DEFAULT_CPUS: u32 = 4;
 /// `virt` with GICv2 supports at most this many CPUs.
 const VIRT_GICV2_MAX_CPUS: u32 = 8;
-/// RAM of the `virt` machine, in QEMU's `-m` syntax.
-const VIRT_MEMORY: &str = "1G";
+/// RAM of the `virt` machine unless told otherwise, in MiB.
+const VIRT_DEFAULT_MEMORY_MIB: u32 = 1024;
 /// The CPU model of the `virt` machine.
 const VIRT_CPU: &str = "cortex-a72";
 
 /// `raspi4b` always has exactly this many CPUs.
 const RPI4_CPUS: u32 = 4;
-/// RAM of the `raspi4b` machine; QEMU accepts only this size.
-const RPI4_MEMORY: &str = "2G";
+/// RAM of the `raspi4b` machine in MiB; QEMU accepts only this size.
+const RPI4_MEMORY_MIB: u32 = 2048;
+/// MiB in a GiB, for QEMU's `-m` sizes.
+const MIB_PER_GIB: u32 = 1024;
+
+/// Where QEMU's `guest-loader` puts a guest's kernel in a `virt` machine's
+/// RAM (0x4000_0000 onwards), clear of cordon, which QEMU loads at the start
+/// of RAM, and of the device tree QEMU puts after it.
+pub const GUEST_KERNEL_ADDR: u64 = 0x6000_0000;
+/// Where the guest's initrd goes: 64 MiB above the kernel, room for its
+/// image and the memory it zeroes after the image.
+pub const GUEST_INITRD_ADDR: u64 = 0x6400_0000;
+
+/// How QEMU counts instructions with `-icount`: each one takes 2^0 ns of
+/// virtual time, and when every CPU idles, virtual time jumps to the next
+/// timer instead of following the host clock. The guest's clocks then tell
+/// instructions executed, the same from run to run, whatever the host does.
+const ICOUNT: &str = "shift=0,sleep=off";
+/// Leaves the random seeds (`rng-seed`, `kaslr-seed`) out of the `virt`
+/// device tree, so that Linux does not lay itself out differently each boot.
+const NO_DTB_RANDOMNESS: &str = ",dtb-randomness=off";
 
 /// The chardev id that multiplexes the serial ports onto stdio.
 const CONSOLE_CHARDEV: &str = "con";
+/// The id that ties the disk's `-drive` to its `-device`.
+const DISK_ID: &str = "disk0";
 
 /// A board that cordon supports, named as on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +129,10 @@ pub enum MachineError {
     Rpi4AlwaysEl2,
     /// `raspi4b` needs a device tree.
     Rpi4NeedsDtb,
+    /// `raspi4b` has a fixed amount of RAM.
+    Rpi4FixedMemory { requested_mib: u32 },
+    /// This setup (a guest, an initrd, a disk) is only made for `virt`.
+    VirtOnly { what: &'static str },
 }
 
 impl fmt::Display for MachineError {
@@ -124,21 +152,46 @@ impl fmt::Display for MachineError {
                 "QEMU's raspi4b always enters the image at EL2; --no-el2 only applies to qemu-virt",
             ),
             MachineError::Rpi4NeedsDtb => f.write_str("the rpi4 board needs a device tree (DTB)"),
+            MachineError::Rpi4FixedMemory { requested_mib } => write!(
+                f,
+                "QEMU's raspi4b always has {RPI4_MEMORY_MIB} MiB of RAM, not {requested_mib} MiB"
+            ),
+            MachineError::VirtOnly { what } => {
+                write!(f, "{what} is only set up for the qemu-virt board")
+            }
         }
     }
 }
 
 impl std::error::Error for MachineError {}
 
-/// One QEMU run of a cordon image on a board.
+/// A Linux kernel and initramfs that QEMU's `guest-loader` device puts into
+/// RAM and describes in the device tree (`/chosen/module@<address>` nodes),
+/// for cordon to boot as a VM.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestLoad {
+    /// A raw arm64 Linux `Image`, placed at [`GUEST_KERNEL_ADDR`].
+    pub kernel: PathBuf,
+    /// The initramfs, placed at [`GUEST_INITRD_ADDR`].
+    pub initrd: PathBuf,
+    /// The guest kernel's command line.
+    pub bootargs: String,
+}
+
+/// One QEMU run of a cordon image (or of a Linux kernel) on a board.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Machine {
     board: Board,
     image: PathBuf,
     dtb: Option<PathBuf>,
     cpus: Option<u32>,
+    memory_mib: Option<u32>,
     el2: bool,
     append: Option<String>,
+    initrd: Option<PathBuf>,
+    guest: Option<GuestLoad>,
+    disk: Option<PathBuf>,
+    deterministic: bool,
     console: Console,
 }
 
@@ -164,8 +217,13 @@ impl Machine {
             image,
             dtb,
             cpus: None,
+            memory_mib: None,
             el2: true,
             append: None,
+            initrd: None,
+            guest: None,
+            disk: None,
+            deterministic: false,
             console: Console::Captured,
         }
     }
@@ -176,13 +234,32 @@ impl Machine {
     }
 
     /// The image QEMU loads.
-    pub fn image(&self) -> &std::path::Path {
+    pub fn image(&self) -> &Path {
         &self.image
+    }
+
+    /// Every file QEMU is to read: the image, and any device tree, guest,
+    /// initrd and disk.
+    pub fn files(&self) -> Vec<&Path> {
+        let mut files = vec![self.image.as_path()];
+        files.extend(self.dtb.as_deref());
+        if let Some(guest) = &self.guest {
+            files.extend([guest.kernel.as_path(), guest.initrd.as_path()]);
+        }
+        files.extend(self.initrd.as_deref());
+        files.extend(self.disk.as_deref());
+        files
     }
 
     /// Boot with `cpus` CPUs.
     pub fn cpus(mut self, cpus: u32) -> Self {
         self.cpus = Some(cpus);
+        self
+    }
+
+    /// Give the machine `mib` MiB of RAM.
+    pub fn memory_mib(mut self, mib: u32) -> Self {
+        self.memory_mib = Some(mib);
         self
     }
 
@@ -195,6 +272,31 @@ impl Machine {
     /// Kernel command line; QEMU puts it into the DTB's `/chosen/bootargs`.
     pub fn append(mut self, command_line: impl Into<String>) -> Self {
         self.append = Some(command_line.into());
+        self
+    }
+
+    /// Load `initrd` for the image, a Linux kernel (QEMU's `-initrd`).
+    pub fn initrd(mut self, initrd: impl Into<PathBuf>) -> Self {
+        self.initrd = Some(initrd.into());
+        self
+    }
+
+    /// Put `guest` into RAM with QEMU's `guest-loader`, for cordon to boot.
+    pub fn guest(mut self, guest: GuestLoad) -> Self {
+        self.guest = Some(guest);
+        self
+    }
+
+    /// Attach the raw image `disk` as a virtio-blk device (on virtio-mmio).
+    pub fn disk(mut self, disk: impl Into<PathBuf>) -> Self {
+        self.disk = Some(disk.into());
+        self
+    }
+
+    /// Boot the same way each time, for measuring: count instructions for
+    /// time (`-icount`), and no random seeds in `virt`'s device tree.
+    pub fn deterministic(mut self) -> Self {
+        self.deterministic = true;
         self
     }
 
@@ -215,9 +317,21 @@ impl Machine {
         // No network card: cordon has no driver for one, and QEMU's default
         // card on `virt` needs an option ROM that a minimal install lacks.
         args.push("-nic").push("none");
+        if self.deterministic {
+            args.push("-icount").push(ICOUNT);
+        }
         args.push("-kernel").push(&self.image);
         if let Some(append) = &self.append {
             args.push("-append").push(append);
+        }
+        if let Some(initrd) = &self.initrd {
+            args.push("-initrd").push(initrd);
+        }
+        if let Some(guest) = &self.guest {
+            guest_loader_args(&mut args, guest);
+        }
+        if let Some(disk) = &self.disk {
+            disk_args(&mut args, disk);
         }
         Ok(args.0)
     }
@@ -235,11 +349,17 @@ impl Machine {
             return Err(MachineError::VirtCpuCount { requested: cpus });
         }
         let virtualization = if self.el2 { ",virtualization=on" } else { "" };
+        let randomness = if self.deterministic {
+            NO_DTB_RANDOMNESS
+        } else {
+            ""
+        };
         args.push("-M")
-            .push(format!("virt{virtualization},gic-version=2"));
+            .push(format!("virt{virtualization},gic-version=2{randomness}"));
+        let memory_mib = self.memory_mib.unwrap_or(VIRT_DEFAULT_MEMORY_MIB);
         args.push("-cpu").push(VIRT_CPU);
         args.push("-smp").push(cpus.to_string());
-        args.push("-m").push(VIRT_MEMORY);
+        args.push("-m").push(memory_size(memory_mib));
         match self.console {
             Console::Interactive => args.push("-serial").push("mon:stdio"),
             Console::Captured => args
@@ -258,9 +378,20 @@ impl Machine {
         if !self.el2 {
             return Err(MachineError::Rpi4AlwaysEl2);
         }
+        if let Some(requested_mib) = self.memory_mib.filter(|&mib| mib != RPI4_MEMORY_MIB) {
+            return Err(MachineError::Rpi4FixedMemory { requested_mib });
+        }
+        let virt_only = [
+            (self.guest.is_some(), "a guest for cordon"),
+            (self.initrd.is_some(), "an initrd"),
+            (self.disk.is_some(), "a virtio disk"),
+        ];
+        if let Some((_, what)) = virt_only.into_iter().find(|(asked, _)| *asked) {
+            return Err(MachineError::VirtOnly { what });
+        }
         let dtb = self.dtb.as_ref().ok_or(MachineError::Rpi4NeedsDtb)?;
         args.push("-M").push("raspi4b");
-        args.push("-m").push(RPI4_MEMORY);
+        args.push("-m").push(memory_size(RPI4_MEMORY_MIB));
         args.push("-smp").push(RPI4_CPUS.to_string());
         // Multi-threaded TCG makes CPUs spinning on the spin-table starve the
         // others on small hosts; one thread boots in seconds.
@@ -278,6 +409,53 @@ impl Machine {
         };
         Ok(())
     }
+}
+
+/// `mib` MiB as QEMU's `-m` takes it: in GiB where whole.
+fn memory_size(mib: u32) -> String {
+    if mib.is_multiple_of(MIB_PER_GIB) {
+        format!("{}G", mib / MIB_PER_GIB)
+    } else {
+        format!("{mib}M")
+    }
+}
+
+/// The `guest-loader` devices that put `guest` into RAM.
+fn guest_loader_args(args: &mut Args, guest: &GuestLoad) {
+    // QEMU 10 creates the device tree node of only one of two guest-loader
+    // devices unless the initrd's comes first.
+    let mut initrd = OsString::from(format!("guest-loader,addr={GUEST_INITRD_ADDR:#x},initrd="));
+    initrd.push(option_value(guest.initrd.as_os_str()));
+    let mut kernel = OsString::from(format!("guest-loader,addr={GUEST_KERNEL_ADDR:#x},kernel="));
+    kernel.push(option_value(guest.kernel.as_os_str()));
+    kernel.push(",bootargs=");
+    kernel.push(option_value(guest.bootargs.as_ref()));
+    args.push("-device").push(initrd);
+    args.push("-device").push(kernel);
+}
+
+/// A raw `disk` image as a virtio-blk device on one of `virt`'s virtio-mmio
+/// transports.
+fn disk_args(args: &mut Args, disk: &Path) {
+    let mut drive = OsString::from("file=");
+    drive.push(option_value(disk.as_os_str()));
+    drive.push(format!(",if=none,format=raw,id={DISK_ID}"));
+    args.push("-drive").push(drive);
+    args.push("-device")
+        .push(format!("virtio-blk-device,drive={DISK_ID}"));
+}
+
+/// `value` for a QEMU `key=value,...` option list, where a comma inside a
+/// value is written twice.
+fn option_value(value: &OsStr) -> OsString {
+    let mut escaped = Vec::with_capacity(value.len());
+    for &byte in value.as_bytes() {
+        escaped.push(byte);
+        if byte == b',' {
+            escaped.push(b',');
+        }
+    }
+    OsString::from_vec(escaped)
 }
 
 /// An argument list under construction.
@@ -409,6 +587,97 @@ mod tests {
             Machine::for_board(Board::Rpi4, "cordon.bin", None).args(),
             Err(MachineError::Rpi4NeedsDtb)
         );
+    }
+
+    fn guest() -> GuestLoad {
+        GuestLoad {
+            kernel: "vmlinuz".into(),
+            initrd: "initramfs.cpio.gz".into(),
+            bootargs: "console=ttyAMA0 earlycon=pl011,0x9000000".to_owned(),
+        }
+    }
+
+    #[test]
+    fn guest_loader_puts_the_initrd_first_and_escapes_commas() {
+        let args = args(&Machine::qemu_virt("cordon.bin").guest(guest()));
+        let devices: Vec<&String> = args
+            .windows(2)
+            .filter(|pair| pair[0] == "-device")
+            .map(|pair| &pair[1])
+            .collect();
+        assert_eq!(
+            devices,
+            [
+                "guest-loader,addr=0x64000000,initrd=initramfs.cpio.gz",
+                "guest-loader,addr=0x60000000,kernel=vmlinuz,\
+                 bootargs=console=ttyAMA0 earlycon=pl011,,0x9000000",
+            ]
+        );
+        assert!(has(&args, "-kernel", "cordon.bin"));
+    }
+
+    #[test]
+    fn a_disk_is_a_virtio_blk_device() {
+        let args = args(&Machine::qemu_virt("cordon.bin").disk("a,b.img"));
+        assert!(has(
+            &args,
+            "-drive",
+            "file=a,,b.img,if=none,format=raw,id=disk0"
+        ));
+        assert!(has(&args, "-device", "virtio-blk-device,drive=disk0"));
+    }
+
+    #[test]
+    fn linux_boots_directly_with_an_initrd() {
+        let machine = Machine::qemu_virt("vmlinuz")
+            .without_el2()
+            .initrd("initramfs.cpio.gz")
+            .append("console=ttyAMA0")
+            .memory_mib(512)
+            .deterministic();
+        let args = args(&machine);
+        assert!(has(&args, "-M", "virt,gic-version=2,dtb-randomness=off"));
+        assert!(has(&args, "-kernel", "vmlinuz"));
+        assert!(has(&args, "-initrd", "initramfs.cpio.gz"));
+        assert!(has(&args, "-m", "512M"));
+        assert!(has(&args, "-icount", "shift=0,sleep=off"));
+        assert!(!args.iter().any(|arg| arg.starts_with("guest-loader")));
+    }
+
+    #[test]
+    fn files_lists_everything_qemu_reads() {
+        let machine = Machine::qemu_virt("cordon.bin")
+            .guest(guest())
+            .disk("disk.img");
+        assert_eq!(
+            machine.files(),
+            [
+                Path::new("cordon.bin"),
+                Path::new("vmlinuz"),
+                Path::new("initramfs.cpio.gz"),
+                Path::new("disk.img")
+            ]
+        );
+    }
+
+    #[test]
+    fn rpi4_refuses_what_only_virt_has() {
+        let rpi4 = || Machine::rpi4("cordon.bin", "rpi4.dtb");
+        assert_eq!(
+            rpi4().memory_mib(1024).args(),
+            Err(MachineError::Rpi4FixedMemory {
+                requested_mib: 1024
+            })
+        );
+        assert!(rpi4().memory_mib(2048).args().is_ok());
+        assert!(matches!(
+            rpi4().guest(guest()).args(),
+            Err(MachineError::VirtOnly { .. })
+        ));
+        assert!(matches!(
+            rpi4().disk("disk.img").args(),
+            Err(MachineError::VirtOnly { .. })
+        ));
     }
 
     #[test]

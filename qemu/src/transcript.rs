@@ -17,6 +17,11 @@ pub enum Ending {
     Exited(ExitStatus),
     /// The deadline passed before every expected line appeared.
     DeadlinePassed,
+    /// Every expected line appeared, then QEMU exited with a failure status.
+    ExitFailed(ExitStatus),
+    /// Every expected line appeared, but QEMU was still running at the
+    /// deadline instead of exiting by itself.
+    StillRunning,
 }
 
 impl fmt::Display for Ending {
@@ -35,17 +40,35 @@ impl fmt::Display for Ending {
             Ending::DeadlinePassed => {
                 f.write_str("the deadline passed before every expected line appeared")
             }
+            Ending::ExitFailed(status) => {
+                write!(
+                    f,
+                    "every expected line appeared, then QEMU exited ({status})"
+                )
+            }
+            Ending::StillRunning => f.write_str(
+                "every expected line appeared, but QEMU did not exit by itself before the deadline",
+            ),
         }
     }
+}
+
+/// One line of the serial console.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Line {
+    pub(crate) text: String,
+    /// When it arrived, since QEMU started.
+    pub(crate) at: Duration,
 }
 
 /// The console output of one boot.
 #[derive(Debug, Clone)]
 pub struct Transcript {
-    pub(crate) serial: Vec<String>,
+    pub(crate) serial: Vec<Line>,
     pub(crate) stderr: Vec<String>,
     pub(crate) missing: Vec<Pattern>,
     pub(crate) ending: Ending,
+    pub(crate) exit_status: Option<ExitStatus>,
     pub(crate) elapsed: Duration,
 }
 
@@ -62,7 +85,20 @@ impl Transcript {
 
     /// The serial console lines, without line endings.
     pub fn lines(&self) -> impl Iterator<Item = &str> {
-        self.serial.iter().map(String::as_str)
+        self.serial.iter().map(|line| line.text.as_str())
+    }
+
+    /// When the first line containing `text` arrived, since QEMU started.
+    pub fn first_seen(&self, text: &str) -> Option<Duration> {
+        self.serial
+            .iter()
+            .find(|line| line.text.contains(text))
+            .map(|line| line.at)
+    }
+
+    /// QEMU's exit status, if it exited by itself while being watched.
+    pub fn exit_status(&self) -> Option<ExitStatus> {
+        self.exit_status
     }
 }
 
@@ -70,7 +106,7 @@ impl fmt::Display for Transcript {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "--- serial console ({} lines) ---", self.serial.len())?;
         for line in &self.serial {
-            writeln!(f, "{line}")?;
+            writeln!(f, "{}", line.text)?;
         }
         if !self.stderr.is_empty() {
             writeln!(f, "--- QEMU stderr ---")?;

@@ -14,15 +14,24 @@ tasks:
   build [--board B]     build the image of board B (default: every board) into
                         target/cordon/B/cordon.bin
   run [options]         build, then boot the image under QEMU with the serial
-                        console on this terminal (Ctrl-A X quits QEMU)
-      --board B         qemu-virt (default) or rpi4
-      --smp N           number of CPUs (qemu-virt: 1 to 8, default 4; rpi4: 4)
+                        console on this terminal (Ctrl-A X quits QEMU); on
+                        qemu-virt cordon boots the Linux management VM, whose
+                        console is the same serial port
+      --board B         qemu-virt (default) or rpi4 (cordon alone)
+      --smp N           number of CPUs (qemu-virt: 1 to 8, default 2; rpi4: 4)
       --timeout S       stop QEMU after S seconds (then exit 0)
       --no-el2          qemu-virt only: enter cordon at EL1 instead of EL2
-      --append \"ARGS\"   kernel command line (the DTB's /chosen/bootargs),
-                        e.g. \"cordon.selftest=panic\"
+      --append \"ARGS\"   cordon's command line (the DTB's /chosen/bootargs),
+                        e.g. \"cordon.log=debug\"
+      --guest-append \"ARGS\"
+                        add ARGS to the management VM's kernel command line,
+                        e.g. \"cordon.check\" (check the VM, then power off)
   test                  install what is missing, run the host unit tests,
-                        build every board and boot the images under QEMU
+                        build every board and the management VM, and boot
+                        them under QEMU
+  bench                 boot the management VM without and with cordon, in
+                        deterministic virtual time, and compare the time from
+                        reset to its /init
   help                  print this
 
 boards: qemu-virt, rpi4";
@@ -33,6 +42,7 @@ pub enum Task {
     Build { board: Option<Board> },
     Run(RunOptions),
     Test,
+    Bench,
     Help,
 }
 
@@ -44,6 +54,8 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     pub el2: bool,
     pub append: Option<String>,
+    /// Added to the management VM's command line (qemu-virt only).
+    pub guest_append: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -54,6 +66,7 @@ impl Default for RunOptions {
             timeout: None,
             el2: true,
             append: None,
+            guest_append: None,
         }
     }
 }
@@ -71,6 +84,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
         },
         Some("run") => Task::Run(parse_run(&mut args)?),
         Some("test") => Task::Test,
+        Some("bench") => Task::Bench,
         Some(other) => return Err(Error::Usage(format!("unknown task `{other}`"))),
     };
     args.finish()?;
@@ -79,7 +93,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
 
 fn parse_run(args: &mut Options) -> Result<RunOptions> {
     let defaults = RunOptions::default();
-    Ok(RunOptions {
+    let options = RunOptions {
         board: match args.value("--board")? {
             Some(name) => board(&name)?,
             None => defaults.board,
@@ -94,7 +108,15 @@ fn parse_run(args: &mut Options) -> Result<RunOptions> {
             .transpose()?,
         el2: !args.flag("--no-el2"),
         append: args.value("--append")?,
-    })
+        guest_append: args.value("--guest-append")?,
+    };
+    if options.guest_append.is_some() && options.board != Board::QemuVirt {
+        return Err(Error::Usage(format!(
+            "--guest-append is for the management VM, which only {} boots for now",
+            Board::QemuVirt
+        )));
+    }
+    Ok(options)
 }
 
 fn board(name: &str) -> Result<Board> {
@@ -221,6 +243,7 @@ mod tests {
                 "--no-el2",
                 "--append",
                 "cordon.selftest=fault loglevel=debug",
+                "--guest-append=cordon.check quiet",
             ]
             .map(str::to_owned),
         )
@@ -233,8 +256,18 @@ mod tests {
                 timeout: Some(Duration::from_secs(30)),
                 el2: false,
                 append: Some("cordon.selftest=fault loglevel=debug".to_owned()),
+                guest_append: Some("cordon.check quiet".to_owned()),
             })
         );
+    }
+
+    #[test]
+    fn bench_takes_no_options() {
+        assert_eq!(parse_words("bench").unwrap(), Task::Bench);
+        assert!(matches!(
+            parse_words("bench --board rpi4"),
+            Err(Error::Usage(_))
+        ));
     }
 
     #[test]
@@ -246,6 +279,7 @@ mod tests {
             "run --timeout -1",
             "run --smp 1 --smp 2",
             "run --verbose",
+            "run --board rpi4 --guest-append quiet",
             "test extra",
         ] {
             assert!(

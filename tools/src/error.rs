@@ -22,6 +22,8 @@ pub enum Error {
     CommandFailed { command: String, status: ExitStatus },
     /// A built ELF could not be made into a bootable image.
     Image { elf: PathBuf, source: ImageError },
+    /// A built or fetched file is not what the tasks need.
+    BadFile { path: PathBuf, problem: String },
     /// The QEMU machine cannot be set up as asked.
     Machine(MachineError),
     /// Something the tasks need is missing and cannot be installed here.
@@ -30,6 +32,8 @@ pub enum Error {
     NeedsRoot { what: String, commands: String },
     /// `cargo xtask test` ran, and some steps failed.
     TestsFailed,
+    /// A boot could not be watched, or did not go as expected.
+    Boot(String),
 }
 
 /// The result of every task.
@@ -55,6 +59,7 @@ impl fmt::Display for Error {
             }
             Error::CommandFailed { command, status } => write!(f, "`{command}` failed ({status})"),
             Error::Image { elf, source } => write!(f, "{}: {source}", elf.display()),
+            Error::BadFile { path, problem } => write!(f, "{}: {problem}", path.display()),
             Error::Machine(error) => error.fmt(f),
             Error::Prerequisite(message) => f.write_str(message),
             Error::NeedsRoot { what, commands } => write!(
@@ -62,6 +67,7 @@ impl fmt::Display for Error {
                 "{what} needs root. Run these commands, then try again:\n\n{commands}"
             ),
             Error::TestsFailed => f.write_str("some test steps failed (see the summary above)"),
+            Error::Boot(message) => f.write_str(message),
         }
     }
 }

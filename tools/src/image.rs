@@ -9,14 +9,11 @@
 
 use std::fmt;
 
+use cordon_guest_loader::arm64_image::{self, ImageHeader};
 use object::Endianness;
 use object::elf::{self, FileHeader64, PT_LOAD};
 use object::read::elf::{FileHeader, ProgramHeader};
 
-/// Where the arm64 Image header keeps its magic number.
-pub const ARM64_MAGIC_OFFSET: usize = 0x38;
-/// The arm64 Image magic number, "ARM\x64".
-pub const ARM64_MAGIC: [u8; 4] = *b"ARM\x64";
 /// Refuse to lay out images larger than this: a bigger span means the
 /// segments are not what a hypervisor image looks like.
 const MAX_IMAGE_SIZE: u64 = 64 * 1024 * 1024;
@@ -34,8 +31,8 @@ pub enum ImageError {
     Overlap { first: u64, second: u64 },
     /// The segments span more than [`MAX_IMAGE_SIZE`].
     TooLarge(u64),
-    /// The result has no arm64 Image header.
-    NoImageHeader,
+    /// The result does not start with a usable arm64 Image header.
+    Header(arm64_image::ImageError),
 }
 
 impl fmt::Display for ImageError {
@@ -54,11 +51,10 @@ impl fmt::Display for ImageError {
                 "PT_LOAD segments span {size:#x} bytes, more than the {MAX_IMAGE_SIZE:#x} an \
                  image may have"
             ),
-            ImageError::NoImageHeader => write!(
+            ImageError::Header(error) => write!(
                 f,
-                "the flattened image is not an arm64 Linux Image: no magic \"ARM\\x64\" at \
-                 offset {ARM64_MAGIC_OFFSET:#x} (does the linker script put the Image header \
-                 first?)"
+                "the flattened image is not a usable arm64 Linux Image: {error} (does the \
+                 linker script put the Image header first?)"
             ),
         }
     }
@@ -146,14 +142,11 @@ pub fn flatten(segments: &[Segment<'_>]) -> Result<Vec<u8>, ImageError> {
     Ok(image)
 }
 
-/// Checks that `image` starts with an arm64 Linux Image header.
+/// Checks that `image` starts with an arm64 Linux Image header that fits it.
 pub fn check_image_header(image: &[u8]) -> Result<(), ImageError> {
-    let magic = image.get(ARM64_MAGIC_OFFSET..ARM64_MAGIC_OFFSET + ARM64_MAGIC.len());
-    if magic == Some(ARM64_MAGIC.as_slice()) {
-        Ok(())
-    } else {
-        Err(ImageError::NoImageHeader)
-    }
+    ImageHeader::parse(image)
+        .map(drop)
+        .map_err(ImageError::Header)
 }
 
 /// The address just past a segment's file bytes.
@@ -168,10 +161,12 @@ fn to_usize(value: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_elf::TestElf;
 
+    /// An Image header with the magic and nothing else (size 0: unknown).
     fn header_bytes() -> Vec<u8> {
-        let mut bytes = vec![0; ARM64_MAGIC_OFFSET + ARM64_MAGIC.len()];
-        bytes[ARM64_MAGIC_OFFSET..].copy_from_slice(&ARM64_MAGIC);
+        let mut bytes = vec![0; arm64_image::HEADER_SIZE];
+        bytes[arm64_image::MAGIC_OFFSET..][..4].copy_from_slice(&arm64_image::MAGIC.to_le_bytes());
         bytes
     }
 
@@ -275,58 +270,16 @@ mod tests {
         assert_eq!(check_image_header(&header_bytes()), Ok(()));
         assert_eq!(
             check_image_header(&[0; 0x40]),
-            Err(ImageError::NoImageHeader)
+            Err(ImageError::Header(arm64_image::ImageError::BadMagic {
+                found: 0
+            }))
         );
-        assert_eq!(check_image_header(&[]), Err(ImageError::NoImageHeader));
-    }
-
-    /// A minimal aarch64 ELF: a file header, then program headers, then data.
-    struct TestElf {
-        machine: elf::Machine,
-        /// (type, vaddr, file bytes, memsz)
-        segments: Vec<(elf::ProgramType, u64, Vec<u8>, u64)>,
-    }
-
-    impl TestElf {
-        const EHDR_SIZE: usize = 64;
-        const PHDR_SIZE: usize = 56;
-
-        fn bytes(&self) -> Vec<u8> {
-            let data_start = Self::EHDR_SIZE + Self::PHDR_SIZE * self.segments.len();
-            let mut out = Vec::new();
-            // e_ident: magic, ELFCLASS64, ELFDATA2LSB, EV_CURRENT, padding.
-            out.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1]);
-            out.resize(16, 0);
-            out.extend_from_slice(&elf::ET_DYN.0.to_le_bytes());
-            out.extend_from_slice(&self.machine.0.to_le_bytes());
-            out.extend_from_slice(&1u32.to_le_bytes()); // e_version
-            out.extend_from_slice(&0u64.to_le_bytes()); // e_entry
-            out.extend_from_slice(&(Self::EHDR_SIZE as u64).to_le_bytes()); // e_phoff
-            out.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
-            out.extend_from_slice(&0u32.to_le_bytes()); // e_flags
-            out.extend_from_slice(&(Self::EHDR_SIZE as u16).to_le_bytes());
-            out.extend_from_slice(&(Self::PHDR_SIZE as u16).to_le_bytes());
-            out.extend_from_slice(&(self.segments.len() as u16).to_le_bytes());
-            out.extend_from_slice(&[0; 6]); // e_shentsize, e_shnum, e_shstrndx
-            assert_eq!(out.len(), Self::EHDR_SIZE);
-
-            let mut offset = data_start as u64;
-            for (p_type, vaddr, data, memsz) in &self.segments {
-                out.extend_from_slice(&p_type.0.to_le_bytes());
-                out.extend_from_slice(&(elf::PF_R | elf::PF_X).0.to_le_bytes());
-                out.extend_from_slice(&offset.to_le_bytes());
-                out.extend_from_slice(&vaddr.to_le_bytes()); // p_vaddr
-                out.extend_from_slice(&vaddr.to_le_bytes()); // p_paddr
-                out.extend_from_slice(&(data.len() as u64).to_le_bytes());
-                out.extend_from_slice(&memsz.to_le_bytes());
-                out.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
-                offset += data.len() as u64;
-            }
-            for (_, _, data, _) in &self.segments {
-                out.extend_from_slice(data);
-            }
-            out
-        }
+        assert_eq!(
+            check_image_header(&[]),
+            Err(ImageError::Header(arm64_image::ImageError::TooShort {
+                len: 0
+            }))
+        );
     }
 
     #[test]
@@ -355,14 +308,17 @@ mod tests {
             machine: elf::EM_AARCH64,
             segments: vec![(PT_LOAD, 0, vec![1; 0x40], 0x40)],
         };
-        assert_eq!(elf_to_image(&elf.bytes()), Err(ImageError::NoImageHeader));
+        assert!(matches!(
+            elf_to_image(&elf.bytes()),
+            Err(ImageError::Header(arm64_image::ImageError::BadMagic { .. }))
+        ));
     }
 
     #[test]
     fn rejects_other_machines_and_non_elves() {
         let elf = TestElf {
             machine: elf::EM_X86_64,
-            segments: vec![(PT_LOAD, 0, header_bytes(), 0x3c)],
+            segments: vec![(PT_LOAD, 0, header_bytes(), arm64_image::HEADER_SIZE as u64)],
         };
         assert_eq!(
             elf_to_image(&elf.bytes()),

@@ -1,13 +1,19 @@
-//! `cargo xtask`: builds cordon's board images, boots them under QEMU, and
-//! runs the tests, installing what they need. `cargo xtask help` lists the tasks.
+//! `cargo xtask`: builds cordon's board images and its management VM, boots
+//! them under QEMU, and runs the tests and the benchmark, installing what they
+//! need. `cargo xtask help` lists the tasks.
 
 mod cli;
 mod commands;
+mod cpio;
 mod error;
 mod exec;
 mod image;
+mod mgmt_vm;
+mod musl;
 mod paths;
 mod prereq;
+#[cfg(test)]
+mod test_elf;
 
 use std::env;
 use std::process::ExitCode;
@@ -44,5 +50,6 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
         }
         Task::Run(options) => commands::run::run(&workspace, &options),
         Task::Test => commands::test::test(&workspace),
+        Task::Bench => commands::bench::bench(&workspace),
     }
 }

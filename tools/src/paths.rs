@@ -8,6 +8,8 @@ use cordon_qemu::Board;
 
 /// The Rust target the hypervisor is built for.
 pub const BARE_METAL_TARGET: &str = "aarch64-unknown-none";
+/// The Rust target of the management VM's programs: static aarch64 Linux.
+pub const MUSL_TARGET: &str = "aarch64-unknown-linux-musl";
 
 /// The workspace's directories.
 #[derive(Debug, Clone)]
@@ -50,6 +52,21 @@ impl Workspace {
             .join("cordon")
             .join(board.name())
             .join("cordon.bin")
+    }
+
+    /// A program built for the management VM.
+    pub fn musl_binary(&self, name: &str) -> PathBuf {
+        self.target.join(MUSL_TARGET).join("release").join(name)
+    }
+
+    /// The management VM's sources: `/init` and the programs' crates.
+    pub fn mgmt_vm_sources(&self) -> PathBuf {
+        self.root.join("mgmt-vm")
+    }
+
+    /// What is built for the management VM: its initramfs and disk.
+    pub fn mgmt_vm_output(&self) -> PathBuf {
+        self.target.join("cordon").join("mgmt-vm")
     }
 
     /// Downloads and files extracted from them, kept between runs.

@@ -1,5 +1,6 @@
 //! The tasks of `cargo xtask`.
 
+pub mod bench;
 pub mod build;
 pub mod run;
 pub mod test;

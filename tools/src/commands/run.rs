@@ -1,25 +1,32 @@
 //! `cargo xtask run`: build a board's image and boot it under QEMU, with the
-//! serial console on this terminal.
+//! serial console on this terminal. On qemu-virt, cordon boots the Linux
+//! management VM.
 
 use std::process::Stdio;
 use std::time::Instant;
 
+use cordon_qemu::mgmt_vm::{MgmtVm, bootargs};
 use cordon_qemu::{Board, Console, Machine, Running};
 
 use super::build::build_image;
 use crate::cli::RunOptions;
 use crate::error::{Error, Result};
 use crate::exec;
+use crate::mgmt_vm;
 use crate::paths::Workspace;
 use crate::prereq;
 
 /// Builds and boots as `options` say; returns when QEMU exits or the timeout passes.
 pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
-    let machine = machine(workspace, options);
+    let vm = (options.board == Board::QemuVirt).then(|| mgmt_vm::locations(workspace));
+    let machine = machine(workspace, options, vm.as_ref());
     // Refuse an impossible machine before installing or building anything.
     machine.args()?;
     prereq::for_boot(workspace, &[options.board])?;
     build_image(workspace, options.board)?;
+    if vm.is_some() {
+        mgmt_vm::prepare(workspace)?;
+    }
     let mut command = machine.command()?;
     let Some(timeout) = options.timeout else {
         return exec::run(&mut command);
@@ -49,15 +56,21 @@ pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
     }
 }
 
-/// The QEMU machine for `options`.
-fn machine(workspace: &Workspace, options: &RunOptions) -> Machine {
+/// The QEMU machine for `options`: cordon with the management VM `vm`, or
+/// cordon alone.
+fn machine(workspace: &Workspace, options: &RunOptions, vm: Option<&MgmtVm>) -> Machine {
     let image = workspace.board_image(options.board);
-    let dtb = (options.board == Board::Rpi4).then(|| prereq::rpi4_dtb(workspace));
-    let mut machine =
-        Machine::for_board(options.board, image, dtb).console(match options.timeout {
-            Some(_) => Console::Captured,
-            None => Console::Interactive,
-        });
+    let machine = match vm {
+        Some(vm) => vm.under_cordon(image, &bootargs(options.guest_append.as_deref())),
+        None => {
+            let dtb = (options.board == Board::Rpi4).then(|| prereq::rpi4_dtb(workspace));
+            Machine::for_board(options.board, image, dtb)
+        }
+    };
+    let mut machine = machine.console(match options.timeout {
+        Some(_) => Console::Captured,
+        None => Console::Interactive,
+    });
     if let Some(cpus) = options.cpus {
         machine = machine.cpus(cpus);
     }

@@ -1,5 +1,5 @@
-//! `cargo xtask test`: prerequisites, host unit tests, every board image, and
-//! the QEMU boot tests, with a summary of each step.
+//! `cargo xtask test`: prerequisites, host unit tests, every board image, the
+//! management VM, and the QEMU boot tests, with a summary of each step.
 
 use std::time::{Duration, Instant};
 
@@ -8,6 +8,7 @@ use cordon_qemu::Board;
 use super::build::build_image;
 use crate::error::{Error, Result};
 use crate::exec;
+use crate::mgmt_vm;
 use crate::paths::Workspace;
 use crate::prereq;
 
@@ -15,6 +16,9 @@ use crate::prereq;
 const IMAGE_QEMU_VIRT_VAR: &str = "CORDON_IMAGE_QEMU_VIRT";
 const IMAGE_RPI4_VAR: &str = "CORDON_IMAGE_RPI4";
 const RPI4_DTB_VAR: &str = "CORDON_RPI4_DTB";
+const MGMT_KERNEL_VAR: &str = "CORDON_MGMT_KERNEL";
+const MGMT_INITRAMFS_VAR: &str = "CORDON_MGMT_INITRAMFS";
+const MGMT_DISK_VAR: &str = "CORDON_MGMT_DISK";
 
 /// How a step ended.
 enum Outcome {
@@ -49,6 +53,11 @@ pub fn test(workspace: &Workspace) -> Result<()> {
             Ok(())
         }));
     }
+    let mut vm = None;
+    steps.push(timed("build management VM", || {
+        vm = Some(mgmt_vm::prepare(workspace)?);
+        Ok(())
+    }));
     if images.len() == Board::ALL.len() {
         steps.push(timed("QEMU boot tests", || {
             let mut command = exec::cargo(workspace.root());
@@ -60,6 +69,13 @@ pub fn test(workspace: &Workspace) -> Result<()> {
                 .env(RPI4_DTB_VAR, prereq::rpi4_dtb(workspace));
             for (board, image) in &images {
                 command.env(image_var(*board), image);
+            }
+            // Without them, the management VM's tests fail and say so.
+            if let Some(vm) = &vm {
+                command
+                    .env(MGMT_KERNEL_VAR, &vm.kernel)
+                    .env(MGMT_INITRAMFS_VAR, &vm.initramfs)
+                    .env(MGMT_DISK_VAR, &vm.disk);
             }
             exec::run(&mut command)
         }));
@@ -107,7 +123,7 @@ fn summarize(steps: &[Step]) -> Result<()> {
             Outcome::Skipped(reason) => format!("skipped: {reason}"),
         };
         eprintln!(
-            "  {:<18} {:>6.1} s  {outcome}",
+            "  {:<20} {:>6.1} s  {outcome}",
             step.name,
             step.took.as_secs_f64()
         );

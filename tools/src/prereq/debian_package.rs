@@ -1,9 +1,10 @@
-//! Files out of Debian arm64 packages (a DTB, a kernel), fetched with apt on
-//! any host architecture and kept in a cache directory.
+//! Files out of Debian arm64 packages (a DTB, a kernel and its modules,
+//! busybox), fetched with apt on any host architecture and kept in a cache
+//! directory.
 //!
-//! The package is named through a metapackage (e.g. `linux-image-arm64`),
-//! whose first dependency is the versioned package with the file; apt
-//! downloads that, and `dpkg-deb` and `tar` take the one file out.
+//! A package is named directly or through a metapackage (e.g.
+//! `linux-image-arm64`), whose first dependency is the versioned package with
+//! the files; apt downloads that, and `dpkg-deb` and `tar` take the files out.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -16,36 +17,71 @@ use crate::exec;
 /// The Debian architecture of the packages.
 const ARCH: &str = "arm64";
 
+/// The package that holds the files.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin<'a> {
+    /// This package.
+    Package(&'a str),
+    /// The first dependency of this metapackage, e.g. the current versioned
+    /// kernel package of `linux-image-arm64`.
+    DependencyOf(&'a str),
+}
+
+impl Origin<'_> {
+    /// The package apt is asked about, with its architecture.
+    fn qualified(self) -> String {
+        match self {
+            Origin::Package(name) | Origin::DependencyOf(name) => format!("{name}:{ARCH}"),
+        }
+    }
+}
+
 /// One file in a Debian arm64 package.
 #[derive(Debug, Clone, Copy)]
 pub struct PackageFile<'a> {
-    /// A metapackage whose first dependency holds the file.
-    pub metapackage: &'a str,
     /// The file's path in the package, without the leading `/`; `*` matches
     /// any text, e.g. the kernel version in `usr/lib/linux-image-*/...`.
     pub member: &'a str,
+    /// The name it is kept under.
+    pub name: &'a str,
 }
 
-/// Fetches `file` into `cache` as `name`, unless it is there already.
-pub fn fetch(file: PackageFile<'_>, cache: &Path, name: &str) -> Result<PathBuf> {
-    let dest = cache.join(name);
-    if dest.is_file() {
-        return Ok(dest);
+/// Files out of one package.
+#[derive(Debug, Clone, Copy)]
+pub struct PackageFiles<'a> {
+    pub origin: Origin<'a>,
+    pub files: &'a [PackageFile<'a>],
+}
+
+/// Fetches every file of `package` into `dir`, unless all of them are there
+/// already, and returns their paths in the order of `package.files`.
+///
+/// Files of one set are fetched together, so they always come from the same
+/// version of the package (a kernel and its modules must match).
+pub fn fetch(package: &PackageFiles<'_>, dir: &Path) -> Result<Vec<PathBuf>> {
+    let dests: Vec<PathBuf> = package
+        .files
+        .iter()
+        .map(|file| dir.join(file.name))
+        .collect();
+    if dests.iter().all(|dest| dest.is_file()) {
+        return Ok(dests);
     }
-    fs::create_dir_all(cache)
-        .map_err(|error| Error::io(format!("cannot create {}", cache.display()), error))?;
+    fs::create_dir_all(dir)
+        .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
+    let members: Vec<&str> = package.files.iter().map(|file| file.member).collect();
     eprintln!(
-        "xtask: fetching {} from Debian's {}:{ARCH} (once; kept in {})",
-        file.member,
-        file.metapackage,
-        cache.display()
+        "xtask: fetching {} from Debian's {} (once; kept in {})",
+        members.join(", "),
+        package.origin.qualified(),
+        dir.display()
     );
     ensure_arch()?;
-    let package = resolve(file.metapackage)?;
-    let deb = download(&package, cache)?;
-    extract(&deb, file.member, &dest)?;
-    eprintln!("xtask: {} ready", dest.display());
-    Ok(dest)
+    let name = resolve(package.origin)?;
+    let deb = download(&name, dir)?;
+    extract(&deb, package.files, dir)?;
+    eprintln!("xtask: {} ready", dir.display());
+    Ok(dests)
 }
 
 /// Makes sure dpkg and apt know arm64 packages.
@@ -64,29 +100,34 @@ fn ensure_arch() -> Result<()> {
     )
 }
 
-/// The package that `metapackage:arm64` depends on first.
-fn resolve(metapackage: &str) -> Result<String> {
-    let show = |name: &str| {
-        exec::probe(Command::new("apt-cache").args(["show", "--no-all-versions", name]))
+/// The package to download for `origin`.
+fn resolve(origin: Origin<'_>) -> Result<String> {
+    let qualified = origin.qualified();
+    let show = || {
+        exec::probe(Command::new("apt-cache").args(["show", "--no-all-versions", &qualified]))
+            .filter(|record| !record.trim().is_empty())
     };
-    let qualified = format!("{metapackage}:{ARCH}");
-    let record = match show(&qualified) {
-        Some(record) if !record.trim().is_empty() => record,
-        _ => {
+    let record = match show() {
+        Some(record) => record,
+        None => {
             // The package lists may predate the arm64 architecture.
             system::carry_out(
                 &format!("updating apt's package lists (to find {qualified})"),
                 &[Step::run(&["apt-get", "update"])],
             )?;
-            show(&qualified).ok_or_else(|| {
+            show().ok_or_else(|| {
                 Error::Prerequisite(format!(
                     "apt knows no package {qualified}; is a Debian mirror in apt's sources?"
                 ))
             })?
         }
     };
-    first_dependency(&record)
-        .ok_or_else(|| Error::Prerequisite(format!("{qualified} has no dependency to download")))
+    match origin {
+        Origin::Package(name) => Ok(name.to_owned()),
+        Origin::DependencyOf(_) => first_dependency(&record).ok_or_else(|| {
+            Error::Prerequisite(format!("{qualified} has no dependency to download"))
+        }),
+    }
 }
 
 /// The first package named in the `Depends` field of an apt-cache record.
@@ -133,11 +174,9 @@ fn cached_deb(package: &str, cache: &Path) -> Result<Option<PathBuf>> {
         }))
 }
 
-/// Takes the file matching `member` out of `deb` and puts it at `dest`.
-fn extract(deb: &Path, member: &str, dest: &Path) -> Result<()> {
-    let mut scratch = dest.as_os_str().to_owned();
-    scratch.push(".extract");
-    let scratch = PathBuf::from(scratch);
+/// Takes each of `files` out of `deb` and puts it into `dir` under its name.
+fn extract(deb: &Path, files: &[PackageFile<'_>], dir: &Path) -> Result<()> {
+    let scratch = dir.join(".extract");
     let io_error = |what: &str, path: &Path| {
         let context = format!("cannot {what} {}", path.display());
         move |error| Error::io(context, error)
@@ -150,23 +189,50 @@ fn extract(deb: &Path, member: &str, dest: &Path) -> Result<()> {
     let mut unpack = Command::new("dpkg-deb");
     unpack.arg("--fsys-tarfile").arg(deb).stdout(Stdio::piped());
     let mut tar = Command::new("tar");
-    tar.arg("-x")
-        .arg("-C")
-        .arg(&scratch)
-        .arg("--wildcards")
-        .arg(format!("./{member}"));
+    tar.arg("-x").arg("-C").arg(&scratch).arg("--wildcards");
+    tar.args(files.iter().map(|file| format!("./{}", file.member)));
     pipe(&mut unpack, &mut tar)?;
 
     let found = files_under(&scratch).map_err(io_error("list", &scratch))?;
-    let [file] = found.as_slice() else {
-        return Err(Error::Prerequisite(format!(
-            "{} holds {} files matching {member}, not one",
-            deb.display(),
-            found.len()
-        )));
-    };
-    fs::rename(file, dest).map_err(io_error("create", dest))?;
+    for file in files {
+        let matching: Vec<&PathBuf> = found
+            .iter()
+            .filter(|path| {
+                path.strip_prefix(&scratch)
+                    .ok()
+                    .and_then(Path::to_str)
+                    .is_some_and(|relative| wildcard_match(file.member, relative))
+            })
+            .collect();
+        let [source] = matching.as_slice() else {
+            return Err(Error::Prerequisite(format!(
+                "{} holds {} files matching {}, not one",
+                deb.display(),
+                matching.len(),
+                file.member
+            )));
+        };
+        let dest = dir.join(file.name);
+        fs::rename(source, &dest).map_err(io_error("create", &dest))?;
+    }
     fs::remove_dir_all(&scratch).map_err(io_error("remove", &scratch))
+}
+
+/// Whether `text` matches `pattern`, in which `*` stands for any text
+/// (slashes included, as for `tar --wildcards`).
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, rest)) => {
+            let Some(text) = text.strip_prefix(head) else {
+                return false;
+            };
+            text.char_indices()
+                .map(|(at, _)| at)
+                .chain([text.len()])
+                .any(|at| wildcard_match(rest, &text[at..]))
+        }
+    }
 }
 
 /// Runs `from | to`; fails unless both succeed.
@@ -227,6 +293,30 @@ mod tests {
         let record = "Depends: a:any (>= 1) | b, c\n";
         assert_eq!(first_dependency(record).as_deref(), Some("a"));
         assert_eq!(first_dependency("Package: x\n"), None);
+    }
+
+    #[test]
+    fn wildcards_match_any_text() {
+        let member = "lib/modules/*/kernel/drivers/virtio/virtio.ko";
+        assert!(wildcard_match(
+            member,
+            "lib/modules/6.1.0-57-cloud-arm64/kernel/drivers/virtio/virtio.ko"
+        ));
+        assert!(!wildcard_match(
+            member,
+            "lib/modules/6.1.0-57-cloud-arm64/kernel/drivers/virtio/virtio_mmio.ko"
+        ));
+        assert!(wildcard_match(
+            "boot/vmlinuz-*",
+            "boot/vmlinuz-6.1.0-57-cloud-arm64"
+        ));
+        assert!(!wildcard_match(
+            "boot/vmlinuz-*",
+            "boot/config-6.1.0-57-cloud-arm64"
+        ));
+        assert!(wildcard_match("bin/busybox", "bin/busybox"));
+        assert!(!wildcard_match("bin/busybox", "bin/busybox.old"));
+        assert!(wildcard_match("a*b*c", "a/x/b/y/c"));
     }
 
     #[test]

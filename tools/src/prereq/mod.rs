@@ -1,8 +1,10 @@
 //! What the tasks need on this machine, checked and installed when missing:
-//! the Rust targets, QEMU, and the Raspberry Pi 4 device tree.
+//! the Rust targets, QEMU, the Raspberry Pi 4 device tree, and the Debian
+//! files the management VM is made of.
 
 mod apt_sources;
 mod debian_package;
+mod mgmt_vm;
 mod os_release;
 mod qemu;
 mod system;
@@ -14,14 +16,19 @@ use cordon_qemu::Board;
 
 use crate::error::Result;
 use crate::paths::Workspace;
-use debian_package::PackageFile;
+use debian_package::{Origin, PackageFile, PackageFiles};
 
-/// Debian's generic arm64 kernel package carries the Raspberry Pi 4 DTB.
-const RPI4_DTB: PackageFile<'static> = PackageFile {
-    metapackage: "linux-image-arm64",
-    member: "usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb",
-};
+pub use mgmt_vm::{fetch as mgmt_vm_files, kernel as mgmt_vm_kernel};
+
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
+/// Debian's generic arm64 kernel package carries the Raspberry Pi 4 DTB.
+const RPI4_DTB: PackageFiles<'static> = PackageFiles {
+    origin: Origin::DependencyOf("linux-image-arm64"),
+    files: &[PackageFile {
+        member: "usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb",
+        name: RPI4_DTB_NAME,
+    }],
+};
 
 /// What building the board images needs.
 pub fn for_build(workspace: &Workspace) -> Result<()> {
@@ -36,7 +43,7 @@ pub fn for_boot(workspace: &Workspace, boards: &[Board]) -> Result<()> {
         qemu::ensure(major)?;
     }
     if boards.contains(&Board::Rpi4) {
-        debian_package::fetch(RPI4_DTB, &workspace.cache(), RPI4_DTB_NAME)?;
+        debian_package::fetch(&RPI4_DTB, &workspace.cache())?;
     }
     Ok(())
 }

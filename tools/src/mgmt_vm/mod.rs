@@ -1,0 +1,83 @@
+//! cordon's Linux management VM: Debian's cloud kernel, an initramfs built
+//! here from `mgmt-vm/`, and a test disk, under `target/cordon/mgmt-vm/`.
+
+mod initramfs;
+
+use std::fs;
+use std::path::Path;
+
+use cordon_guest_loader::arm64_image::ImageHeader;
+use cordon_qemu::mgmt_vm::MgmtVm;
+use cordon_qemu::{GUEST_INITRD_ADDR, GUEST_KERNEL_ADDR, test_disk};
+
+use crate::error::{Error, Result};
+use crate::musl;
+use crate::paths::Workspace;
+use crate::prereq;
+use initramfs::Contents;
+
+/// The program that prints the virtual counter, and its crate.
+const VCOUNTER: &str = "cordon-vcounter";
+/// The tree copied into the initramfs, under `mgmt-vm/`.
+const INITRAMFS_TREE: &str = "initramfs";
+const INITRAMFS_NAME: &str = "initramfs.cpio.gz";
+const DISK_NAME: &str = "disk.img";
+
+/// Where the management VM's files are (or will be, once [`prepare`] ran).
+pub fn locations(workspace: &Workspace) -> MgmtVm {
+    let output = workspace.mgmt_vm_output();
+    MgmtVm {
+        kernel: prereq::mgmt_vm_kernel(workspace),
+        initramfs: output.join(INITRAMFS_NAME),
+        disk: output.join(DISK_NAME),
+    }
+}
+
+/// Fetches the kernel, builds the initramfs if its contents changed, and
+/// writes a new test disk.
+pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
+    let vm = locations(workspace);
+    let debian = prereq::mgmt_vm_files(workspace)?;
+    check_kernel(&debian.kernel)?;
+    let vcounter = musl::build(workspace, VCOUNTER, VCOUNTER)?;
+
+    let output = workspace.mgmt_vm_output();
+    fs::create_dir_all(&output)
+        .map_err(|error| Error::io(format!("cannot create {}", output.display()), error))?;
+    let contents = Contents {
+        tree: &workspace.mgmt_vm_sources().join(INITRAMFS_TREE),
+        busybox: &debian.busybox,
+        programs: &[vcounter],
+        modules: &debian.modules,
+    };
+    let rebuilt = initramfs::build(&contents, &vm.initramfs)?;
+    let state = if rebuilt { "built" } else { "up to date" };
+    eprintln!("xtask: {} {state}", vm.initramfs.display());
+
+    let text = test_disk::create(&vm.disk)
+        .map_err(|error| Error::io(format!("cannot write {}", vm.disk.display()), error))?;
+    eprintln!("xtask: {} written; it says {text}", vm.disk.display());
+    Ok(vm)
+}
+
+/// Checks that `path` is an arm64 Image that fits below the initrd, where
+/// QEMU's guest-loader puts both.
+fn check_kernel(path: &Path) -> Result<()> {
+    let image = fs::read(path)
+        .map_err(|error| Error::io(format!("cannot read {}", path.display()), error))?;
+    let bad = |problem: String| Error::BadFile {
+        path: path.to_owned(),
+        problem,
+    };
+    let header = ImageHeader::parse(&image).map_err(|error| bad(error.to_string()))?;
+    let room = GUEST_INITRD_ADDR - GUEST_KERNEL_ADDR;
+    let size = header.image_size.max(image.len() as u64);
+    let needs = header.text_offset + size;
+    if needs > room {
+        return Err(bad(format!(
+            "the kernel needs {needs:#x} bytes from where it is loaded, more than the {room:#x} \
+             before its initrd (GUEST_INITRD_ADDR in qemu/src/machine.rs)"
+        )));
+    }
+    Ok(())
+}

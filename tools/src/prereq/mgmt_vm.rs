@@ -1,0 +1,87 @@
+//! The Debian files the management VM is made of: the cloud arm64 kernel, the
+//! virtio modules its initramfs loads, and a static busybox.
+
+use std::path::PathBuf;
+
+use super::debian_package::{self, Origin, PackageFile, PackageFiles};
+use crate::error::Result;
+use crate::paths::Workspace;
+
+/// The cache directories of the packages' files.
+const KERNEL_DIR: &str = "linux-image-cloud-arm64";
+const BUSYBOX_DIR: &str = "busybox-static";
+/// The kernel's name in its cache directory.
+const KERNEL_NAME: &str = "vmlinuz";
+
+/// Debian's cloud arm64 kernel: PL011, GIC and PSCI built in, virtio as
+/// modules. Its `vmlinuz` is already a raw arm64 Image. Bookworm ships the
+/// modules uncompressed (`.ko`, not `.ko.xz`), so they go into the initramfs
+/// as they are.
+const KERNEL: PackageFiles<'static> = PackageFiles {
+    origin: Origin::DependencyOf("linux-image-cloud-arm64"),
+    files: &[
+        PackageFile {
+            member: "boot/vmlinuz-*",
+            name: KERNEL_NAME,
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/virtio/virtio_ring.ko",
+            name: "virtio_ring.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/virtio/virtio.ko",
+            name: "virtio.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/virtio/virtio_mmio.ko",
+            name: "virtio_mmio.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/block/virtio_blk.ko",
+            name: "virtio_blk.ko",
+        },
+    ],
+};
+
+/// A statically linked busybox: the shell and tools of the initramfs.
+const BUSYBOX: PackageFiles<'static> = PackageFiles {
+    origin: Origin::Package("busybox-static"),
+    files: &[PackageFile {
+        member: "bin/busybox",
+        name: "busybox",
+    }],
+};
+
+/// Where the fetched files are.
+#[derive(Debug, Clone)]
+pub struct MgmtVmFiles {
+    /// The kernel, a raw arm64 Image.
+    pub kernel: PathBuf,
+    /// Kernel modules, each named `<module>.ko`.
+    pub modules: Vec<PathBuf>,
+    /// A static aarch64 busybox.
+    pub busybox: PathBuf,
+}
+
+/// Where [`fetch`] puts the kernel.
+pub fn kernel(workspace: &Workspace) -> PathBuf {
+    workspace.cache().join(KERNEL_DIR).join(KERNEL_NAME)
+}
+
+/// Fetches the management VM's Debian files into the cache, once.
+pub fn fetch(workspace: &Workspace) -> Result<MgmtVmFiles> {
+    let cache = workspace.cache();
+    let mut kernel_files = debian_package::fetch(&KERNEL, &cache.join(KERNEL_DIR))?.into_iter();
+    let kernel = kernel_files
+        .next()
+        .expect("the kernel is the first file of its package");
+    let busybox = debian_package::fetch(&BUSYBOX, &cache.join(BUSYBOX_DIR))?
+        .into_iter()
+        .next()
+        .expect("busybox is the one file of its package");
+    Ok(MgmtVmFiles {
+        kernel,
+        modules: kernel_files.collect(),
+        busybox,
+    })
+}
