@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
+/// Where [`Machine::at_el3`] puts the image: 2 MiB into `virt`'s RAM.
+pub const FIRMWARE_LOAD_ADDR: u64 = 0x4020_0000;
+
 /// The QEMU binary for every board.
 pub const QEMU_BINARY: &str = "qemu-system-aarch64";
 
@@ -187,6 +190,8 @@ pub struct Machine {
     cpus: Option<u32>,
     memory_mib: Option<u32>,
     el2: bool,
+    /// Start the image as firmware at EL3 (`virt`'s `secure=on`).
+    el3: bool,
     append: Option<String>,
     initrd: Option<PathBuf>,
     guest: Option<GuestLoad>,
@@ -219,6 +224,7 @@ impl Machine {
             cpus: None,
             memory_mib: None,
             el2: true,
+            el3: false,
             append: None,
             initrd: None,
             guest: None,
@@ -266,6 +272,14 @@ impl Machine {
     /// Enter the image at EL1 instead of EL2 (`virt` without `virtualization=on`).
     pub fn without_el2(mut self) -> Self {
         self.el2 = false;
+        self
+    }
+
+    /// Start the image at EL3, as firmware (`virt` with `secure=on`, the
+    /// image placed by QEMU's generic loader at [`FIRMWARE_LOAD_ADDR`]).
+    /// QEMU then passes no device tree in x0.
+    pub fn at_el3(mut self) -> Self {
+        self.el3 = true;
         self
     }
 
@@ -320,7 +334,14 @@ impl Machine {
         if self.deterministic {
             args.push("-icount").push(ICOUNT);
         }
-        args.push("-kernel").push(&self.image);
+        if self.el3 {
+            args.push("-device").push(format!(
+                "loader,file={},addr={FIRMWARE_LOAD_ADDR:#x},cpu-num=0",
+                self.image.display()
+            ));
+        } else {
+            args.push("-kernel").push(&self.image);
+        }
         if let Some(append) = &self.append {
             args.push("-append").push(append);
         }
@@ -348,7 +369,11 @@ impl Machine {
         if !(1..=VIRT_GICV2_MAX_CPUS).contains(&cpus) {
             return Err(MachineError::VirtCpuCount { requested: cpus });
         }
-        let virtualization = if self.el2 { ",virtualization=on" } else { "" };
+        let virtualization = match (self.el2, self.el3) {
+            (_, true) => ",secure=on,virtualization=on",
+            (true, false) => ",virtualization=on",
+            (false, false) => "",
+        };
         let randomness = if self.deterministic {
             NO_DTB_RANDOMNESS
         } else {
@@ -375,7 +400,7 @@ impl Machine {
         if let Some(cpus) = self.cpus.filter(|&cpus| cpus != RPI4_CPUS) {
             return Err(MachineError::Rpi4FixedCpus { requested: cpus });
         }
-        if !self.el2 {
+        if !self.el2 || self.el3 {
             return Err(MachineError::Rpi4AlwaysEl2);
         }
         if let Some(requested_mib) = self.memory_mib.filter(|&mib| mib != RPI4_MEMORY_MIB) {
@@ -513,6 +538,22 @@ mod tests {
         let args = args(&Machine::qemu_virt("cordon.bin").console(Console::Interactive));
         assert!(has(&args, "-serial", "mon:stdio"));
         assert!(!args.iter().any(|arg| arg == "-monitor"));
+    }
+
+    #[test]
+    fn virt_at_el3_loads_the_image_as_firmware() {
+        let args = args(&Machine::qemu_virt("cordon.bin").at_el3().cpus(1));
+        assert!(has(
+            &args,
+            "-M",
+            "virt,secure=on,virtualization=on,gic-version=2"
+        ));
+        assert!(has(
+            &args,
+            "-device",
+            "loader,file=cordon.bin,addr=0x40200000,cpu-num=0"
+        ));
+        assert!(!args.iter().any(|a| a == "-kernel"));
     }
 
     #[test]

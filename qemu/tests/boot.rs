@@ -108,6 +108,15 @@ fn rpi4_four_cpus_spin_table() {
 }
 
 #[test]
+fn virt_entered_at_el3_drops_to_el2() {
+    // As firmware, cordon gets no device tree: it must say so, at EL2.
+    let expect = Expect::within(DEADLINE)
+        .line("entered at EL3; continuing at EL2")
+        .line("no usable device tree at 0x0");
+    boot_expecting(&virt().cpus(1).at_el3(), expect);
+}
+
+#[test]
 fn virt_without_el2_explains() {
     let expect = Expect::within(DEADLINE)
         .line("no access to EL2")
