@@ -14,8 +14,13 @@ use crate::mm::boot_map::{free_memory, held_regions};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::region::PhysRange;
 use crate::mm::{FRAME_SIZE, heap};
-use crate::vm::management;
+use crate::vm::placement::{self, PlacementError};
+use crate::vm::spec::VmSpec;
+use crate::vm::{builder, default_partition};
 use crate::{VERSION, cpu};
+use alloc::format;
+use alloc::string::ToString;
+use alloc::vec::Vec;
 
 const MIB: u64 = 1 << 20;
 
@@ -57,7 +62,7 @@ pub fn primary(ctx: BootContext) -> ! {
     }
     report_board(board);
     report_memory(&ctx);
-    setup_memory(&ctx);
+    let partitions = setup_memory(&ctx);
     *FIRMWARE_PSCI.lock() = info.psci;
     gic::init_distributor(board.gic);
     gic::init_this_cpu(0);
@@ -87,13 +92,51 @@ pub fn primary(ctx: BootContext) -> ! {
     }
 
     run_self_test(info);
-    let console_path = ctx.console.as_ref().ok().map(|(_, path)| *path);
-    match management::start(ctx.fdt, info, board, console_path) {
-        None => info!("no guest kernel among the boot modules; CPUs idle"),
-        Some(Ok(vm)) => info!("VM {} started", vm.name),
-        Some(Err(err)) => error!("management VM not started: {err}"),
-    }
+    start_vms(&ctx, partitions);
     cpu::idle()
+}
+
+/// A VM to build and the RAM set aside for it (or why there is none).
+type Partition = (VmSpec, Result<PhysRange, PlacementError>);
+
+/// The VMs to run: the embedded partition config's, else the default.
+fn partition_specs(ctx: &BootContext) -> Vec<VmSpec> {
+    default_partition::management_vm(ctx.fdt, ctx.info, ctx.info.cpus.len())
+        .into_iter()
+        .collect()
+}
+
+/// Builds and starts every VM whose RAM could be placed and whose CPUs
+/// are online; any other is refused with the reason.
+fn start_vms(ctx: &BootContext, partitions: Vec<Partition>) {
+    if partitions.is_empty() {
+        info!("no VM to run (no config and no guest kernel among the boot modules); CPUs idle");
+        return;
+    }
+    let console_path = ctx.console.as_ref().ok().map(|(_, path)| *path);
+    let board_ram_base = ctx.info.memory.iter().next().map_or(0, |bank| bank.start);
+    for (index, (spec, ram)) in partitions.into_iter().enumerate() {
+        let name = spec.name.clone();
+        let offline = spec.cpus.iter().find(|&&cpu| !cpu::is_online(cpu));
+        let result = match (ram, offline) {
+            (Err(err), _) => Err(format!("memory: {err}")),
+            (_, Some(cpu)) => Err(format!("cpus: CPU {cpu} is not online")),
+            (Ok(ram), None) => {
+                let ipa_base = if spec.memory.identity {
+                    ram.start
+                } else {
+                    board_ram_base
+                };
+                let vmid = index as u16 + 1;
+                builder::build(spec, vmid, ram, ipa_base, ctx.fdt, ctx.board, console_path)
+                    .map_err(|err| err.to_string())
+            }
+        };
+        match result {
+            Ok(vm) => info!("VM {} started", vm.name),
+            Err(err) => error!("VM {name} not started: {err}"),
+        }
+    }
 }
 
 pub fn secondary(id: usize) -> ! {
@@ -121,7 +164,9 @@ fn report_board(board: &Board) {
 }
 
 /// Gives the heap its RAM and the frame allocator the rest of free RAM.
-fn setup_memory(ctx: &BootContext) {
+/// Sets up the heap, sets RAM aside for each VM, and gives the rest of
+/// free RAM to the frame allocator. Returns the VMs with their RAM.
+fn setup_memory(ctx: &BootContext) -> Vec<Partition> {
     let mut free = match free_memory(ctx.info, ctx.image, ctx.dtb) {
         Ok(free) => free,
         Err(_) => panic!("memory map too fragmented to track"),
@@ -131,6 +176,13 @@ fn setup_memory(ctx: &BootContext) {
     };
     // SAFETY: taken out of free RAM, mapped read-write, given to nobody else.
     unsafe { heap::init(heap_range) };
+    let partitions: Vec<Partition> = partition_specs(ctx)
+        .into_iter()
+        .map(|spec| {
+            let ram = placement::place(&mut free, &spec.memory);
+            (spec, ram)
+        })
+        .collect();
     let frames = FrameAllocator::new(&free);
     info!(
         "heap: {} MiB at {heap_range}; frame allocator: {} MiB free",
@@ -138,6 +190,7 @@ fn setup_memory(ctx: &BootContext) {
         frames.free_bytes() / MIB
     );
     *FRAMES.lock() = Some(frames);
+    partitions
 }
 
 /// `cordon.selftest=fault|panic`: deliberately fail, to check that failures

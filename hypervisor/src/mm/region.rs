@@ -152,13 +152,31 @@ impl<const N: usize> RegionSet<N> {
     /// Takes `size` bytes aligned to `align` out of the lowest range that has
     /// them and returns where they are.
     pub fn take(&mut self, size: u64, align: u64) -> Option<PhysRange> {
+        self.take_below(size, align, u64::MAX)
+    }
+
+    /// Like [`Self::take`], but the bytes must end at or below `limit`.
+    pub fn take_below(&mut self, size: u64, align: u64, limit: u64) -> Option<PhysRange> {
         let found = self.ranges.iter().find_map(|r| {
             let start = r.start.next_multiple_of(align);
             let end = start.checked_add(size)?;
-            (end <= r.end).then_some(PhysRange { start, end })
+            (end <= r.end && end <= limit).then_some(PhysRange { start, end })
         })?;
         self.remove(found).ok()?;
         Some(found)
+    }
+
+    /// Takes exactly `range` if all of it is in the set.
+    pub fn take_exact(&mut self, range: PhysRange) -> Option<PhysRange> {
+        let inside = self
+            .ranges
+            .iter()
+            .any(|r| r.start <= range.start && range.end <= r.end);
+        if !inside {
+            return None;
+        }
+        self.remove(range).ok()?;
+        Some(range)
     }
 }
 
@@ -216,6 +234,28 @@ mod tests {
         assert_eq!((got.start, got.end), (0x200000, 0x400000));
         assert_eq!(ranges(&set), [(0x1000, 0x200000)]);
         assert!(set.take(0x200000, 0x200000).is_none());
+    }
+
+    #[test]
+    fn take_below_and_exact() {
+        let mut set = RegionSet::<8>::new();
+        set.insert(r(0, 0x1000_0000)).unwrap();
+        set.remove(r(0, 0x20_0000)).unwrap();
+        assert!(set.take_below(0x800_0000, 0x20_0000, 0x400_0000).is_none());
+        let low = set.take_below(0x200_0000, 0x20_0000, 0x400_0000).unwrap();
+        assert_eq!(low, r(0x20_0000, 0x220_0000));
+        assert_eq!(
+            set.take_exact(r(0x800_0000, 0x900_0000)),
+            Some(r(0x800_0000, 0x900_0000))
+        );
+        assert!(
+            set.take_exact(r(0x800_0000, 0x900_0000)).is_none(),
+            "taken already"
+        );
+        assert!(
+            set.take_exact(r(0xf00_0000, 0x1100_0000)).is_none(),
+            "runs past RAM"
+        );
     }
 
     #[test]

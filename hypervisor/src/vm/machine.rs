@@ -10,7 +10,12 @@ use spin::mutex::SpinMutex;
 use super::exits::ExitCounters;
 use crate::arch::aarch64::vgic::distributor::{MAX_VCPUS, VirtualDistributor};
 use crate::dt::MAX_CPUS;
+use crate::mm::PhysRange;
 use crate::vdev::pl011::VirtualPl011;
+use cordon_guest_loader::linux_boot::LinuxBootPlan;
+
+use super::lifecycle::Lifecycle;
+use super::spec::VmSpec;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -83,8 +88,21 @@ pub struct EmulatedUart {
     pub model: SpinMutex<VirtualPl011>,
 }
 
+/// What a VM boots from, kept to restart it.
+pub struct BootPayload {
+    /// Physical RAM of the VM, seen by the guest at `ipa_base`.
+    pub ram: PhysRange,
+    pub ipa_base: u64,
+    /// Guest-physical addresses of kernel, initrd and device tree.
+    pub plan: LinuxBootPlan,
+    pub dtb: Vec<u8>,
+}
+
 pub struct Vm {
     pub name: String,
+    pub spec: VmSpec,
+    pub payload: BootPayload,
+    pub lifecycle: Lifecycle,
     /// What the VM's console lines start with on cordon's console.
     pub console_prefix: String,
     pub uart: Option<EmulatedUart>,
@@ -112,15 +130,40 @@ impl Vm {
     }
 }
 
-/// The VM that console input goes to.
-static INPUT_FOCUS: SpinMutex<Option<&'static Vm>> = SpinMutex::new(None);
+/// Every VM, in the order they were built.
+static VMS: SpinMutex<Vec<&'static Vm>> = SpinMutex::new(Vec::new());
+/// Index in [`VMS`] of the VM that console input goes to.
+static INPUT_FOCUS: SpinMutex<Option<usize>> = SpinMutex::new(None);
 
-pub fn set_input_focus(vm: &'static Vm) {
-    *INPUT_FOCUS.lock() = Some(vm);
+/// Adds a built VM to the list; the first with a console gets the input.
+pub fn register(vm: &'static Vm) {
+    let mut vms = VMS.lock();
+    vms.push(vm);
+    let mut focus = INPUT_FOCUS.lock();
+    if focus.is_none() && vm.uart.is_some() {
+        *focus = Some(vms.len() - 1);
+    }
+}
+
+pub fn all() -> Vec<&'static Vm> {
+    VMS.lock().clone()
 }
 
 pub fn input_focus() -> Option<&'static Vm> {
-    *INPUT_FOCUS.lock()
+    let index = (*INPUT_FOCUS.lock())?;
+    VMS.lock().get(index).copied()
+}
+
+/// Moves console input to the next VM that has a console; returns it.
+pub fn next_input_focus() -> Option<&'static Vm> {
+    let vms = VMS.lock();
+    let mut focus = INPUT_FOCUS.lock();
+    let start = focus.map_or(0, |i| i + 1);
+    let next = (0..vms.len())
+        .map(|n| (start + n) % vms.len())
+        .find(|&i| vms[i].uart.is_some())?;
+    *focus = Some(next);
+    Some(vms[next])
 }
 
 /// Which vCPU each physical CPU runs.

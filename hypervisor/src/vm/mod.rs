@@ -1,15 +1,24 @@
-//! Virtual machines: [`machine`] (a VM and its vCPUs), [`exits`] (why
-//! guests stop), [`management`] (the Linux management VM, built from the
-//! boot modules).
+//! Virtual machines: [`spec`] (what a VM is given), [`default_partition`]
+//! (the VM cordon runs without a config), [`placement`] (where VM RAM
+//! goes), [`builder`] (putting a VM together), [`machine`] (a VM and its
+//! vCPUs), [`lifecycle`] (stop, restart), [`exits`] (why guests stop).
 
+pub mod default_partition;
 pub mod exits;
+pub mod placement;
+pub mod spec;
+
+#[cfg(target_os = "none")]
+pub mod builder;
+#[cfg(target_os = "none")]
+pub mod lifecycle;
 #[cfg(target_os = "none")]
 pub mod machine;
-#[cfg(target_os = "none")]
-pub mod management;
 
 #[cfg(target_os = "none")]
+pub use lifecycle::Lifecycle;
+#[cfg(target_os = "none")]
 pub use machine::{
-    EmulatedUart, Vcpu, VcpuState, Vm, assign, assignment, current, input_focus, run_assigned,
-    set_input_focus,
+    BootPayload, EmulatedUart, Vcpu, VcpuState, Vm, all, assign, assignment, current, input_focus,
+    next_input_focus, register, run_assigned,
 };

@@ -23,7 +23,8 @@ use super::vgic::{DISTRIBUTOR_SIZE, injector, list_register};
 use crate::console::CONSOLE;
 use crate::vdev::pl011;
 use crate::vm::exits::ExitReason;
-use crate::vm::{self, VcpuState, Vm};
+use crate::vm::spec::StopReason;
+use crate::vm::{self, VcpuState, Vm, lifecycle};
 
 /// Vector entry groups (see vectors.S): kind % 4.
 const KIND_SYNC: u64 = 0;
@@ -78,14 +79,15 @@ pub extern "C" fn handle_guest_exit(frame: &mut TrapFrame, kind: u64) {
             // FIQ (unused) or SError: the guest broke something physical.
             vm.exits.count(ExitReason::Other);
             warn!(
-                "VM {} vCPU {vcpu}: {} at {:#x}; stopping the VM",
+                "VM {} vCPU {vcpu}: {} at {:#x}",
                 vm.name,
                 if kind % 4 == 2 { "FIQ" } else { "SError" },
                 frame.elr
             );
-            stop_vm(vm);
+            lifecycle::stop(vm, vcpu, StopReason::Crash);
         }
     }
+    lifecycle::check(vm, vcpu);
     drain_sgis(vm, vcpu);
     raise_emulated_interrupts(vm, vcpu);
     injector::flush();
@@ -104,17 +106,29 @@ pub fn route_console_input(irq: u32) {
     CONSOLE.lock().enable_input_interrupt();
 }
 
-/// Hands bytes typed on the console to the VM that has the input focus.
+/// The key that moves console input to the next VM (Ctrl-]).
+pub const SWITCH_INPUT_KEY: u8 = 0x1d;
+
+/// Hands bytes typed on the console to the VM that has the input focus;
+/// [`SWITCH_INPUT_KEY`] moves the focus to the next VM with a console.
 fn take_console_input() {
-    let Some(vm) = vm::input_focus() else {
-        // Nobody listens: read and drop, or the interrupt stays raised.
-        while CONSOLE.lock().read_byte().is_some() {}
-        return;
-    };
-    let Some(uart) = &vm.uart else { return };
+    let mut focus = vm::input_focus();
     while let Some(byte) = CONSOLE.lock().read_byte() {
-        uart.model.lock().push_input(byte);
+        if byte == SWITCH_INPUT_KEY {
+            focus = vm::next_input_focus();
+            if let Some(vm) = focus {
+                info!("console input now goes to VM {} (Ctrl-] switches)", vm.name);
+            }
+            continue;
+        }
+        // Without a VM to take it, input is read and dropped (else the
+        // interrupt stays raised).
+        if let Some(uart) = focus.and_then(|vm| vm.uart.as_ref()) {
+            uart.model.lock().push_input(byte);
+        }
     }
+    let Some(vm) = focus else { return };
+    let Some(uart) = &vm.uart else { return };
     // Its interrupt is raised by the vCPU it targets, at its next exit.
     let target = first_vcpu(vm.distributor.lock().targets(uart.spi));
     if target != vm::current().1 || !core::ptr::eq(vm, vm::current().0) {
@@ -262,14 +276,8 @@ fn hypercall(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame) {
             vm.vcpus[vcpu].stop();
             vm::run_assigned(vm, vcpu);
         }
-        GuestCall::SystemOff => {
-            info!("VM {} powered off (PSCI SYSTEM_OFF)", vm.name);
-            power_off_machine(vm, psci::SYSTEM_OFF);
-        }
-        GuestCall::SystemReset => {
-            info!("VM {} asked for a reset (PSCI SYSTEM_RESET)", vm.name);
-            power_off_machine(vm, psci::SYSTEM_RESET);
-        }
+        GuestCall::SystemOff => lifecycle::stop(vm, vcpu, StopReason::PowerOff),
+        GuestCall::SystemReset => lifecycle::stop(vm, vcpu, StopReason::Reset),
         GuestCall::Cordon(psci::CORDON_ABI_VERSION) => psci::CORDON_ABI as i64,
         GuestCall::Cordon(function) => {
             debug!("VM {}: unknown cordon hypercall {function:#x}", vm.name);
@@ -281,29 +289,6 @@ fn hypercall(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame) {
         }
     };
     frame.x[0] = result as u64;
-}
-
-/// The management VM is the whole system for now: when it powers off or
-/// resets, so does the machine (per-VM lifecycles come with partitions).
-fn power_off_machine(vm: &Vm, function: u32) -> ! {
-    info!("exits: {}", vm.exits);
-    crate::cpu::stop_others(STOP_TIMEOUT_MS);
-    if let Some(conduit) = crate::boot::psci_conduit() {
-        super::psci::call(conduit, function, [0; 3]);
-    }
-    info!("no firmware PSCI to power off with; CPUs stopped");
-    crate::cpu::park()
-}
-
-/// How long other CPUs get to stop before the machine powers off.
-const STOP_TIMEOUT_MS: u64 = 100;
-
-fn stop_vm(vm: &Vm) -> ! {
-    info!("exits: {}", vm.exits);
-    for vcpu in &vm.vcpus {
-        vcpu.stop();
-    }
-    crate::cpu::park()
 }
 
 fn faulting_ipa() -> u64 {

@@ -115,6 +115,12 @@ impl Distributor {
         self.regs.icpendr[word].set(bit);
     }
 
+    /// Deactivates `irq` (for a private interrupt: on this CPU).
+    pub fn clear_active(&self, irq: u32) {
+        let (word, bit) = word_bit(irq);
+        self.regs.icactiver[word].set(bit);
+    }
+
     /// Routes SPI `irq` to the CPU interfaces in `mask`.
     pub fn set_targets(&self, irq: u32, mask: u8) {
         self.regs.itargetsr[irq as usize].set(mask);

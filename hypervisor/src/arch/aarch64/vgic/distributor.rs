@@ -132,6 +132,30 @@ impl VirtualDistributor {
         }
     }
 
+    /// Back to the state at boot (the VM restarts): everything disabled,
+    /// priorities zero, SPIs on vCPU 0; what the VM owns stays.
+    pub fn reset(&mut self) {
+        self.enabled = false;
+        self.spi_enabled = [0; WORDS];
+        self.priority = [0; MAX_IRQS as usize];
+        self.config = [0; WORDS * 2];
+        for irq in PRIVATE_COUNT..self.irq_count {
+            self.targets[irq as usize] = if self.owns(irq) { 1 } else { 0 };
+        }
+        for private in &mut self.private {
+            *private = Private {
+                enabled: 0,
+                priority: [0; PRIVATE_COUNT as usize],
+                ppi_config: 0,
+            };
+        }
+    }
+
+    /// The SPIs the VM owns that a physical device raises.
+    pub fn owned_physical_spis(&self) -> impl Iterator<Item = u32> + '_ {
+        (PRIVATE_COUNT..self.irq_count).filter(|&irq| self.owns(irq) && !self.is_emulated(irq))
+    }
+
     /// Gives the VM SPI `irq` of a device cordon emulates.
     pub fn give_emulated(&mut self, irq: u32) {
         self.give(irq);
@@ -533,6 +557,20 @@ mod tests {
         assert!(d.is_enabled(0, 33), "the guest still sees it enabled");
         assert!(write(&mut d, 0, 0x800 + 33, 1, 2).is_empty());
         assert_eq!(d.targets(33), 2);
+    }
+
+    #[test]
+    fn reset_forgets_the_guest_settings_but_not_ownership() {
+        let mut d = dist();
+        d.give_emulated(33);
+        write(&mut d, 0, 0x000, 4, 1);
+        write(&mut d, 0, 0x100 + 8, 4, 1 << 15);
+        write(&mut d, 0, 0x800 + 79, 1, 2);
+        d.reset();
+        assert!(!d.is_enabled(0, 79));
+        assert_eq!(d.targets(79), 1);
+        assert!(d.owns(79) && d.owns(27));
+        assert_eq!(d.owned_physical_spis().collect::<Vec<_>>(), [79]);
     }
 
     #[test]

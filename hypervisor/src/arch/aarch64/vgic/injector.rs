@@ -7,7 +7,7 @@ use spin::mutex::SpinMutex;
 
 use super::list_register::{self, State};
 use crate::arch::aarch64::cpu;
-use crate::arch::aarch64::gic::hyp_interface;
+use crate::arch::aarch64::gic::{distributor, hyp_interface};
 use crate::dt::MAX_CPUS;
 
 /// Interrupts that may wait for a list register, per CPU.
@@ -26,6 +26,22 @@ pub fn reset() {
         gich.write(lr, 0);
     }
     gich.set_underflow_interrupt(false);
+}
+
+/// Before this CPU's vCPU stops: deactivates the physical interrupts its
+/// list registers held (the guest will never deactivate them now), then
+/// empties list registers and queue.
+pub fn release_for_stop() {
+    let gich = hyp_interface::get();
+    for lr in 0..gich.list_registers() {
+        let value = gich.read(lr);
+        if let Some(physical) = list_register::physical_id(value)
+            && list_register::state(value) != State::Invalid
+        {
+            distributor::get().clear_active(physical);
+        }
+    }
+    reset();
 }
 
 /// Queues the list register value `lr` for this CPU's vCPU; [`flush`] lists it.

@@ -57,6 +57,11 @@ pub fn state(value: u32) -> State {
     }
 }
 
+/// The physical interrupt behind a hardware list register value.
+pub fn physical_id(value: u32) -> Option<u32> {
+    (value & HW != 0).then_some((value >> PHYSICAL_ID_SHIFT) & VIRTUAL_ID_MASK)
+}
+
 pub fn virtual_id(value: u32) -> u32 {
     value & VIRTUAL_ID_MASK
 }
@@ -84,6 +89,8 @@ mod tests {
         assert_eq!(lr, 0x9000_0000 | (0x14 << 23) | (27 << 10) | 27);
         assert_eq!(state(lr), State::Pending);
         assert_eq!(virtual_id(lr), 27);
+        assert_eq!(physical_id(lr), Some(27));
+        assert_eq!(physical_id(sgi(1, 0, 0)), None);
     }
 
     #[test]

@@ -1,12 +1,6 @@
-//! The Linux management VM, built at boot from the boot modules the loader
-//! placed in RAM (a `multiboot,kernel` Image with its command line and a
-//! `multiboot,ramdisk` initramfs).
-//!
-//! Until partitions are configured, its shape is fixed here: up to
-//! [`VCPUS`] vCPUs on the first CPUs, [`RAM_SIZE`] of RAM mapped 1:1 (so
-//! devices it owns can DMA to guest-physical addresses), every virtio-mmio
-//! transport passed through, and an emulated PL011 where the console UART
-//! is, multiplexed onto cordon's console.
+//! Building a VM from its [`VmSpec`]: stage-2 tables, the virtual GIC, the
+//! emulated console, passed-through devices, its device tree and boot
+//! payload, then loading and starting it.
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -27,21 +21,14 @@ use crate::arch::aarch64::stage2::{self, Stage2Attrs};
 use crate::arch::aarch64::vgic::CPU_INTERFACE_SIZE;
 use crate::arch::aarch64::vgic::distributor::VirtualDistributor;
 use crate::board::Board;
-use crate::dt::{self, BootInfo, ModuleKind};
+use crate::dt;
 use crate::mm::region::RegionSet;
 use crate::mm::{FRAME_SIZE, PhysRange};
 use crate::vdev::pl011::VirtualPl011;
 use crate::vm::exits::ExitCounters;
-use crate::vm::{EmulatedUart, Vcpu, Vm};
+use crate::vm::spec::VmSpec;
+use crate::vm::{BootPayload, EmulatedUart, Lifecycle, Vcpu, Vm};
 
-/// vCPUs of the management VM (fewer if fewer CPUs are online).
-pub const VCPUS: usize = 2;
-/// RAM of the management VM.
-pub const RAM_SIZE: u64 = 512 << 20;
-const NAME: &str = "mgmt";
-const VMID: u16 = 1;
-/// Device-tree `compatible` of the devices the management VM gets.
-const VIRTIO_MMIO: &str = "virtio,mmio";
 /// GIC interrupt specifier: type cell values and the trigger flag mask.
 const IRQ_TYPE_SPI: u32 = 0;
 const SPI_BASE: u32 = 32;
@@ -51,22 +38,16 @@ const INTERRUPT_CELLS: usize = 3;
 const MAX_DEVICE_RANGES: usize = 32;
 
 #[derive(Debug)]
-pub enum ManagementVmError {
-    /// No RAM of the requested size is free.
-    NoMemory,
+pub enum BuildError {
     Stage2(MapError),
-    Device {
-        path: String,
-        reason: String,
-    },
+    Device { path: String, reason: String },
     DeviceTree(device_tree::GuestDtError),
     Boot(linux_boot::BootPlanError),
 }
 
-impl core::fmt::Display for ManagementVmError {
+impl core::fmt::Display for BuildError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::NoMemory => write!(f, "no {} MiB of free RAM", RAM_SIZE >> 20),
             Self::Stage2(err) => write!(f, "stage-2 tables: {err:?}"),
             Self::Device { path, reason } => write!(f, "device {path}: {reason}"),
             Self::DeviceTree(err) => write!(f, "device tree: {err}"),
@@ -98,8 +79,8 @@ struct Device {
     spis: Vec<(u32, bool)>,
 }
 
-fn device(fdt: &Fdt, path: &str) -> Result<Device, ManagementVmError> {
-    let fail = |reason: &dyn core::fmt::Display| ManagementVmError::Device {
+fn device(fdt: &Fdt, path: &str) -> Result<Device, BuildError> {
+    let fail = |reason: &dyn core::fmt::Display| BuildError::Device {
         path: path.to_string(),
         reason: reason.to_string(),
     };
@@ -125,61 +106,34 @@ fn device(fdt: &Fdt, path: &str) -> Result<Device, ManagementVmError> {
     Ok(Device { registers, spis })
 }
 
-/// The devices the management VM owns: every virtio-mmio transport.
-fn passthrough_paths(fdt: &Fdt) -> Vec<String> {
-    let mut paths = Vec::new();
-    if let Some(root) = fdt.find_node("/") {
-        for node in root.children() {
-            let is_virtio = node
-                .compatible()
-                .is_some_and(|c| c.all().any(|s| s == VIRTIO_MMIO));
-            if is_virtio {
-                paths.push(format!("/{}", node.name));
-            }
-        }
-    }
-    paths
-}
-
-/// Builds the management VM, loads its kernel and starts vCPU 0. `None`
-/// if the loader gave no kernel module (nothing to run).
-pub fn start(
+/// Builds VM number `vmid` from `spec` with physical RAM `ram` seen at
+/// guest-physical `ipa_base`, loads its images and starts its vCPU 0.
+/// `console` is the boot DT's console UART path, where an emulated PL011
+/// appears if the VM asks for a console.
+pub fn build(
+    spec: VmSpec,
+    vmid: u16,
+    ram: PhysRange,
+    ipa_base: u64,
     fdt: &Fdt,
-    info: &BootInfo,
     board: &Board,
     console: Option<&str>,
-) -> Option<Result<&'static Vm, ManagementVmError>> {
-    let kernel = info.module(ModuleKind::Kernel)?;
-    Some(build(fdt, info, board, console, kernel))
-}
+) -> Result<&'static Vm, BuildError> {
+    let vcpu_count = spec.cpus.len();
 
-fn build(
-    fdt: &Fdt,
-    info: &BootInfo,
-    board: &Board,
-    console: Option<&str>,
-    kernel: &dt::BootModule,
-) -> Result<&'static Vm, ManagementVmError> {
-    let vcpu_count = VCPUS.min(crate::cpu::online_count());
-    let ram = crate::boot::FRAMES
-        .lock()
-        .as_mut()
-        .and_then(|frames| frames.alloc((RAM_SIZE / FRAME_SIZE) as usize))
-        .ok_or(ManagementVmError::NoMemory)?;
-
-    // Stage 2: RAM 1:1, the virtual CPU interface where the guest expects
-    // its GICC, and the passed-through devices. The distributor stays
-    // unmapped: every access traps and is emulated.
+    // Stage 2: RAM, the virtual CPU interface where the guest expects its
+    // GICC, and the passed-through devices. The distributor and the
+    // console stay unmapped: every access traps and is emulated.
     let (pa_bits, pa_range) = arch_cpu::physical_address_bits();
     let ipa_bits = stage2::ipa_bits(pa_bits);
     let mut store = FrameTables;
-    let mut tables = PageTable::new(&mut store, ipa_bits).map_err(ManagementVmError::Stage2)?;
+    let mut tables = PageTable::new(&mut store, ipa_bits).map_err(BuildError::Stage2)?;
     let mut map = |ipa, pa, size, attrs| {
         tables
             .map(&mut store, ipa, pa, size, attrs)
-            .map_err(ManagementVmError::Stage2)
+            .map_err(BuildError::Stage2)
     };
-    map(ram.start, ram.start, ram.size(), Stage2Attrs::RAM)?;
+    map(ipa_base, ram.start, ram.size(), Stage2Attrs::RAM)?;
     map(
         board.gic.gicc,
         board.gic.gicv,
@@ -190,18 +144,17 @@ fn build(
     let gicd = distributor::get();
     let mut vdist = VirtualDistributor::new(vcpu_count, gicd.irq_count(), gicd.iidr());
     vdist.give(VIRTUAL_TIMER_PPI);
-    // The console is emulated at the physical UART's address and SPI.
+    let console = console.filter(|_| spec.console);
     let uart = match console {
         Some(path) => {
             let console_device = device(fdt, path)?;
-            let &(spi, _) =
-                console_device
-                    .spis
-                    .first()
-                    .ok_or_else(|| ManagementVmError::Device {
-                        path: path.to_string(),
-                        reason: "the console UART has no SPI".to_string(),
-                    })?;
+            let &(spi, _) = console_device
+                .spis
+                .first()
+                .ok_or_else(|| BuildError::Device {
+                    path: path.to_string(),
+                    reason: "the console UART has no SPI".to_string(),
+                })?;
             vdist.give_emulated(spi);
             crate::arch::aarch64::trap::route_console_input(spi);
             Some(EmulatedUart {
@@ -214,51 +167,44 @@ fn build(
     };
 
     // Devices share pages (QEMU packs eight virtio-mmio transports into
-    // one): merge their ranges before mapping.
-    let passed_through = passthrough_paths(fdt);
+    // one): merge their ranges before mapping. Their SPIs go to the
+    // physical CPU of vCPU 0 until the guest routes them.
     let mut device_pages = RegionSet::<MAX_DEVICE_RANGES>::new();
-    for path in &passed_through {
+    for path in &spec.devices {
         let device = device(fdt, path)?;
         device_pages
             .insert(device.registers)
-            .map_err(|_| ManagementVmError::Device {
+            .map_err(|_| BuildError::Device {
                 path: path.clone(),
                 reason: "too many separate device ranges".to_string(),
             })?;
         for &(spi, edge) in &device.spis {
             vdist.give(spi);
             gicd.set_edge_triggered(spi, edge);
-            gicd.set_targets(spi, gic::interface_mask(0));
+            gicd.set_targets(spi, gic::interface_mask(spec.cpus[0]));
         }
     }
     for range in device_pages.iter() {
         map(range.start, range.start, range.size(), Stage2Attrs::DEVICE)?;
     }
-    info!(
-        "VM {NAME}: {} virtio-mmio transports passed through; console emulated",
-        passed_through.len()
-    );
-    // Its device tree describes the console too (as the UART it emulates).
-    let paths: Vec<String> = console
-        .map(ToString::to_string)
-        .into_iter()
-        .chain(passed_through)
-        .collect();
 
-    // The guest's device tree and the Linux boot layout.
+    // The guest's device tree (describing the emulated console as the UART
+    // it stands for) and where kernel, initrd and DTB go.
+    let paths: Vec<&str> = console
+        .into_iter()
+        .chain(spec.devices.iter().map(String::as_str))
+        .collect();
     let ram_region = GuestMemory {
-        ipa: ram.start,
+        ipa: ipa_base,
         size: ram.size(),
     };
-    let ramdisk = info.module(ModuleKind::Ramdisk);
-    let kernel_bytes = module_bytes(kernel.range);
-    let ramdisk_len = ramdisk.map_or(0, |m| m.range.size() as usize);
-    let path_refs: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let kernel_bytes = module_bytes(spec.kernel);
+    let initrd_len = spec.initrd.map_or(0, |m| m.size() as usize);
     let description = |initrd| VmDescription {
         vcpus: vcpu_count,
         memory: core::slice::from_ref(&ram_region),
-        devices: &path_refs,
-        bootargs: kernel.bootargs.unwrap_or(""),
+        devices: &paths,
+        bootargs: &spec.bootargs,
         initrd,
         stdout_path: console,
         gic: GuestGic {
@@ -268,41 +214,74 @@ fn build(
     };
     // The DTB's size does not depend on where the initrd goes: size it
     // first with a placeholder, then build it for real.
-    let probe = device_tree::build(fdt, &description(ramdisk.map(|_| (0, 0))))
-        .map_err(ManagementVmError::DeviceTree)?;
-    let plan = linux_boot::plan(kernel_bytes, ramdisk_len, probe.len(), ram_region)
-        .map_err(ManagementVmError::Boot)?;
-    let guest_dtb = device_tree::build(fdt, &description(plan.initrd))
-        .map_err(ManagementVmError::DeviceTree)?;
+    let probe = device_tree::build(fdt, &description(spec.initrd.map(|_| (0, 0))))
+        .map_err(BuildError::DeviceTree)?;
+    let plan = linux_boot::plan(kernel_bytes, initrd_len, probe.len(), ram_region)
+        .map_err(BuildError::Boot)?;
+    let dtb = device_tree::build(fdt, &description(plan.initrd)).map_err(BuildError::DeviceTree)?;
 
-    copy_into(plan.kernel, kernel_bytes);
-    if let (Some(module), Some((start, _))) = (ramdisk, plan.initrd) {
-        copy_into(start, module_bytes(module.range));
-    }
-    copy_into(plan.dtb, &guest_dtb);
     info!(
-        "VM {NAME}: {vcpu_count} vCPUs, RAM {ram} (1:1), kernel at {:#x}, device tree at {:#x}",
-        plan.kernel, plan.dtb
+        "VM {}: {vcpu_count} vCPUs on CPUs {:?}, RAM {ram}{}, {} devices passed through{}",
+        spec.name,
+        spec.cpus,
+        if spec.memory.identity {
+            " (1:1)".to_string()
+        } else {
+            format!(" at guest-physical {ipa_base:#x}")
+        },
+        spec.devices.len(),
+        if uart.is_some() {
+            ", console emulated"
+        } else {
+            ""
+        },
     );
-
+    let vcpus = spec.cpus.iter().map(|&cpu| Vcpu::new(cpu)).collect();
     let vm: &'static Vm = Box::leak(Box::new(Vm {
-        name: NAME.to_string(),
-        console_prefix: format!("[{NAME}] "),
+        name: spec.name.clone(),
+        console_prefix: format!("[{}] ", spec.name),
         uart,
-        vmid: VMID,
-        vttbr: stage2::vttbr(tables.root(), VMID),
+        vmid,
+        vttbr: stage2::vttbr(tables.root(), vmid),
         vtcr: stage2::vtcr(ipa_bits, tables.start_level(), pa_range),
-        vcpus: (0..vcpu_count).map(Vcpu::new).collect(),
+        vcpus,
         distributor: SpinMutex::new(vdist),
         gicd_ipa: board.gic.gicd,
         exits: ExitCounters::new(),
+        payload: BootPayload {
+            ram,
+            ipa_base,
+            plan,
+            dtb,
+        },
+        lifecycle: Lifecycle::new(),
+        spec,
     }));
-    crate::vm::set_input_focus(vm);
+    load(vm, false);
+    crate::vm::register(vm);
     for vcpu in 0..vcpu_count {
         crate::vm::assign(vm, vcpu);
     }
-    vm.vcpus[0].start(plan.kernel, plan.dtb);
+    vm.vcpus[0].start(vm.payload.plan.kernel, vm.payload.plan.dtb);
     Ok(vm)
+}
+
+/// Copies the VM's kernel, initrd and device tree into its RAM (after
+/// clearing it, on a restart).
+pub fn load(vm: &Vm, clear: bool) {
+    let payload = &vm.payload;
+    if clear {
+        // SAFETY: the VM's RAM, mapped at EL2; every vCPU is stopped.
+        unsafe {
+            core::ptr::write_bytes(payload.ram.start as *mut u8, 0, payload.ram.size() as usize)
+        };
+    }
+    let pa = |ipa: u64| payload.ram.start + (ipa - payload.ipa_base);
+    copy_into(pa(payload.plan.kernel), module_bytes(vm.spec.kernel));
+    if let (Some(module), Some((start, _))) = (vm.spec.initrd, payload.plan.initrd) {
+        copy_into(pa(start), module_bytes(module));
+    }
+    copy_into(pa(payload.plan.dtb), &payload.dtb);
 }
 
 /// The bytes of a boot module (RAM, mapped at EL2).
@@ -312,11 +291,11 @@ fn module_bytes(range: PhysRange) -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(range.start as *const u8, range.size() as usize) }
 }
 
-/// Copies `bytes` to guest RAM at `pa` (identity-mapped at EL2, 1:1 in the
-/// guest) and pushes them to memory: the guest starts with caches off.
+/// Copies `bytes` to guest RAM at physical address `pa` and pushes them to
+/// memory: the guest starts with caches off.
 fn copy_into(pa: u64, bytes: &[u8]) {
-    // SAFETY: `pa` is inside the VM's RAM (the boot plan checked it), which
-    // no one else uses yet.
+    // SAFETY: `pa` is inside the VM's RAM (the boot plan checked it), whose
+    // vCPUs are all stopped.
     unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), pa as *mut u8, bytes.len()) };
     arch_cpu::clean_dcache_range(pa as usize, bytes.len());
 }

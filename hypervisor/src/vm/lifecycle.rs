@@ -1,0 +1,167 @@
+//! A VM's life: running; stopping when it powers off, resets or crashes;
+//! then restarted from its pristine images or stopped for good, as its
+//! restart policy says. Other VMs never pause for it.
+
+use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+
+use log::{info, warn};
+
+use super::spec::{Role, StopReason};
+use super::{VcpuState, Vm, builder};
+use crate::arch::aarch64::gic::{self, distributor};
+use crate::arch::aarch64::vgic::injector;
+use crate::arch::aarch64::{cpu as arch_cpu, psci};
+
+/// How long a stopping VM waits for its other vCPUs to stop.
+const STOP_TIMEOUT_MS: u64 = 1000;
+/// How long other CPUs get to stop before the machine powers off.
+const MACHINE_STOP_TIMEOUT_MS: u64 = 100;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum VmState {
+    Running = 0,
+    Stopping = 1,
+    Stopped = 2,
+}
+
+pub struct Lifecycle {
+    state: AtomicU8,
+    restarts: AtomicU32,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Lifecycle {
+    pub const fn new() -> Self {
+        Self {
+            state: AtomicU8::new(VmState::Running as u8),
+            restarts: AtomicU32::new(0),
+        }
+    }
+
+    pub fn state(&self) -> VmState {
+        match self.state.load(Ordering::Acquire) {
+            0 => VmState::Running,
+            1 => VmState::Stopping,
+            _ => VmState::Stopped,
+        }
+    }
+
+    pub fn restarts(&self) -> u32 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, state: VmState) {
+        self.state.store(state as u8, Ordering::Release);
+    }
+
+    /// Running -> Stopping; `false` if the VM was not running.
+    fn begin_stop(&self) -> bool {
+        self.state
+            .compare_exchange(
+                VmState::Running as u8,
+                VmState::Stopping as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+    }
+}
+
+/// Stops this CPU's vCPU, releasing what it holds of the physical GIC,
+/// and waits for the vCPU to be started again.
+fn leave(vm: &'static Vm, vcpu: usize) -> ! {
+    injector::release_for_stop();
+    vm.vcpus[vcpu].stop();
+    super::run_assigned(vm, vcpu)
+}
+
+/// Called at every VM exit: a vCPU of a stopping VM stops here.
+pub fn check(vm: &'static Vm, vcpu: usize) {
+    if vm.lifecycle.state() != VmState::Running {
+        leave(vm, vcpu);
+    }
+}
+
+/// Stops `vm` for `reason`, seen by vCPU `vcpu` (on this CPU), then
+/// restarts it or stops it for good. This CPU then waits for its vCPU.
+pub fn stop(vm: &'static Vm, vcpu: usize, reason: StopReason) -> ! {
+    if !vm.lifecycle.begin_stop() {
+        leave(vm, vcpu);
+    }
+    info!("VM {} {reason}", vm.name);
+    for (n, other) in vm.vcpus.iter().enumerate() {
+        if n != vcpu {
+            distributor::get().send_sgi(gic::CORDON_IPI, gic::interface_mask(other.pcpu));
+        }
+    }
+    injector::release_for_stop();
+    vm.vcpus[vcpu].stop();
+    if !wait_all_off(vm) {
+        warn!("VM {}: some vCPUs did not stop in time", vm.name);
+    }
+    info!("VM {}: exits: {}", vm.name, vm.exits);
+    reset_interrupts(vm);
+
+    if vm.spec.restart.restarts_after(reason) {
+        let count = vm.lifecycle.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+        info!(
+            "VM {}: restarting from its boot images (restart {count})",
+            vm.name
+        );
+        builder::load(vm, true);
+        vm.lifecycle.set(VmState::Running);
+        vm.vcpus[0].start(vm.payload.plan.kernel, vm.payload.plan.dtb);
+    } else {
+        vm.lifecycle.set(VmState::Stopped);
+        info!("VM {} stopped", vm.name);
+        if vm.spec.role == Role::Management {
+            info!("the management VM is off for good: powering the machine off");
+            power_off_machine(reason);
+        }
+    }
+    super::run_assigned(vm, vcpu)
+}
+
+fn wait_all_off(vm: &Vm) -> bool {
+    let (start, hz) = arch_cpu::counter();
+    let ticks = hz * STOP_TIMEOUT_MS / 1000;
+    while vm.vcpus.iter().any(|v| v.state() != VcpuState::Off) {
+        if arch_cpu::counter().0 - start > ticks {
+            return false;
+        }
+        core::hint::spin_loop();
+    }
+    true
+}
+
+/// Puts the VM's interrupts back as at boot: virtual distributor reset,
+/// its physical SPIs disabled.
+fn reset_interrupts(vm: &Vm) {
+    let mut dist = vm.distributor.lock();
+    for irq in dist.owned_physical_spis() {
+        distributor::get().disable(irq);
+    }
+    dist.reset();
+}
+
+/// Powers the machine off (or resets it) through firmware PSCI; stops all
+/// CPUs if there is none.
+fn power_off_machine(reason: StopReason) -> ! {
+    crate::cpu::stop_others(MACHINE_STOP_TIMEOUT_MS);
+    let function = if reason == StopReason::Reset {
+        psci::SYSTEM_RESET
+    } else {
+        psci::SYSTEM_OFF
+    };
+    if let Some(conduit) = crate::boot::psci_conduit() {
+        psci::call(conduit, function, [0; 3]);
+    }
+    info!("no firmware PSCI to power off with; CPUs stopped");
+    crate::cpu::park()
+}
