@@ -19,6 +19,8 @@ pub const MEMORY_MIB: u32 = 2048;
 pub const BOOTARGS: &str = "console=ttyAMA0 earlycon=pl011,0x9000000 rdinit=/init";
 /// On the VM's command line, makes `/init` check the VM and power off.
 pub const CHECK_OPTION: &str = "cordon.check";
+/// Kernel command-line option: reboot once, then check and power off.
+pub const CHECK_RESTART_OPTION: &str = "cordon.check-restart";
 
 /// The lines `/init` prints, each starting with `cordon-mgmt-vm: `.
 pub mod marker {
@@ -40,6 +42,9 @@ pub mod marker {
     pub const FAILED: &str = "cordon-mgmt-vm: FAILED";
     /// Without [`super::CHECK_OPTION`]: the console shell is starting.
     pub const READY: &str = "cordon-mgmt-vm: ready";
+    /// With `cordon.check-restart`: before the reboot, and after it.
+    pub const RESTARTING: &str = "cordon-mgmt-vm: restarting";
+    pub const SECOND_LIFE: &str = "cordon-mgmt-vm: second life";
 }
 
 /// What Linux prints when it gives up.

@@ -225,6 +225,32 @@ fn mgmt_vm_boots_and_checks_out() {
     check_mgmt_vm_report(&vm, &transcript);
 }
 
+/// The VM resets itself (PSCI SYSTEM_RESET): cordon stops it and starts it
+/// again from its boot images, and the second life (which finds the note
+/// the first left on its disk) checks out and powers the machine off.
+#[test]
+fn mgmt_vm_restarts_after_a_reset() {
+    // The VM writes to its disk: give it a copy of its own.
+    let mut vm = mgmt_vm();
+    let disk = env::temp_dir().join(format!("cordon-restart-disk-{}.img", std::process::id()));
+    std::fs::copy(&vm.disk, &disk).expect("copy the test disk");
+    vm.disk = disk.clone();
+    let machine = vm.under_cordon(
+        env_path(IMAGE_QEMU_VIRT),
+        &bootargs([mgmt_vm::CHECK_RESTART_OPTION]),
+    );
+    let expect = Expect::within(MGMT_VM_DEADLINE)
+        .line(mgmt_vm::marker::RESTARTING)
+        .line("VM mgmt asked for a reset")
+        .line("restarting from its boot images (restart 1)")
+        .line(mgmt_vm::marker::SECOND_LIFE)
+        .line(mgmt_vm::marker::POWERING_OFF)
+        .forbid(mgmt_vm::marker::FAILED)
+        .then_exit_successfully();
+    boot_expecting(&machine, expect);
+    let _ = std::fs::remove_file(disk);
+}
+
 /// The same VM booted by QEMU directly: when only the test above fails, the
 /// fault is cordon's, not the kernel's or the initramfs's.
 #[test]
