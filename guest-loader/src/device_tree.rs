@@ -14,6 +14,7 @@
 
 mod boot;
 mod cells;
+pub mod channels;
 mod chosen;
 mod copy;
 mod error;
@@ -47,6 +48,21 @@ impl GuestGic {
     pub const CPU_INTERFACE_SIZE: u64 = 0x2000;
 }
 
+/// One end of an inter-VM channel, in guest-physical terms.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct GuestChannel<'a> {
+    pub name: &'a str,
+    /// The VM at the other end.
+    pub peer: &'a str,
+    /// The shared memory.
+    pub shared_ipa: u64,
+    pub size: u64,
+    /// A write to this page raises the channel's interrupt in the peer.
+    pub doorbell_ipa: u64,
+    /// The SPI (interrupt ID) the peer's doorbell writes raise here.
+    pub spi: u32,
+}
+
 /// What a VM gets.
 #[derive(Clone, Copy, Debug)]
 pub struct VmDescription<'a> {
@@ -62,6 +78,8 @@ pub struct VmDescription<'a> {
     /// Path of a passed-through device, optionally followed by `:options`.
     pub stdout_path: Option<&'a str>,
     pub gic: GuestGic,
+    /// Inter-VM channels this VM is an end of.
+    pub channels: &'a [GuestChannel<'a>],
 }
 
 /// The DTB of the VM described by `vm`, from the boot device tree `boot`.
@@ -80,6 +98,8 @@ pub fn build(boot: &fdt::Fdt, vm: &VmDescription) -> Result<Vec<u8>, GuestDtErro
     root = root
         .with_child(interrupts::gic_node(&gic, &vm.gic))
         .with_child(interrupts::timer_node(&index, timer, vm.vcpus)?);
+
+    root.children.extend(vm.channels.iter().map(channels::node));
 
     let provided = passthrough::provided_by_cordon(&index, gic.path, &timer.path);
     passthrough::add(&index, &provided, vm.devices, &mut root)?;

@@ -13,13 +13,14 @@ use crate::dt::{BootInfo, PsciConduit};
 use crate::mm::boot_map::{free_memory, held_regions};
 use crate::mm::frame::FrameAllocator;
 use crate::mm::region::PhysRange;
+use crate::mm::region::RegionSet;
 use crate::mm::{FRAME_SIZE, heap};
 use crate::vm::placement::{self, PlacementError};
-use crate::vm::spec::VmSpec;
+use crate::vm::spec::{ChannelEndSpec, ChannelSpec, VmSpec};
 use crate::vm::{builder, default_partition};
 use crate::{VERSION, cpu};
 use alloc::format;
-use alloc::string::ToString;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 const MIB: u64 = 1 << 20;
@@ -62,7 +63,7 @@ pub fn primary(ctx: BootContext) -> ! {
     }
     report_board(board);
     report_memory(&ctx);
-    let partitions = setup_memory(&ctx);
+    let partitioning = setup_memory(&ctx);
     *FIRMWARE_PSCI.lock() = info.psci;
     gic::init_distributor(board.gic);
     gic::init_this_cpu(0);
@@ -92,23 +93,66 @@ pub fn primary(ctx: BootContext) -> ! {
     }
 
     run_self_test(info);
-    start_vms(&ctx, partitions);
+    start_vms(&ctx, partitioning);
     cpu::idle()
 }
 
 /// A VM to build and the RAM set aside for it (or why there is none).
 type Partition = (VmSpec, Result<PhysRange, PlacementError>);
 
-/// The VMs to run: the embedded partition config's, else the default.
-fn partition_specs(ctx: &BootContext) -> Vec<VmSpec> {
-    default_partition::management_vm(ctx.fdt, ctx.info, ctx.info.cpus.len())
+/// The VMs and channels to set up, with their memory placed.
+struct Partitioning {
+    vms: Vec<Partition>,
+    /// Each VM's channel ends (by VM name).
+    channel_ends: Vec<(String, ChannelEndSpec)>,
+}
+
+/// The VMs and channels to run: the embedded partition config's, else the
+/// default (the management VM alone).
+fn partition_specs(ctx: &BootContext) -> (Vec<VmSpec>, Vec<ChannelSpec>) {
+    let vms = default_partition::management_vm(ctx.fdt, ctx.info, ctx.info.cpus.len())
         .into_iter()
-        .collect()
+        .collect();
+    (vms, Vec::new())
+}
+
+/// Places every channel's shared memory and returns both ends of each.
+fn place_channels<const N: usize>(
+    free: &mut RegionSet<N>,
+    channels: Vec<ChannelSpec>,
+) -> Vec<(String, ChannelEndSpec)> {
+    let mut ends = Vec::new();
+    for channel in channels {
+        let Some(shared) = free.take(channel.size.next_multiple_of(FRAME_SIZE), FRAME_SIZE) else {
+            error!(
+                "channel {}: no {} KiB of free RAM",
+                channel.name,
+                channel.size >> 10
+            );
+            continue;
+        };
+        // SAFETY: fresh RAM, mapped at EL2, given to no one yet.
+        unsafe { core::ptr::write_bytes(shared.start as *mut u8, 0, shared.size() as usize) };
+        let [a, b] = channel.vms;
+        for (vm, peer) in [(a.clone(), b.clone()), (b, a)] {
+            let end = ChannelEndSpec {
+                name: channel.name.clone(),
+                peer,
+                shared,
+            };
+            ends.push((vm, end));
+        }
+    }
+    ends
 }
 
 /// Builds and starts every VM whose RAM could be placed and whose CPUs
 /// are online; any other is refused with the reason.
-fn start_vms(ctx: &BootContext, partitions: Vec<Partition>) {
+fn start_vms(ctx: &BootContext, partitioning: Partitioning) {
+    let Partitioning {
+        vms: partitions,
+        mut channel_ends,
+    } = partitioning;
     if partitions.is_empty() {
         info!("no VM to run (no config and no guest kernel among the boot modules); CPUs idle");
         return;
@@ -117,6 +161,10 @@ fn start_vms(ctx: &BootContext, partitions: Vec<Partition>) {
     let board_ram_base = ctx.info.memory.iter().next().map_or(0, |bank| bank.start);
     for (index, (spec, ram)) in partitions.into_iter().enumerate() {
         let name = spec.name.clone();
+        let (ends, rest): (Vec<_>, Vec<_>) =
+            channel_ends.into_iter().partition(|(vm, _)| *vm == name);
+        channel_ends = rest;
+        let ends = ends.into_iter().map(|(_, end)| end).collect();
         let offline = spec.cpus.iter().find(|&&cpu| !cpu::is_online(cpu));
         let result = match (ram, offline) {
             (Err(err), _) => Err(format!("memory: {err}")),
@@ -128,8 +176,17 @@ fn start_vms(ctx: &BootContext, partitions: Vec<Partition>) {
                     board_ram_base
                 };
                 let vmid = index as u16 + 1;
-                builder::build(spec, vmid, ram, ipa_base, ctx.fdt, ctx.board, console_path)
-                    .map_err(|err| err.to_string())
+                builder::build(
+                    spec,
+                    vmid,
+                    ram,
+                    ipa_base,
+                    ends,
+                    ctx.fdt,
+                    ctx.board,
+                    console_path,
+                )
+                .map_err(|err| err.to_string())
             }
         };
         match result {
@@ -166,7 +223,7 @@ fn report_board(board: &Board) {
 /// Gives the heap its RAM and the frame allocator the rest of free RAM.
 /// Sets up the heap, sets RAM aside for each VM, and gives the rest of
 /// free RAM to the frame allocator. Returns the VMs with their RAM.
-fn setup_memory(ctx: &BootContext) -> Vec<Partition> {
+fn setup_memory(ctx: &BootContext) -> Partitioning {
     let mut free = match free_memory(ctx.info, ctx.image, ctx.dtb) {
         Ok(free) => free,
         Err(_) => panic!("memory map too fragmented to track"),
@@ -176,13 +233,15 @@ fn setup_memory(ctx: &BootContext) -> Vec<Partition> {
     };
     // SAFETY: taken out of free RAM, mapped read-write, given to nobody else.
     unsafe { heap::init(heap_range) };
-    let partitions: Vec<Partition> = partition_specs(ctx)
+    let (vm_specs, channels) = partition_specs(ctx);
+    let vms: Vec<Partition> = vm_specs
         .into_iter()
         .map(|spec| {
             let ram = placement::place(&mut free, &spec.memory);
             (spec, ram)
         })
         .collect();
+    let channel_ends = place_channels(&mut free, channels);
     let frames = FrameAllocator::new(&free);
     info!(
         "heap: {} MiB at {heap_range}; frame allocator: {} MiB free",
@@ -190,7 +249,7 @@ fn setup_memory(ctx: &BootContext) -> Vec<Partition> {
         frames.free_bytes() / MIB
     );
     *FRAMES.lock() = Some(frames);
-    partitions
+    Partitioning { vms, channel_ends }
 }
 
 /// `cordon.selftest=fault|panic`: deliberately fail, to check that failures

@@ -41,6 +41,7 @@ fn virt_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         initrd: None,
         stdout_path: None,
         gic: VIRT_GIC_AT,
+        channels: &[],
     }
 }
 
@@ -53,6 +54,7 @@ fn rpi4_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         initrd: None,
         stdout_path: None,
         gic: RPI4_GIC_AT,
+        channels: &[],
     }
 }
 
@@ -812,4 +814,32 @@ fn boot_trees_without_gic_timer_or_cpus_are_refused() {
         build_err(&anonymous_cpus, &virt_vm(&[])),
         GuestDtError::NoCpuCompatible
     );
+}
+
+#[test]
+fn channels_appear_with_their_window_doorbell_and_interrupt() {
+    let channel = GuestChannel {
+        name: "telemetry",
+        peer: "rt",
+        shared_ipa: 0x9000_0000,
+        size: 0x1_0000,
+        doorbell_ipa: 0x9001_0000,
+        spi: 287,
+    };
+    let vm = VmDescription {
+        channels: &[channel],
+        ..virt_vm(&[])
+    };
+    let dtb = guest(&qemu_virt(), &vm);
+    let fdt = Fdt::new(&dtb).unwrap();
+    let node = node(&fdt, "/channel@90000000");
+    assert_eq!(strings(node, "compatible"), ["cordon,channel"]);
+    assert_eq!(
+        cells(node, "reg"),
+        [0, 0x9000_0000, 0, 0x1_0000, 0, 0x9001_0000, 0, 0x1000]
+    );
+    assert_eq!(cells(node, "interrupts"), [0, 255, 1]);
+    assert_eq!(strings(node, "cordon,name"), ["telemetry"]);
+    assert_eq!(strings(node, "cordon,peer"), ["rt"]);
+    assert!(fdt.find_node("/channel@0").is_none());
 }

@@ -8,7 +8,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use cordon_guest_loader::GuestMemory;
-use cordon_guest_loader::device_tree::{self, GuestGic, VmDescription};
+use cordon_guest_loader::device_tree::{self, GuestChannel, GuestGic, VmDescription};
 use cordon_guest_loader::linux_boot;
 use fdt::Fdt;
 use log::info;
@@ -25,8 +25,9 @@ use crate::dt;
 use crate::mm::region::RegionSet;
 use crate::mm::{FRAME_SIZE, PhysRange};
 use crate::vdev::pl011::VirtualPl011;
+use crate::vm::channel::{ChannelEnd, DOORBELL_SIZE};
 use crate::vm::exits::ExitCounters;
-use crate::vm::spec::VmSpec;
+use crate::vm::spec::{ChannelEndSpec, VmSpec};
 use crate::vm::{BootPayload, EmulatedUart, Lifecycle, Vcpu, Vm};
 
 /// GIC interrupt specifier: type cell values and the trigger flag mask.
@@ -34,6 +35,8 @@ const IRQ_TYPE_SPI: u32 = 0;
 const SPI_BASE: u32 = 32;
 const IRQ_TRIGGER_EDGE_MASK: u32 = 0b0011;
 const INTERRUPT_CELLS: usize = 3;
+/// Channel windows start on this boundary in guest-physical space.
+const CHANNEL_WINDOW_ALIGN: u64 = 64 << 10;
 /// Most disjoint register ranges of passed-through devices.
 const MAX_DEVICE_RANGES: usize = 32;
 
@@ -110,11 +113,13 @@ fn device(fdt: &Fdt, path: &str) -> Result<Device, BuildError> {
 /// guest-physical `ipa_base`, loads its images and starts its vCPU 0.
 /// `console` is the boot DT's console UART path, where an emulated PL011
 /// appears if the VM asks for a console.
+#[allow(clippy::too_many_arguments)]
 pub fn build(
     spec: VmSpec,
     vmid: u16,
     ram: PhysRange,
     ipa_base: u64,
+    channel_specs: Vec<ChannelEndSpec>,
     fdt: &Fdt,
     board: &Board,
     console: Option<&str>,
@@ -188,6 +193,38 @@ pub fn build(
         map(range.start, range.start, range.size(), Stage2Attrs::DEVICE)?;
     }
 
+    // Channels: shared memory after the VM's RAM, each followed by its
+    // (unmapped, trapped) doorbell page; their interrupts are SPIs from the
+    // top of the range, emulated.
+    let mut next_ipa = (ipa_base + ram.size()).next_multiple_of(CHANNEL_WINDOW_ALIGN);
+    let mut next_spi = gicd.irq_count() - 1;
+    let mut channels = Vec::new();
+    for end in channel_specs {
+        while vdist.owns(next_spi) {
+            next_spi -= 1;
+        }
+        let spi = next_spi;
+        next_spi -= 1;
+        vdist.give_emulated(spi);
+        let shared_ipa = next_ipa;
+        let doorbell_ipa = shared_ipa + end.shared.size();
+        next_ipa = (doorbell_ipa + DOORBELL_SIZE).next_multiple_of(CHANNEL_WINDOW_ALIGN);
+        map(
+            shared_ipa,
+            end.shared.start,
+            end.shared.size(),
+            Stage2Attrs::RAM,
+        )?;
+        channels.push(ChannelEnd::new(
+            end.name,
+            end.peer,
+            end.shared,
+            shared_ipa,
+            doorbell_ipa,
+            spi,
+        ));
+    }
+
     // The guest's device tree (describing the emulated console as the UART
     // it stands for) and where kernel, initrd and DTB go.
     let paths: Vec<&str> = console
@@ -200,6 +237,17 @@ pub fn build(
     };
     let kernel_bytes = module_bytes(spec.kernel);
     let initrd_len = spec.initrd.map_or(0, |m| m.size() as usize);
+    let guest_channels: Vec<GuestChannel> = channels
+        .iter()
+        .map(|end| GuestChannel {
+            name: &end.name,
+            peer: &end.peer,
+            shared_ipa: end.shared_ipa,
+            size: end.shared.size(),
+            doorbell_ipa: end.doorbell_ipa,
+            spi: end.spi,
+        })
+        .collect();
     let description = |initrd| VmDescription {
         vcpus: vcpu_count,
         memory: core::slice::from_ref(&ram_region),
@@ -211,6 +259,7 @@ pub fn build(
             distributor: board.gic.gicd,
             cpu_interface: board.gic.gicc,
         },
+        channels: &guest_channels,
     };
     // The DTB's size does not depend on where the initrd goes: size it
     // first with a placeholder, then build it for real.
@@ -241,6 +290,7 @@ pub fn build(
         name: spec.name.clone(),
         console_prefix: format!("[{}] ", spec.name),
         uart,
+        channels,
         vmid,
         vttbr: stage2::vttbr(tables.root(), vmid),
         vtcr: stage2::vtcr(ipa_bits, tables.start_level(), pa_range),

@@ -14,6 +14,7 @@ use crate::mm::PhysRange;
 use crate::vdev::pl011::VirtualPl011;
 use cordon_guest_loader::linux_boot::LinuxBootPlan;
 
+use super::channel::ChannelEnd;
 use super::lifecycle::Lifecycle;
 use super::spec::VmSpec;
 
@@ -106,6 +107,8 @@ pub struct Vm {
     /// What the VM's console lines start with on cordon's console.
     pub console_prefix: String,
     pub uart: Option<EmulatedUart>,
+    /// This VM's ends of inter-VM channels.
+    pub channels: Vec<ChannelEnd>,
     pub vmid: u16,
     /// VTTBR_EL2 and VTCR_EL2 values: the VM's stage-2 address space.
     pub vttbr: u64,
@@ -145,8 +148,9 @@ pub fn register(vm: &'static Vm) {
     }
 }
 
-pub fn all() -> Vec<&'static Vm> {
-    VMS.lock().clone()
+/// The VM called `name`, if it was built.
+pub fn by_name(name: &str) -> Option<&'static Vm> {
+    VMS.lock().iter().copied().find(|vm| vm.name == name)
 }
 
 pub fn input_focus() -> Option<&'static Vm> {

@@ -11,6 +11,8 @@ pub mod spec;
 #[cfg(target_os = "none")]
 pub mod builder;
 #[cfg(target_os = "none")]
+pub mod channel;
+#[cfg(target_os = "none")]
 pub mod lifecycle;
 #[cfg(target_os = "none")]
 pub mod machine;
@@ -19,6 +21,6 @@ pub mod machine;
 pub use lifecycle::Lifecycle;
 #[cfg(target_os = "none")]
 pub use machine::{
-    BootPayload, EmulatedUart, Vcpu, VcpuState, Vm, all, assign, assignment, current, input_focus,
-    next_input_focus, register, run_assigned,
+    BootPayload, EmulatedUart, Vcpu, VcpuState, Vm, assign, assignment, by_name, current,
+    input_focus, next_input_focus, register, run_assigned,
 };

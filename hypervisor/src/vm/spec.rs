@@ -100,3 +100,21 @@ mod tests {
         assert!(OnFailure.restarts_after(Crash));
     }
 }
+
+/// A shared-memory channel between two VMs, with a doorbell each way.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ChannelSpec {
+    pub name: String,
+    /// The two VMs, by name.
+    pub vms: [String; 2],
+    /// Bytes of shared memory (a multiple of 4 KiB).
+    pub size: u64,
+}
+
+/// One VM's end of a channel, once its shared memory is placed.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ChannelEndSpec {
+    pub name: String,
+    pub peer: String,
+    pub shared: PhysRange,
+}

@@ -140,9 +140,24 @@ fn first_vcpu(vcpus: u8) -> usize {
     vcpus.trailing_zeros().min(7) as usize
 }
 
-/// Lists the interrupt of an emulated device whose line is raised, on the
-/// vCPU it targets.
+/// Lists the interrupts of emulated devices (channel doorbells rung by
+/// peers, a console UART whose line is raised) on the vCPU they target.
 fn raise_emulated_interrupts(vm: &Vm, vcpu: usize) {
+    for end in &vm.channels {
+        let (target, enabled, priority) = {
+            let dist = vm.distributor.lock();
+            let target = first_vcpu(dist.targets(end.spi));
+            (
+                target,
+                dist.is_enabled(target, end.spi),
+                dist.priority(target, end.spi),
+            )
+        };
+        // A ring the guest has not enabled yet waits for it.
+        if target == vcpu && enabled && end.take_ring() {
+            injector::inject(list_register::emulated_edge(end.spi, priority));
+        }
+    }
     let Some(uart) = &vm.uart else { return };
     if !uart.model.lock().interrupt_pending() {
         return;
@@ -159,6 +174,24 @@ fn raise_emulated_interrupts(vm: &Vm, vcpu: usize) {
     if target == vcpu && enabled && !injector::is_listed(uart.spi) {
         injector::inject(list_register::emulated_level(uart.spi, priority));
     }
+}
+
+/// A doorbell write: the peer's end of the channel gets its interrupt, on
+/// the vCPU that interrupt targets (woken with a cordon IPI).
+fn ring_peer(vm: &Vm, channel: &str, peer: &str) {
+    let Some(peer_vm) = vm::by_name(peer) else {
+        return;
+    };
+    let Some(end) = peer_vm.channels.iter().find(|end| end.name == channel) else {
+        return;
+    };
+    end.ring();
+    let target = first_vcpu(peer_vm.distributor.lock().targets(end.spi));
+    distributor::get().send_sgi(
+        gic::CORDON_IPI,
+        gic::interface_mask(peer_vm.vcpus[target].pcpu),
+    );
+    debug!("VM {}: rang channel {channel} to VM {peer}", vm.name);
 }
 
 /// A guest access to its emulated console UART.
@@ -305,6 +338,14 @@ fn data_abort(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame, iss: u32) {
         .as_ref()
         .and_then(|uart| ipa.checked_sub(uart.ipa))
         .filter(|&offset| offset < pl011::SIZE);
+    if let Some(end) = vm.channels.iter().find(|end| end.is_doorbell(ipa)) {
+        vm.exits.count(ExitReason::Mmio);
+        if esr::is_write(iss) {
+            ring_peer(vm, &end.name, &end.peer);
+        }
+        frame.elr += INSTRUCTION_SIZE;
+        return;
+    }
     if let Some(offset) = uart_offset {
         vm.exits.count(ExitReason::Mmio);
         match MmioAccess::decode(iss) {

@@ -43,6 +43,11 @@ pub fn emulated_level(virtual_id: u32, priority: u8) -> u32 {
     pending() | priority_bits(priority) | EOI_MAINTENANCE | virtual_id
 }
 
+/// A pending interrupt of an emulated, edge-triggered source (a doorbell).
+pub fn emulated_edge(virtual_id: u32, priority: u8) -> u32 {
+    pending() | priority_bits(priority) | virtual_id
+}
+
 /// A pending virtual SGI sent by vCPU `source`.
 pub fn sgi(id: u32, source: usize, priority: u8) -> u32 {
     pending() | priority_bits(priority) | ((source as u32) << SOURCE_CPU_SHIFT) | id
