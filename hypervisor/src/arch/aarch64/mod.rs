@@ -1,7 +1,8 @@
 //! AArch64 at EL2.
 //!
 //! Pure, host-testable pieces: [`pagetable`] and [`stage2`] (translation
-//! tables), [`esr`] and [`mmio`] (exception syndromes, trapped accesses),
+//! tables), [`esr`], [`mmio`] and [`sysreg`] (exception syndromes, trapped
+//! accesses),
 //! [`psci`] (PSCI numbers, errors and guest calls), [`vgic`] (the virtual
 //! distributor model and list registers). The rest drives the CPU:
 //! `entry.S` (header, relocation, entry of every CPU), [`start`] (from entry
@@ -15,6 +16,7 @@ pub mod mmio;
 pub mod pagetable;
 pub mod psci;
 pub mod stage2;
+pub mod sysreg;
 pub mod vgic;
 
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]

@@ -4,8 +4,8 @@
 //! - data aborts: the emulated console UART and distributor, or a fault
 //!   injected into the guest for memory it was not given ([`data_abort`]);
 //! - physical interrupts: forwarded to the vCPU ([`irq`]);
-//! - WFI/WFE, set/way cache maintenance, other system registers, and
-//!   anything else: see [`handle_sync`].
+//! - WFI/WFE, set/way cache maintenance, the PMU (counterless for guests),
+//!   other system registers (UNDEF), and anything else: see [`handle_sync`].
 
 use aarch64_cpu::registers::{ELR_EL1, SPSR_EL1};
 use aarch64_cpu::registers::{ESR_EL1, ESR_EL2, FAR_EL1, FAR_EL2, HPFAR_EL2, VBAR_EL1};
@@ -18,6 +18,7 @@ use super::exception::TrapFrame;
 use super::gic::{self, cpu_interface, distributor};
 use super::mmio::{MmioAccess, ZERO_REGISTER};
 use super::psci::{self, GuestCall};
+use super::sysreg::SystemAccess;
 use super::vgic::distributor::Effect;
 use super::vgic::{DISTRIBUTOR_SIZE, injector, list_register};
 use crate::console::CONSOLE;
@@ -38,19 +39,16 @@ const EC_SYSREG: u8 = 0x18;
 const WFX_IS_WFE: u32 = 1;
 /// Size of an A64 instruction: how far to step over a trapped one.
 const INSTRUCTION_SIZE: u64 = 4;
-/// System-register ISS: Op0 [21:20], Op2 [19:17], Op1 [16:14], CRn [13:10],
-/// CRm [4:1]; DC ISW/CSW/CISW are Op0 1, Op1 0, CRn 7, CRm 6/10/14, Op2 2.
-const SYSREG_ENCODING_MASK: u32 = 0x3f_fc1e;
-const DC_ISW: u32 = (1 << 20) | (2 << 17) | (7 << 10) | (6 << 1);
-const DC_CSW: u32 = (1 << 20) | (2 << 17) | (7 << 10) | (10 << 1);
-const DC_CISW: u32 = (1 << 20) | (2 << 17) | (7 << 10) | (14 << 1);
 /// Injected syndromes: IL (32-bit instruction) and classes.
 const ESR_IL: u64 = 1 << 25;
 const EC_UNKNOWN: u64 = 0x00;
 const EC_DATA_ABORT_LOWER: u64 = 0x24;
 const EC_DATA_ABORT_SAME: u64 = 0x25;
-/// Data fault status "synchronous external abort".
-const DFSC_EXTERNAL: u64 = 0x10;
+const EC_INSTRUCTION_ABORT_LOWER: u64 = 0x20;
+const EC_INSTRUCTION_ABORT_SAME: u64 = 0x21;
+/// Fault status "synchronous external abort", and a data abort's WnR bit.
+const FSC_EXTERNAL: u64 = 0x10;
+const ISS_WNR: u64 = 1 << 6;
 /// SPSR.M[3:0] of the interrupted guest context.
 const SPSR_MODE_MASK: u64 = 0xf;
 const MODE_EL1T: u64 = 0b0100;
@@ -245,10 +243,16 @@ fn handle_sync(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame) {
         }
         EC_SYSREG => {
             vm.exits.count(ExitReason::SystemRegister);
-            let encoding = iss & SYSREG_ENCODING_MASK;
-            if [DC_ISW, DC_CSW, DC_CISW].contains(&encoding) {
+            let access = SystemAccess::decode(iss);
+            if access.is_set_way_maintenance() {
                 // Caches are coherent for guests of a 1:1 or stage-2 mapped
                 // VM; set/way maintenance by a guest has nothing to do.
+                frame.elr += INSTRUCTION_SIZE;
+            } else if access.is_pmu() {
+                // A PMU without counters: reads are zero, writes ignored.
+                if access.read && access.register != ZERO_REGISTER {
+                    frame.x[access.register as usize] = 0;
+                }
                 frame.elr += INSTRUCTION_SIZE;
             } else {
                 debug!(
@@ -265,7 +269,7 @@ fn handle_sync(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame) {
                 "VM {} vCPU {vcpu}: instruction fetch from {ipa:#x}, not given to it: abort injected",
                 vm.name
             );
-            inject_undefined(frame);
+            inject_instruction_abort(frame);
         }
         _ => {
             vm.exits.count(ExitReason::Other);
@@ -358,7 +362,7 @@ fn data_abort(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame, iss: u32) {
                     "VM {}: UART access without a syndrome: abort injected",
                     vm.name
                 );
-                inject_data_abort(frame);
+                inject_data_abort(frame, iss);
             }
         }
         return;
@@ -371,7 +375,7 @@ fn data_abort(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame, iss: u32) {
             if esr::is_write(iss) { "write" } else { "read" },
             frame.elr
         );
-        inject_data_abort(frame);
+        inject_data_abort(frame, iss);
         return;
     }
     vm.exits.count(ExitReason::Mmio);
@@ -381,7 +385,7 @@ fn data_abort(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame, iss: u32) {
              (pc {:#x}): abort injected",
             vm.name, frame.elr
         );
-        inject_data_abort(frame);
+        inject_data_abort(frame, iss);
         return;
     };
     let offset = ipa - vm.gicd_ipa;
@@ -514,13 +518,30 @@ fn inject_undefined(frame: &mut TrapFrame) {
     inject_sync(frame, (EC_UNKNOWN << 26) | ESR_IL);
 }
 
-fn inject_data_abort(frame: &mut TrapFrame) {
-    let from_el1 = matches!(frame.spsr & SPSR_MODE_MASK, MODE_EL1H | MODE_EL1T);
-    let class = if from_el1 {
+/// A synchronous external abort on the guest's data access (a write if
+/// the trapped access was one).
+fn inject_data_abort(frame: &mut TrapFrame, iss: u32) {
+    let class = if from_el1(frame) {
         EC_DATA_ABORT_SAME
     } else {
         EC_DATA_ABORT_LOWER
     };
+    let write = if esr::is_write(iss) { ISS_WNR } else { 0 };
     FAR_EL1.set(FAR_EL2.get());
-    inject_sync(frame, (class << 26) | ESR_IL | DFSC_EXTERNAL);
+    inject_sync(frame, (class << 26) | ESR_IL | write | FSC_EXTERNAL);
+}
+
+/// A synchronous external abort on the guest's instruction fetch.
+fn inject_instruction_abort(frame: &mut TrapFrame) {
+    let class = if from_el1(frame) {
+        EC_INSTRUCTION_ABORT_SAME
+    } else {
+        EC_INSTRUCTION_ABORT_LOWER
+    };
+    FAR_EL1.set(FAR_EL2.get());
+    inject_sync(frame, (class << 26) | ESR_IL | FSC_EXTERNAL);
+}
+
+fn from_el1(frame: &TrapFrame) -> bool {
+    matches!(frame.spsr & SPSR_MODE_MASK, MODE_EL1H | MODE_EL1T)
 }

@@ -34,6 +34,8 @@ const SCTLR_EL1_RESET: u64 = 0x30d0_0800;
 const SPSR_EL1H_MASKED: u64 = 0x3c5;
 /// VMPIDR_EL2 bit 31 is RES1.
 const MPIDR_RES1: u64 = 1 << 31;
+/// MDCR_EL2.TPM: trap EL0/EL1 accesses to PMU registers.
+const MDCR_TPM: u64 = 1 << 6;
 /// PMCR_EL0.N: how many event counters the PMU has.
 const PMCR_N_SHIFT: u32 = 11;
 const PMCR_N_MASK: u64 = 0x1f;
@@ -51,8 +53,10 @@ fn load_vm_controls(vm: &Vm, vcpu: usize) {
     VTCR_EL2.set(vm.vtcr);
     HCR_EL2.set(HCR_GUEST);
     CPTR_EL2.set(CPTR_EL2_NO_TRAPS);
-    // Guests get all PMU event counters (HPMN = N) and no debug traps.
-    MDCR_EL2.set(pmu_counters());
+    // PMU accesses trap (TPM): guests see a PMU without counters, so they
+    // cannot count cycles spent at EL2. HPMN keeps its architectural
+    // value; debug registers are not trapped.
+    MDCR_EL2.set(pmu_counters() | MDCR_TPM);
     CNTHCTL_EL2.set(CNTHCTL_EL1_COUNTER_ONLY);
     CNTVOFF_EL2.set(0);
     VMPIDR_EL2.set(MPIDR_RES1 | vcpu as u64);

@@ -1,8 +1,74 @@
+//! A hostile guest for cordon's isolation tests.
+//!
+//! cordon boots it as a VM (an arm64 `Image` given as the kernel boot
+//! module). It then tries to escape, one probe at a time — memory it was not
+//! given, devices cordon keeps, interrupts it does not own, hypervisor and
+//! firmware calls, trapped registers, a fetch from cordon's image — and
+//! reports on its console, one line per probe:
+//!
+//! ```text
+//! hostile: <probe>: contained (<what happened>)
+//! hostile: <probe>: ESCAPED (<what happened>)
+//! hostile: summary: <n> probes, <e> escaped
+//! ```
+//!
+//! then powers the machine off (PSCI SYSTEM_OFF). An exception no probe
+//! expected is reported as `hostile: FATAL: ...` before powering off.
+
 #![no_std]
 #![no_main]
-#[unsafe(no_mangle)]
-pub static X: u32 = cordon_guest_loader::arm64_image::MAGIC;
+
+mod attempt;
+mod console;
+mod counter;
+mod entry;
+mod fault;
+mod global;
+mod mmio;
+mod no_alloc;
+mod platform;
+mod probes;
+mod qemu_virt;
+mod report;
+mod smccc;
+mod span;
+mod vectors;
+
+use platform::Platform;
+use report::Report;
+
+/// Entered from `entry.rs` with the device tree's address.
+extern "C" fn main(dtb: u64) -> ! {
+    let platform = match Platform::read(dtb) {
+        Ok(platform) => platform,
+        Err(err) => {
+            say!("hostile: FATAL: device tree at {dtb:#x}: {err}");
+            smccc::power_off()
+        }
+    };
+    console::attach(platform.uart.start);
+    say!(
+        "hostile: started: RAM {}, {} vCPUs, GICD {:#x}, GICC {:#x}, UART {:#x}, \
+         {} virtio-mmio devices, bootargs \"{}\"",
+        platform.ram,
+        platform.cpu_count(),
+        platform.gicd.start,
+        platform.gicc.start,
+        platform.uart.start,
+        platform.virtio.len(),
+        platform.bootargs,
+    );
+    let mut report = Report::default();
+    probes::run_all(&platform, &mut report);
+    report.print_summary();
+    smccc::power_off()
+}
+
 #[panic_handler]
-fn panic(_: &core::panic::PanicInfo) -> ! {
-    loop {}
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    say!(
+        "hostile: FATAL: panic during {}: {info}",
+        report::running().unwrap_or("no probe")
+    );
+    smccc::power_off()
 }

@@ -1,0 +1,165 @@
+//! What the guest's device tree says it was given: its RAM, vCPUs, GIC,
+//! console UART and passed-through virtio-mmio devices.
+
+use core::fmt;
+
+use fdt::node::FdtNode;
+use fdt::{Fdt, FdtError};
+
+use crate::span::{Full, Span, Spans};
+
+/// Most vCPUs a VM has (a GICv2 serves at most 8 CPUs).
+pub const MAX_CPUS: usize = 8;
+/// Most passed-through devices remembered (QEMU `virt` has 32 virtio-mmio
+/// transports).
+const MAX_DEVICES: usize = 64;
+/// The boot protocol puts the device tree at an 8-byte aligned address.
+const DTB_ALIGN: u64 = 8;
+/// `compatible` strings of the nodes the guest looks for.
+const GIC_COMPATIBLE: [&str; 2] = ["arm,cortex-a15-gic", "arm,gic-400"];
+const VIRTIO_MMIO: &str = "virtio,mmio";
+/// `stdout-path` may end in `:<options>`.
+const PATH_OPTIONS_SEPARATOR: char = ':';
+
+/// Why the device tree is unusable.
+#[derive(Debug)]
+pub enum DtError {
+    Misaligned(u64),
+    Unreadable(FdtError),
+    /// A node or property that must exist does not (or has no `reg`).
+    Missing(&'static str),
+    TooMany(&'static str),
+}
+
+impl fmt::Display for DtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Misaligned(addr) => write!(f, "address {addr:#x} is null or not 8-byte aligned"),
+            Self::Unreadable(err) => write!(f, "not a device tree ({err})"),
+            Self::Missing(what) => write!(f, "no {what}"),
+            Self::TooMany(what) => write!(f, "too many {what}"),
+        }
+    }
+}
+
+pub struct Platform {
+    pub ram: Span,
+    /// MPIDRs of the vCPUs.
+    cpus: [u64; MAX_CPUS],
+    cpu_count: usize,
+    pub gicd: Span,
+    pub gicc: Span,
+    pub uart: Span,
+    pub virtio: Spans<MAX_DEVICES>,
+    pub bootargs: &'static str,
+}
+
+impl Platform {
+    /// Reads the device tree at `dtb` (the address the guest got in x0).
+    pub fn read(dtb: u64) -> Result<Self, DtError> {
+        if dtb == 0 || !dtb.is_multiple_of(DTB_ALIGN) {
+            return Err(DtError::Misaligned(dtb));
+        }
+        // SAFETY: cordon put the device tree in the guest's RAM at `dtb`;
+        // the parser reads its header, then no more than its total size.
+        let fdt = unsafe { Fdt::from_ptr(dtb as *const u8) }.map_err(DtError::Unreadable)?;
+        let memory = fdt
+            .find_node("/memory")
+            .ok_or(DtError::Missing("/memory"))?;
+        let ram = first_reg(memory).ok_or(DtError::Missing("/memory reg"))?;
+        let gic = fdt
+            .find_compatible(&GIC_COMPATIBLE)
+            .ok_or(DtError::Missing("GICv2 node"))?;
+        let mut gic_regs = regs(gic).ok_or(DtError::Missing("GIC reg"))?;
+        let gicd = gic_regs.next().ok_or(DtError::Missing("GIC distributor"))?;
+        let gicc = gic_regs
+            .next()
+            .ok_or(DtError::Missing("GIC CPU interface"))?;
+        let uart = stdout(&fdt).ok_or(DtError::Missing("/chosen stdout-path UART"))?;
+        let uart = first_reg(uart).ok_or(DtError::Missing("stdout-path reg"))?;
+        let bootargs = fdt
+            .find_node("/chosen")
+            .and_then(|chosen| chosen.property("bootargs"))
+            .and_then(|bootargs| bootargs.as_str())
+            .unwrap_or("");
+
+        let mut platform = Self {
+            ram,
+            cpus: [0; MAX_CPUS],
+            cpu_count: 0,
+            gicd,
+            gicc,
+            uart,
+            virtio: Spans::new(),
+            bootargs,
+        };
+        let cpus = fdt.find_node("/cpus").ok_or(DtError::Missing("/cpus"))?;
+        for cpu in cpus.children().filter(|node| node.name.starts_with("cpu@")) {
+            let mpidr = first_reg(cpu).ok_or(DtError::Missing("cpu reg"))?.start;
+            let slot = platform
+                .cpus
+                .get_mut(platform.cpu_count)
+                .ok_or(DtError::TooMany("CPUs"))?;
+            *slot = mpidr;
+            platform.cpu_count += 1;
+        }
+        let virtio = fdt.all_nodes().filter(|node| {
+            node.compatible()
+                .is_some_and(|compatible| compatible.all().any(|c| c == VIRTIO_MMIO))
+        });
+        for device in virtio {
+            let span = first_reg(device).ok_or(DtError::Missing("virtio-mmio reg"))?;
+            platform
+                .virtio
+                .push(span)
+                .map_err(|Full| DtError::TooMany("virtio-mmio devices"))?;
+        }
+        Ok(platform)
+    }
+
+    pub fn cpu_count(&self) -> usize {
+        self.cpu_count
+    }
+
+    pub fn has_cpu(&self, mpidr: u64) -> bool {
+        self.cpus[..self.cpu_count].contains(&mpidr)
+    }
+
+    /// The device the device tree lists at `addr`, if any.
+    pub fn device_at(&self, addr: u64) -> Option<&'static str> {
+        if self.gicd.contains(addr) {
+            Some("GIC distributor")
+        } else if self.gicc.contains(addr) {
+            Some("GIC CPU interface")
+        } else if self.uart.contains(addr) {
+            Some("console UART")
+        } else if self.virtio.iter().any(|span| span.contains(addr)) {
+            Some("virtio-mmio")
+        } else {
+            None
+        }
+    }
+}
+
+fn regs<'a>(node: FdtNode<'_, 'a>) -> Option<impl Iterator<Item = Span> + 'a> {
+    Some(node.reg()?.filter_map(|region| {
+        Span::from_base_size(
+            region.starting_address as u64,
+            region.size.unwrap_or(0) as u64,
+        )
+    }))
+}
+
+fn first_reg(node: FdtNode) -> Option<Span> {
+    regs(node)?.next()
+}
+
+/// The node `/chosen/stdout-path` names (a path or an alias).
+fn stdout<'b, 'a>(fdt: &'b Fdt<'a>) -> Option<FdtNode<'b, 'a>> {
+    let path = fdt
+        .find_node("/chosen")?
+        .property("stdout-path")?
+        .as_str()?;
+    let path = path.split(PATH_OPTIONS_SEPARATOR).next().unwrap_or(path);
+    fdt.find_node(path)
+}
