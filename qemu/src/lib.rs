@@ -19,7 +19,7 @@ pub use expect::{Expect, Pattern};
 pub use harness::{HarnessError, boot};
 pub use machine::{
     Board, Console, GUEST_INITRD_ADDR, GUEST_KERNEL_ADDR, GuestLoad, Machine, MachineError,
-    QEMU_BINARY, UnknownBoard,
+    PlacedFile, PlacedGuest, QEMU_BINARY, UnknownBoard, VIRT_GICV2_MAX_CPUS,
 };
 pub use process::Running;
 pub use transcript::{Ending, Transcript};

@@ -19,7 +19,7 @@ pub const QEMU_BINARY: &str = "qemu-system-aarch64";
 /// CPUs of a `virt` machine unless told otherwise.
 const VIRT_DEFAULT_CPUS: u32 = 4;
 /// `virt` with GICv2 supports at most this many CPUs.
-const VIRT_GICV2_MAX_CPUS: u32 = 8;
+pub const VIRT_GICV2_MAX_CPUS: u32 = 8;
 /// RAM of the `virt` machine unless told otherwise, in MiB.
 const VIRT_DEFAULT_MEMORY_MIB: u32 = 1024;
 /// The CPU model of the `virt` machine.
@@ -181,6 +181,42 @@ pub struct GuestLoad {
     pub bootargs: String,
 }
 
+impl From<GuestLoad> for PlacedGuest {
+    fn from(guest: GuestLoad) -> Self {
+        PlacedGuest {
+            kernel: PlacedFile {
+                file: guest.kernel,
+                address: GUEST_KERNEL_ADDR,
+            },
+            initrd: Some(PlacedFile {
+                file: guest.initrd,
+                address: GUEST_INITRD_ADDR,
+            }),
+            bootargs: guest.bootargs,
+        }
+    }
+}
+
+/// A file that QEMU's `guest-loader` puts into RAM at `address`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedFile {
+    pub file: PathBuf,
+    pub address: u64,
+}
+
+/// One VM's boot modules at addresses of the caller's choosing (a
+/// partition config places them), described in the device tree as
+/// `/chosen/module@<address>` nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedGuest {
+    /// The kernel (or bare-metal image), a `multiboot,kernel` module.
+    pub kernel: PlacedFile,
+    /// The initrd, a `multiboot,ramdisk` module.
+    pub initrd: Option<PlacedFile>,
+    /// The kernel module's command line.
+    pub bootargs: String,
+}
+
 /// One QEMU run of a cordon image (or of a Linux kernel) on a board.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Machine {
@@ -194,7 +230,7 @@ pub struct Machine {
     el3: bool,
     append: Option<String>,
     initrd: Option<PathBuf>,
-    guest: Option<GuestLoad>,
+    guests: Vec<PlacedGuest>,
     disk: Option<PathBuf>,
     deterministic: bool,
     console: Console,
@@ -227,7 +263,7 @@ impl Machine {
             el3: false,
             append: None,
             initrd: None,
-            guest: None,
+            guests: Vec::new(),
             disk: None,
             deterministic: false,
             console: Console::Captured,
@@ -249,8 +285,9 @@ impl Machine {
     pub fn files(&self) -> Vec<&Path> {
         let mut files = vec![self.image.as_path()];
         files.extend(self.dtb.as_deref());
-        if let Some(guest) = &self.guest {
-            files.extend([guest.kernel.as_path(), guest.initrd.as_path()]);
+        for guest in &self.guests {
+            files.push(&guest.kernel.file);
+            files.extend(guest.initrd.as_ref().map(|initrd| initrd.file.as_path()));
         }
         files.extend(self.initrd.as_deref());
         files.extend(self.disk.as_deref());
@@ -296,8 +333,13 @@ impl Machine {
     }
 
     /// Put `guest` into RAM with QEMU's `guest-loader`, for cordon to boot.
-    pub fn guest(mut self, guest: GuestLoad) -> Self {
-        self.guest = Some(guest);
+    pub fn guest(self, guest: GuestLoad) -> Self {
+        self.placed_guest(guest.into())
+    }
+
+    /// Put one more VM's boot modules into RAM where `guest` says.
+    pub fn placed_guest(mut self, guest: PlacedGuest) -> Self {
+        self.guests.push(guest);
         self
     }
 
@@ -322,10 +364,32 @@ impl Machine {
 
     /// The `qemu-system-aarch64` arguments for this machine.
     pub fn args(&self) -> Result<Vec<OsString>, MachineError> {
+        self.args_for(None)
+    }
+
+    /// A [`Command`] that makes QEMU write the device tree this machine
+    /// would boot with to `output`, then exit. The image is not loaded (it
+    /// need not exist yet), so neither are `-append` and `-initrd`, which
+    /// QEMU takes only with it; guest modules are, as `/chosen/module@...`.
+    pub fn dump_dtb_command(&self, output: &Path) -> Result<Command, MachineError> {
+        let mut command = Command::new(QEMU_BINARY);
+        command.args(self.args_for(Some(output))?);
+        Ok(command)
+    }
+
+    /// The arguments that boot the image, or with `dump_dtb`, that dump the
+    /// device tree there instead.
+    fn args_for(&self, dump_dtb: Option<&Path>) -> Result<Vec<OsString>, MachineError> {
         let mut args = Args::default();
+        let dump = dump_dtb.map(|path| {
+            let mut option = OsString::from(",dumpdtb=");
+            option.push(option_value(path.as_os_str()));
+            option
+        });
+        let suffix = dump.as_deref().unwrap_or_default();
         match self.board {
-            Board::QemuVirt => self.virt_args(&mut args)?,
-            Board::Rpi4 => self.rpi4_args(&mut args)?,
+            Board::QemuVirt => self.virt_args(&mut args, suffix)?,
+            Board::Rpi4 => self.rpi4_args(&mut args, suffix)?,
         }
         args.push("-display").push("none");
         // No network card: cordon has no driver for one, and QEMU's default
@@ -333,6 +397,15 @@ impl Machine {
         args.push("-nic").push("none");
         if self.deterministic {
             args.push("-icount").push(ICOUNT);
+        }
+        for guest in &self.guests {
+            guest_loader_args(&mut args, guest);
+        }
+        if let Some(disk) = &self.disk {
+            disk_args(&mut args, disk);
+        }
+        if dump_dtb.is_some() {
+            return Ok(args.0);
         }
         if self.el3 {
             args.push("-device").push(format!(
@@ -348,12 +421,6 @@ impl Machine {
         if let Some(initrd) = &self.initrd {
             args.push("-initrd").push(initrd);
         }
-        if let Some(guest) = &self.guest {
-            guest_loader_args(&mut args, guest);
-        }
-        if let Some(disk) = &self.disk {
-            disk_args(&mut args, disk);
-        }
         Ok(args.0)
     }
 
@@ -364,7 +431,8 @@ impl Machine {
         Ok(command)
     }
 
-    fn virt_args(&self, args: &mut Args) -> Result<(), MachineError> {
+    /// `machine_suffix` goes at the end of the `-M` value.
+    fn virt_args(&self, args: &mut Args, machine_suffix: &OsStr) -> Result<(), MachineError> {
         let cpus = self.cpus.unwrap_or(VIRT_DEFAULT_CPUS);
         if !(1..=VIRT_GICV2_MAX_CPUS).contains(&cpus) {
             return Err(MachineError::VirtCpuCount { requested: cpus });
@@ -379,8 +447,9 @@ impl Machine {
         } else {
             ""
         };
-        args.push("-M")
-            .push(format!("virt{virtualization},gic-version=2{randomness}"));
+        let mut machine = OsString::from(format!("virt{virtualization},gic-version=2{randomness}"));
+        machine.push(machine_suffix);
+        args.push("-M").push(machine);
         let memory_mib = self.memory_mib.unwrap_or(VIRT_DEFAULT_MEMORY_MIB);
         args.push("-cpu").push(VIRT_CPU);
         args.push("-smp").push(cpus.to_string());
@@ -396,7 +465,8 @@ impl Machine {
         Ok(())
     }
 
-    fn rpi4_args(&self, args: &mut Args) -> Result<(), MachineError> {
+    /// `machine_suffix` goes at the end of the `-M` value.
+    fn rpi4_args(&self, args: &mut Args, machine_suffix: &OsStr) -> Result<(), MachineError> {
         if let Some(cpus) = self.cpus.filter(|&cpus| cpus != RPI4_CPUS) {
             return Err(MachineError::Rpi4FixedCpus { requested: cpus });
         }
@@ -407,7 +477,7 @@ impl Machine {
             return Err(MachineError::Rpi4FixedMemory { requested_mib });
         }
         let virt_only = [
-            (self.guest.is_some(), "a guest for cordon"),
+            (!self.guests.is_empty(), "a guest for cordon"),
             (self.initrd.is_some(), "an initrd"),
             (self.disk.is_some(), "a virtio disk"),
         ];
@@ -415,7 +485,9 @@ impl Machine {
             return Err(MachineError::VirtOnly { what });
         }
         let dtb = self.dtb.as_ref().ok_or(MachineError::Rpi4NeedsDtb)?;
-        args.push("-M").push("raspi4b");
+        let mut machine = OsString::from("raspi4b");
+        machine.push(machine_suffix);
+        args.push("-M").push(machine);
         args.push("-m").push(memory_size(RPI4_MEMORY_MIB));
         args.push("-smp").push(RPI4_CPUS.to_string());
         // Multi-threaded TCG makes CPUs spinning on the spin-table starve the
@@ -446,17 +518,23 @@ fn memory_size(mib: u32) -> String {
 }
 
 /// The `guest-loader` devices that put `guest` into RAM.
-fn guest_loader_args(args: &mut Args, guest: &GuestLoad) {
+fn guest_loader_args(args: &mut Args, guest: &PlacedGuest) {
     // QEMU 10 creates the device tree node of only one of two guest-loader
     // devices unless the initrd's comes first.
-    let mut initrd = OsString::from(format!("guest-loader,addr={GUEST_INITRD_ADDR:#x},initrd="));
-    initrd.push(option_value(guest.initrd.as_os_str()));
-    let mut kernel = OsString::from(format!("guest-loader,addr={GUEST_KERNEL_ADDR:#x},kernel="));
-    kernel.push(option_value(guest.kernel.as_os_str()));
+    if let Some(initrd) = &guest.initrd {
+        args.push("-device").push(guest_loader(initrd, "initrd"));
+    }
+    let mut kernel = guest_loader(&guest.kernel, "kernel");
     kernel.push(",bootargs=");
     kernel.push(option_value(guest.bootargs.as_ref()));
-    args.push("-device").push(initrd);
     args.push("-device").push(kernel);
+}
+
+/// A `guest-loader` device that loads `placed` as `what` (`kernel` or `initrd`).
+fn guest_loader(placed: &PlacedFile, what: &str) -> OsString {
+    let mut device = OsString::from(format!("guest-loader,addr={:#x},{what}=", placed.address));
+    device.push(option_value(placed.file.as_os_str()));
+    device
 }
 
 /// A raw `disk` image as a virtio-blk device on one of `virt`'s virtio-mmio
@@ -655,6 +733,88 @@ mod tests {
             ]
         );
         assert!(has(&args, "-kernel", "cordon.bin"));
+    }
+
+    #[test]
+    fn placed_guests_load_each_initrd_before_its_kernel() {
+        let placed = |file: &str, address| PlacedFile {
+            file: file.into(),
+            address,
+        };
+        let machine = Machine::qemu_virt("cordon.bin")
+            .placed_guest(PlacedGuest {
+                kernel: placed("vmlinuz", 0x6000_0000),
+                initrd: Some(placed("initrd", 0x6200_0000)),
+                bootargs: "quiet".to_owned(),
+            })
+            .placed_guest(PlacedGuest {
+                kernel: placed("rt.bin", 0x6400_0000),
+                initrd: None,
+                bootargs: String::new(),
+            });
+        let args = args(&machine);
+        let devices: Vec<&String> = args
+            .windows(2)
+            .filter(|pair| pair[0] == "-device")
+            .map(|pair| &pair[1])
+            .collect();
+        assert_eq!(
+            devices,
+            [
+                "guest-loader,addr=0x62000000,initrd=initrd",
+                "guest-loader,addr=0x60000000,kernel=vmlinuz,bootargs=quiet",
+                "guest-loader,addr=0x64000000,kernel=rt.bin,bootargs=",
+            ]
+        );
+        assert_eq!(
+            machine.files(),
+            [
+                Path::new("cordon.bin"),
+                Path::new("vmlinuz"),
+                Path::new("initrd"),
+                Path::new("rt.bin")
+            ]
+        );
+    }
+
+    fn dump_args(machine: &Machine) -> Vec<String> {
+        let command = machine.dump_dtb_command(Path::new("out,1.dtb")).unwrap();
+        assert_eq!(command.get_program(), QEMU_BINARY);
+        command
+            .get_args()
+            .map(|arg| arg.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn dumping_the_dtb_keeps_the_machine_but_not_the_image() {
+        let machine = Machine::qemu_virt("cordon.bin")
+            .cpus(3)
+            .memory_mib(2048)
+            .append("cordon.log=debug")
+            .guest(guest())
+            .disk("disk.img");
+        let args = dump_args(&machine);
+        assert!(has(
+            &args,
+            "-M",
+            "virt,virtualization=on,gic-version=2,dumpdtb=out,,1.dtb"
+        ));
+        assert!(has(&args, "-smp", "3"));
+        assert!(has(&args, "-m", "2G"));
+        assert!(has(&args, "-cpu", "cortex-a72"));
+        assert!(args.iter().any(|arg| arg.starts_with("guest-loader")));
+        for absent in ["-kernel", "-append", "-initrd"] {
+            assert!(!args.iter().any(|arg| arg == absent), "{absent}: {args:?}");
+        }
+    }
+
+    #[test]
+    fn dumping_the_rpi4_dtb_takes_the_board_dtb() {
+        let args = dump_args(&Machine::rpi4("cordon.bin", "rpi4.dtb"));
+        assert!(has(&args, "-M", "raspi4b,dumpdtb=out,,1.dtb"));
+        assert!(has(&args, "-dtb", "rpi4.dtb"));
+        assert!(!args.iter().any(|arg| arg == "-kernel"));
     }
 
     #[test]

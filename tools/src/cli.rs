@@ -1,5 +1,6 @@
 //! The command line of `cargo xtask`.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use cordon_qemu::Board;
@@ -11,14 +12,19 @@ pub const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  build [--board B]     build the image of board B (default: every board) into
-                        target/cordon/B/cordon.bin
+  build [--board B] [--config FILE]
+                        build the image of board B (default: every board) into
+                        target/cordon/B/cordon.bin; with a partition config
+                        (FILE, TOML), check it against the board, place its
+                        boot modules and embed it (target/cordon/B/config.bin);
+                        B defaults to the config's board
   run [options]         build, then boot the image under QEMU with the serial
                         console on this terminal (Ctrl-A X quits QEMU); on
                         qemu-virt cordon boots the Linux management VM, whose
                         console is the same serial port
       --board B         qemu-virt (default) or rpi4 (cordon alone)
-      --smp N           number of CPUs (qemu-virt: 1 to 8, default 2; rpi4: 4)
+      --smp N           number of CPUs (qemu-virt: 1 to 8, default 2, or with
+                        --config up to the highest CPU it gives out; rpi4: 4)
       --timeout S       stop QEMU after S seconds (then exit 0)
       --no-el2          qemu-virt only: enter cordon at EL1 instead of EL2
       --append \"ARGS\"   cordon's command line (the DTB's /chosen/bootargs),
@@ -26,6 +32,9 @@ tasks:
       --guest-append \"ARGS\"
                         add ARGS to the management VM's kernel command line,
                         e.g. \"cordon.check\" (check the VM, then power off)
+      --config FILE     qemu-virt only: boot the VMs of a partition config
+                        (built as by `build --config`), each VM's kernel and
+                        initrd loaded where the config places them
   test                  install what is missing, run the host unit tests,
                         build every board and the management VM, and boot
                         them under QEMU
@@ -39,7 +48,11 @@ boards: qemu-virt, rpi4";
 /// A task and its options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Task {
-    Build { board: Option<Board> },
+    Build {
+        board: Option<Board>,
+        /// A partition config to check and embed.
+        config: Option<PathBuf>,
+    },
     Run(RunOptions),
     Test,
     Bench,
@@ -56,6 +69,8 @@ pub struct RunOptions {
     pub append: Option<String>,
     /// Added to the management VM's command line (qemu-virt only).
     pub guest_append: Option<String>,
+    /// A partition config whose VMs to boot (qemu-virt only).
+    pub config: Option<PathBuf>,
 }
 
 impl Default for RunOptions {
@@ -67,6 +82,7 @@ impl Default for RunOptions {
             el2: true,
             append: None,
             guest_append: None,
+            config: None,
         }
     }
 }
@@ -81,6 +97,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
                 .value("--board")?
                 .map(|name| board(&name))
                 .transpose()?,
+            config: args.value("--config")?.map(PathBuf::from),
         },
         Some("run") => Task::Run(parse_run(&mut args)?),
         Some("test") => Task::Test,
@@ -109,7 +126,16 @@ fn parse_run(args: &mut Options) -> Result<RunOptions> {
         el2: !args.flag("--no-el2"),
         append: args.value("--append")?,
         guest_append: args.value("--guest-append")?,
+        config: args.value("--config")?.map(PathBuf::from),
     };
+    if options.config.is_some() && options.board != Board::QemuVirt {
+        return Err(Error::Usage(format!(
+            "--config boots its VMs on {} only; `build --board {} --config FILE` checks and \
+             embeds a config",
+            Board::QemuVirt,
+            options.board
+        )));
+    }
     if options.guest_append.is_some() && options.board != Board::QemuVirt {
         return Err(Error::Usage(format!(
             "--guest-append is for the management VM, which only {} boots for now",
@@ -209,11 +235,18 @@ mod tests {
 
     #[test]
     fn build_takes_an_optional_board() {
-        assert_eq!(parse_words("build").unwrap(), Task::Build { board: None });
+        assert_eq!(
+            parse_words("build").unwrap(),
+            Task::Build {
+                board: None,
+                config: None
+            }
+        );
         assert_eq!(
             parse_words("build --board rpi4").unwrap(),
             Task::Build {
-                board: Some(Board::Rpi4)
+                board: Some(Board::Rpi4),
+                config: None
             }
         );
         assert!(matches!(
@@ -257,6 +290,26 @@ mod tests {
                 el2: false,
                 append: Some("cordon.selftest=fault loglevel=debug".to_owned()),
                 guest_append: Some("cordon.check quiet".to_owned()),
+                config: None,
+            })
+        );
+    }
+
+    #[test]
+    fn build_and_run_take_a_config() {
+        assert_eq!(
+            parse_words("build --config a.toml").unwrap(),
+            Task::Build {
+                board: None,
+                config: Some("a.toml".into())
+            }
+        );
+        assert_eq!(
+            parse_words("run --config=b.toml --smp 4").unwrap(),
+            Task::Run(RunOptions {
+                cpus: Some(4),
+                config: Some("b.toml".into()),
+                ..RunOptions::default()
             })
         );
     }
@@ -280,6 +333,8 @@ mod tests {
             "run --smp 1 --smp 2",
             "run --verbose",
             "run --board rpi4 --guest-append quiet",
+            "run --board rpi4 --config a.toml",
+            "build --config",
             "test extra",
         ] {
             assert!(

@@ -34,6 +34,11 @@ pub enum Error {
     TestsFailed,
     /// A boot could not be watched, or did not go as expected.
     Boot(String),
+    /// A partition config is wrong: each problem, for the file it is in.
+    Config {
+        file: PathBuf,
+        problems: Vec<String>,
+    },
 }
 
 /// The result of every task.
@@ -68,6 +73,13 @@ impl fmt::Display for Error {
             ),
             Error::TestsFailed => f.write_str("some test steps failed (see the summary above)"),
             Error::Boot(message) => f.write_str(message),
+            Error::Config { file, problems } => {
+                let lines: Vec<String> = problems
+                    .iter()
+                    .map(|problem| format!("{}: {problem}", file.display()))
+                    .collect();
+                f.write_str(&lines.join("\n"))
+            }
         }
     }
 }

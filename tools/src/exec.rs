@@ -8,11 +8,21 @@ use std::process::{Command, Output, Stdio};
 
 use crate::error::{Error, Result};
 
-/// The command line of `command`, as a shell would take it.
+/// The command line of `command`, as a shell would take it, after the
+/// environment variables it sets.
 pub fn display(command: &Command) -> String {
-    std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(quote)
+    let variables = command.get_envs().filter_map(|(name, value)| {
+        let mut assignment = name.to_owned();
+        assignment.push("=");
+        assignment.push(value?);
+        Some(quote(&assignment))
+    });
+    variables
+        .chain(
+            std::iter::once(command.get_program())
+                .chain(command.get_args())
+                .map(quote),
+        )
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -133,5 +143,10 @@ mod tests {
         let mut command = Command::new("apt-get");
         command.args(["install", "-y", "qemu system"]);
         assert_eq!(display(&command), "apt-get install -y 'qemu system'");
+        command.env("A", "1 2").env_remove("B");
+        assert_eq!(
+            display(&command),
+            "'A=1 2' apt-get install -y 'qemu system'"
+        );
     }
 }

@@ -7,9 +7,11 @@ mod commands;
 mod cpio;
 mod error;
 mod exec;
+mod guests;
 mod image;
 mod mgmt_vm;
 mod musl;
+mod partition;
 mod paths;
 mod prereq;
 #[cfg(test)]
@@ -41,7 +43,14 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
             println!("{}", cli::USAGE);
             Ok(())
         }
-        Task::Build { board } => {
+        Task::Build {
+            board,
+            config: Some(file),
+        } => commands::build::build_with_config(&workspace, board, &file),
+        Task::Build {
+            board,
+            config: None,
+        } => {
             let boards = match board {
                 Some(board) => vec![board],
                 None => Board::ALL.to_vec(),

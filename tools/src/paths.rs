@@ -10,6 +10,8 @@ use cordon_qemu::Board;
 pub const BARE_METAL_TARGET: &str = "aarch64-unknown-none";
 /// The Rust target of the management VM's programs: static aarch64 Linux.
 pub const MUSL_TARGET: &str = "aarch64-unknown-linux-musl";
+/// A test guest `<name>` is the crate (and binary) `cordon-guest-<name>`.
+pub const GUEST_CRATE_PREFIX: &str = "cordon-guest-";
 
 /// The workspace's directories.
 #[derive(Debug, Clone)]
@@ -38,6 +40,11 @@ impl Workspace {
         &self.root
     }
 
+    /// Cargo's target directory (`target/`, or `CARGO_TARGET_DIR`).
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
     /// The ELF that cargo builds for `board`.
     pub fn board_elf(&self, board: Board) -> PathBuf {
         self.target
@@ -48,10 +55,34 @@ impl Workspace {
 
     /// The bootable image of `board`.
     pub fn board_image(&self, board: Board) -> PathBuf {
+        self.board_output(board).join("cordon.bin")
+    }
+
+    /// The binary partition config embedded in `board`'s image.
+    pub fn config_bin(&self, board: Board) -> PathBuf {
+        self.board_output(board).join("config.bin")
+    }
+
+    /// The device tree QEMU gives `board`, as the config was checked against.
+    pub fn board_dtb(&self, board: Board) -> PathBuf {
+        self.board_output(board).join("board.dtb")
+    }
+
+    fn board_output(&self, board: Board) -> PathBuf {
+        self.target.join("cordon").join(board.name())
+    }
+
+    /// The ELF that cargo builds for the test guest `name` (`qemu/guests/<name>`).
+    pub fn guest_elf(&self, name: &str) -> PathBuf {
         self.target
-            .join("cordon")
-            .join(board.name())
-            .join("cordon.bin")
+            .join(BARE_METAL_TARGET)
+            .join("release")
+            .join(format!("{GUEST_CRATE_PREFIX}{name}"))
+    }
+
+    /// Where bootable images of the test guests go.
+    pub fn guests_output(&self) -> PathBuf {
+        self.target.join("cordon").join("guests")
     }
 
     /// A program built for the management VM.

@@ -61,54 +61,118 @@ pub enum Problem {
     /// Another VM (or channel) has the same name.
     NameTaken,
     /// A second management VM.
-    SecondManagement { first: String },
+    SecondManagement {
+        first: String,
+    },
     NoCpus,
-    CpuListedTwice { cpu: u32 },
-    CpuTaken { cpu: u32, by: String },
+    CpuListedTwice {
+        cpu: u32,
+    },
+    CpuTaken {
+        cpu: u32,
+        by: String,
+    },
     Zero,
-    NotMultipleOf { value: u64, unit: u64 },
-    NotAligned { address: u64, alignment: u64 },
+    NotMultipleOf {
+        value: u64,
+        unit: u64,
+    },
+    NotAligned {
+        address: u64,
+        alignment: u64,
+    },
     /// `address + size` is past the end of the address space.
     Wraps,
     /// Two fixed memory regions overlap.
-    Overlaps { other: String },
+    Overlaps {
+        other: String,
+    },
     /// `below` is lower than `size`.
-    LimitTooLow { below: u64, size: u64 },
+    LimitTooLow {
+        below: u64,
+        size: u64,
+    },
     /// The fixed region ends above `below`.
-    AboveLimit { end: u64, below: u64 },
+    AboveLimit {
+        end: u64,
+        below: u64,
+    },
     /// A device path that does not start with `/`.
-    NotAPath { path: String },
-    DeviceListedTwice { path: String },
-    DeviceTaken { path: String, by: String },
+    NotAPath {
+        path: String,
+    },
+    DeviceListedTwice {
+        path: String,
+    },
+    DeviceTaken {
+        path: String,
+        by: String,
+    },
     /// Some boot modules have an address and others not.
     AddressMissing,
     /// Two boot modules at one address.
-    AddressTaken { address: u64, by: String },
+    AddressTaken {
+        address: u64,
+        by: String,
+    },
     /// A channel names a VM that does not exist.
-    UnknownVm { vm: String },
+    UnknownVm {
+        vm: String,
+    },
     /// A channel joins other than two VMs.
-    VmCount { count: usize },
+    VmCount {
+        count: usize,
+    },
     /// A channel joins a VM to itself.
-    SameVm { vm: String },
+    SameVm {
+        vm: String,
+    },
     /// A CPU the board does not have.
-    NoSuchCpu { cpu: u32, count: usize },
+    NoSuchCpu {
+        cpu: u32,
+        count: usize,
+    },
     /// More RAM than the board has in one free piece.
-    TooLarge { size: u64, largest: u64 },
+    TooLarge {
+        size: u64,
+        largest: u64,
+    },
     /// The VMs and channels up to this one need more RAM than the board has.
-    OutOfRam { needed: u64, available: u64 },
+    OutOfRam {
+        needed: u64,
+        available: u64,
+    },
     /// A fixed region outside the board's RAM.
-    OutsideRam { start: u64, end: u64 },
+    OutsideRam {
+        start: u64,
+        end: u64,
+    },
     /// A boot module's address outside the board's RAM.
-    NotInRam { address: u64 },
+    NotInRam {
+        address: u64,
+    },
     /// A fixed region over RAM the board's firmware keeps.
-    Reserved { start: u64, end: u64 },
+    Reserved {
+        start: u64,
+        end: u64,
+    },
     /// No free RAM below `below` holds `size`.
-    NothingBelow { size: u64, below: u64 },
-    NoSuchDevice { path: String },
+    NothingBelow {
+        size: u64,
+        below: u64,
+    },
+    NoSuchDevice {
+        path: String,
+    },
     /// A device node without a `reg` that maps registers.
-    NoRegisters { path: String },
+    NoRegisters {
+        path: String,
+    },
     /// A node cordon keeps for itself.
-    Owned { path: String, owner: Owner },
+    Owned {
+        path: String,
+        owner: Owner,
+    },
 }
 
 /// Why a device-tree node belongs to cordon and is not passed through.
@@ -130,7 +194,9 @@ pub enum BoardError {
     NoCpus,
     NoMemory,
     /// A `reg` cordon cannot read (more than two cells, or truncated).
-    BadReg { node: String },
+    BadReg {
+        node: String,
+    },
 }
 
 /// Why the binary form could not be read.
@@ -138,12 +204,19 @@ pub enum BoardError {
 pub enum BinaryError {
     /// Shorter than the header, or cut short inside the config.
     Truncated,
-    BadMagic { found: [u8; 4] },
-    UnsupportedVersion { found: u16, supported: u16 },
+    BadMagic {
+        found: [u8; 4],
+    },
+    UnsupportedVersion {
+        found: u16,
+        supported: u16,
+    },
     /// The bytes after the header are not a config.
     Malformed(postcard::Error),
     /// Bytes left over after the config.
-    TrailingBytes { count: usize },
+    TrailingBytes {
+        count: usize,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -224,7 +297,10 @@ impl fmt::Display for Problem {
                 write!(f, "the fixed region ends at {end:#x}, above {below:#x}")
             }
             Self::NotAPath { path } => {
-                write!(f, "{path:?} is not a full device-tree path (starting with /)")
+                write!(
+                    f,
+                    "{path:?} is not a full device-tree path (starting with /)"
+                )
             }
             Self::DeviceListedTwice { path } => write!(f, "{path} is listed twice"),
             Self::DeviceTaken { path, by } => write!(f, "{path} is also given to VM \"{by}\""),
@@ -232,13 +308,20 @@ impl fmt::Display for Problem {
                 f.write_str("has no address, but other boot modules have one: give all or none")
             }
             Self::AddressTaken { address, by } => {
-                write!(f, "{address:#x} is also where a boot module of VM \"{by}\" goes")
+                write!(
+                    f,
+                    "{address:#x} is also where a boot module of VM \"{by}\" goes"
+                )
             }
             Self::UnknownVm { vm } => write!(f, "there is no VM \"{vm}\""),
             Self::VmCount { count } => write!(f, "names {count} VMs; a channel joins 2"),
             Self::SameVm { vm } => write!(f, "joins VM \"{vm}\" to itself"),
             Self::NoSuchCpu { cpu, count } => {
-                write!(f, "CPU {cpu} does not exist: the board has {count} (0 to {})", count - 1)
+                write!(
+                    f,
+                    "CPU {cpu} does not exist: the board has {count} (0 to {})",
+                    count - 1
+                )
             }
             Self::TooLarge { size, largest } => write!(
                 f,

@@ -1,15 +1,22 @@
 //! `cargo xtask build`: the board crates built for bare metal, each ELF
-//! flattened into a bootable arm64 Image.
+//! flattened into a bootable arm64 Image; with a partition config, the
+//! config checked, placed and embedded.
 
 use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use cordon_qemu::Board;
 
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::image;
+use crate::partition;
 use crate::paths::{BARE_METAL_TARGET, Workspace};
-use std::path::PathBuf;
+
+/// The environment variable through which the hypervisor's build script
+/// finds the binary partition config to embed; unset, it embeds none.
+pub const CONFIG_BIN_VAR: &str = "CORDON_CONFIG_BIN";
 
 /// Builds the image of every board in `boards`.
 pub fn build(workspace: &Workspace, boards: &[Board]) -> Result<()> {
@@ -20,30 +27,72 @@ pub fn build(workspace: &Workspace, boards: &[Board]) -> Result<()> {
     Ok(())
 }
 
-/// Builds `board` and writes its image; returns the image's path.
+/// Builds the image of `board` (or of the config's board) with the
+/// partition config `file` embedded.
+pub fn build_with_config(workspace: &Workspace, board: Option<Board>, file: &Path) -> Result<()> {
+    partition::prepare(workspace, file, board, None, |machine| machine)?;
+    Ok(())
+}
+
+/// Builds `board` without a partition config and writes its image; returns
+/// the image's path.
 pub fn build_image(workspace: &Workspace, board: Board) -> Result<PathBuf> {
-    exec::run(exec::cargo(workspace.root()).args([
+    build_board(workspace, board, None)
+}
+
+/// Builds `board` with the binary partition config `config_bin` embedded.
+pub fn build_image_with_config(
+    workspace: &Workspace,
+    board: Board,
+    config_bin: &Path,
+) -> Result<PathBuf> {
+    build_board(workspace, board, Some(config_bin))
+}
+
+fn build_board(workspace: &Workspace, board: Board, config_bin: Option<&Path>) -> Result<PathBuf> {
+    let mut cargo = exec::cargo(workspace.root());
+    match config_bin {
+        Some(path) => cargo.env(CONFIG_BIN_VAR, path),
+        None => cargo.env_remove(CONFIG_BIN_VAR),
+    };
+    let image_path = workspace.board_image(board);
+    let size = build_flat_image(
+        &mut cargo,
+        &format!("cordon-board-{}", board.name()),
+        &workspace.board_elf(board),
+        &image_path,
+    )?;
+    println!("{board}: {} ({size} bytes)", image_path.display());
+    Ok(image_path)
+}
+
+/// Builds `package` for bare metal with `cargo` and flattens its ELF
+/// (`elf_path`) into an arm64 Image at `image_path`; returns its size.
+pub fn build_flat_image(
+    cargo: &mut Command,
+    package: &str,
+    elf_path: &Path,
+    image_path: &Path,
+) -> Result<usize> {
+    exec::run(cargo.args([
         "build",
         "--release",
         "--package",
-        &format!("cordon-board-{}", board.name()),
+        package,
         "--target",
         BARE_METAL_TARGET,
     ]))?;
-    let elf_path = workspace.board_elf(board);
-    let elf = fs::read(&elf_path)
+    let elf = fs::read(elf_path)
         .map_err(|error| Error::io(format!("cannot read {}", elf_path.display()), error))?;
     let image = image::elf_to_image(&elf).map_err(|source| Error::Image {
-        elf: elf_path.clone(),
+        elf: elf_path.to_owned(),
         source,
     })?;
-    let image_path = workspace.board_image(board);
     if let Some(dir) = image_path.parent() {
         fs::create_dir_all(dir)
             .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
     }
-    fs::write(&image_path, &image)
+    fs::write(image_path, &image)
         .map_err(|error| Error::io(format!("cannot write {}", image_path.display()), error))?;
-    println!("{board}: {} ({} bytes)", image_path.display(), image.len());
-    Ok(image_path)
+    Ok(image.len())
 }

@@ -1,6 +1,6 @@
 //! `cargo xtask run`: build a board's image and boot it under QEMU, with the
 //! serial console on this terminal. On qemu-virt, cordon boots the Linux
-//! management VM.
+//! management VM, or with `--config` the VMs of a partition config.
 
 use std::process::Stdio;
 use std::time::Instant;
@@ -13,11 +13,27 @@ use crate::cli::RunOptions;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::mgmt_vm;
+use crate::partition;
 use crate::paths::Workspace;
 use crate::prereq;
 
 /// Builds and boots as `options` say; returns when QEMU exits or the timeout passes.
 pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
+    let machine = match &options.config {
+        Some(file) => partition::prepare(
+            workspace,
+            file,
+            Some(options.board),
+            options.guest_append.as_deref(),
+            |machine| tune(machine, options),
+        )?,
+        None => build_default(workspace, options)?,
+    };
+    boot(&machine, options)
+}
+
+/// Builds the image without a config, and on qemu-virt the management VM.
+fn build_default(workspace: &Workspace, options: &RunOptions) -> Result<Machine> {
     let vm = (options.board == Board::QemuVirt).then(|| mgmt_vm::locations(workspace));
     let machine = machine(workspace, options, vm.as_ref());
     // Refuse an impossible machine before installing or building anything.
@@ -27,6 +43,11 @@ pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
     if vm.is_some() {
         mgmt_vm::prepare(workspace)?;
     }
+    Ok(machine)
+}
+
+/// Boots `machine`; returns when QEMU exits or the timeout passes.
+fn boot(machine: &Machine, options: &RunOptions) -> Result<()> {
     let mut command = machine.command()?;
     let Some(timeout) = options.timeout else {
         return exec::run(&mut command);
@@ -67,6 +88,11 @@ fn machine(workspace: &Workspace, options: &RunOptions, vm: Option<&MgmtVm>) -> 
             Machine::for_board(options.board, image, dtb)
         }
     };
+    tune(machine, options)
+}
+
+/// `machine` with the console, CPUs, EL and command line `options` ask for.
+fn tune(machine: Machine, options: &RunOptions) -> Machine {
     let mut machine = machine.console(match options.timeout {
         Some(_) => Console::Captured,
         None => Console::Interactive,

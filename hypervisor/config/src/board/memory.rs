@@ -49,7 +49,11 @@ fn check_placement(vm: &VmConfig, facts: &Facts, free: &[Region], errors: &mut E
     if let Some(region) = fixed_memory(vm) {
         let (start, end) = (region.start, region.end);
         if !facts.ram.iter().any(|bank| bank.contains(region)) {
-            errors.vm(vm, VmField::MemoryAddress, Problem::OutsideRam { start, end });
+            errors.vm(
+                vm,
+                VmField::MemoryAddress,
+                Problem::OutsideRam { start, end },
+            );
         } else if let Some(reserved) = facts.reserved.iter().find(|r| r.overlaps(region)) {
             let (start, end) = (reserved.start, reserved.end);
             errors.vm(vm, VmField::MemoryAddress, Problem::Reserved { start, end });
@@ -70,7 +74,11 @@ fn check_placement(vm: &VmConfig, facts: &Facts, free: &[Region], errors: &mut E
     if let Some(below) = memory.below
         && largest(Some(below)) < size
     {
-        errors.vm(vm, VmField::MemoryBelow, Problem::NothingBelow { size, below });
+        errors.vm(
+            vm,
+            VmField::MemoryBelow,
+            Problem::NothingBelow { size, below },
+        );
     } else if largest(None) < size {
         let largest = largest(None);
         errors.vm(vm, VmField::MemorySize, Problem::TooLarge { size, largest });

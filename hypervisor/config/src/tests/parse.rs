@@ -79,7 +79,14 @@ fn addresses_and_limits_take_sizes_too() {
 
 #[test]
 fn bad_sizes_are_errors() {
-    for written in [r#""12X""#, r#""M""#, r#""-1M""#, "-5", r#""1.5G""#, r#""99999999999G""#] {
+    for written in [
+        r#""12X""#,
+        r#""M""#,
+        r#""-1M""#,
+        "-5",
+        r#""1.5G""#,
+        r#""99999999999G""#,
+    ] {
         let error = with_memory(&["{ size = ", written, " }"].concat()).unwrap_err();
         assert!(
             error.to_string().contains("a number of bytes"),

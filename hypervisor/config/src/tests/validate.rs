@@ -10,9 +10,8 @@ fn names_must_be_short_lowercase_words() {
         let mut config = two_vms();
         config.vms[1].name = name.into();
         config.channels.clear();
-        let message = alloc::format!(
-            "VM \"{name}\": name: must be 1 to 15 characters of a-z, 0-9 and -"
-        );
+        let message =
+            alloc::format!("VM \"{name}\": name: must be 1 to 15 characters of a-z, 0-9 and -");
         assert_only(config.errors(), &message);
     }
 }
@@ -270,12 +269,12 @@ fn channels_come_in_pages() {
 fn every_problem_is_reported_and_validate_gives_the_first() {
     let mut config = two_vms();
     config.vms[1].cpus = [0].into();
-    config.channels[0].size = 1;
+    config.channels[0].size = 100;
     assert_eq!(
         messages(config.errors()),
         [
             "VM \"rt\": cpus: CPU 0 is also given to VM \"mgmt\"",
-            "channel \"mgmt-rt\": size: 1 bytes is not a multiple of 4 KiB",
+            "channel \"mgmt-rt\": size: 100 bytes is not a multiple of 4 KiB",
         ]
     );
     assert_eq!(
