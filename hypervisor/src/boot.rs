@@ -17,7 +17,7 @@ use crate::mm::region::RegionSet;
 use crate::mm::{FRAME_SIZE, heap};
 use crate::vm::placement::{self, PlacementError};
 use crate::vm::spec::{ChannelEndSpec, ChannelSpec, VmSpec};
-use crate::vm::{builder, default_partition};
+use crate::vm::{builder, default_partition, partition_config};
 use crate::{VERSION, cpu};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -108,12 +108,29 @@ struct Partitioning {
 }
 
 /// The VMs and channels to run: the embedded partition config's, else the
-/// default (the management VM alone).
+/// default (the management VM alone). A config this machine cannot honour
+/// starts nothing.
 fn partition_specs(ctx: &BootContext) -> (Vec<VmSpec>, Vec<ChannelSpec>) {
-    let vms = default_partition::management_vm(ctx.fdt, ctx.info, ctx.info.cpus.len())
-        .into_iter()
-        .collect();
-    (vms, Vec::new())
+    let Some(config) = partition_config::embedded() else {
+        let vms = default_partition::management_vm(ctx.fdt, ctx.info, ctx.info.cpus.len())
+            .into_iter()
+            .collect();
+        return (vms, Vec::new());
+    };
+    match partition_config::specs(config, ctx.fdt, ctx.info) {
+        Ok((vms, channels)) => {
+            info!(
+                "partition config: {} VMs, {} channels",
+                vms.len(),
+                channels.len()
+            );
+            (vms, channels)
+        }
+        Err(err) => {
+            error!("partition config refused: {err}; no VM starts");
+            (Vec::new(), Vec::new())
+        }
+    }
 }
 
 /// Places every channel's shared memory and returns both ends of each.

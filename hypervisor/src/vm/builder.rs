@@ -35,6 +35,9 @@ const IRQ_TYPE_SPI: u32 = 0;
 const SPI_BASE: u32 = 32;
 const IRQ_TRIGGER_EDGE_MASK: u32 = 0b0011;
 const INTERRUPT_CELLS: usize = 3;
+/// Unmapped guest-physical space between RAM and the first channel, so a
+/// run past the end of RAM faults.
+const CHANNEL_GUARD_GAP: u64 = 2 << 20;
 /// Channel windows start on this boundary in guest-physical space.
 const CHANNEL_WINDOW_ALIGN: u64 = 64 << 10;
 /// Most disjoint register ranges of passed-through devices.
@@ -166,6 +169,7 @@ pub fn build(
                 ipa: console_device.registers.start,
                 spi,
                 model: SpinMutex::new(VirtualPl011::new()),
+                pending_line: SpinMutex::new(heapless::Vec::new()),
             })
         }
         None => None,
@@ -196,7 +200,8 @@ pub fn build(
     // Channels: shared memory after the VM's RAM, each followed by its
     // (unmapped, trapped) doorbell page; their interrupts are SPIs from the
     // top of the range, emulated.
-    let mut next_ipa = (ipa_base + ram.size()).next_multiple_of(CHANNEL_WINDOW_ALIGN);
+    let mut next_ipa =
+        (ipa_base + ram.size() + CHANNEL_GUARD_GAP).next_multiple_of(CHANNEL_WINDOW_ALIGN);
     let mut next_spi = gicd.irq_count() - 1;
     let mut channels = Vec::new();
     for end in channel_specs {

@@ -87,6 +87,30 @@ pub struct EmulatedUart {
     /// The SPI it raises.
     pub spi: u32,
     pub model: SpinMutex<VirtualPl011>,
+    /// Output not yet on the console: a VM without the input focus writes
+    /// whole lines, so VMs printing at once do not chop each other's lines.
+    pub pending_line: SpinMutex<heapless::Vec<u8, CONSOLE_LINE_MAX>>,
+}
+
+/// Longest line kept back before it is written anyway.
+pub const CONSOLE_LINE_MAX: usize = 160;
+
+impl EmulatedUart {
+    /// The guest sent `byte`; `write` gets what should reach the console
+    /// now: everything at once when the VM has the input focus (prompts
+    /// must show), else whole lines.
+    pub fn transmit(&self, byte: u8, focused: bool, write: impl FnOnce(&[u8])) {
+        let mut line = self.pending_line.lock();
+        let full = line.push(byte).is_err();
+        if focused || byte == b'\n' || full {
+            write(&line);
+            line.clear();
+            if full {
+                // Cannot fail: just cleared.
+                let _ = line.push(byte);
+            }
+        }
+    }
 }
 
 /// What a VM boots from, kept to restart it.

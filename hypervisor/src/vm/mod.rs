@@ -1,10 +1,12 @@
 //! Virtual machines: [`spec`] (what a VM is given), [`default_partition`]
-//! (the VM cordon runs without a config), [`placement`] (where VM RAM
+//! (the VM cordon runs without a config), [`partition_config`] (the VMs
+//! and channels of an embedded config), [`placement`] (where VM RAM
 //! goes), [`builder`] (putting a VM together), [`machine`] (a VM and its
 //! vCPUs), [`lifecycle`] (stop, restart), [`exits`] (why guests stop).
 
 pub mod default_partition;
 pub mod exits;
+pub mod partition_config;
 pub mod placement;
 pub mod spec;
 

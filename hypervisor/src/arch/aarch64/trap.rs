@@ -201,10 +201,13 @@ fn uart_access(vm: &Vm, frame: &mut TrapFrame, access: MmioAccess, offset: u64) 
         uart.model.lock().write(offset, value, &mut |byte| {
             let _ = sent.push(byte);
         });
-        if !sent.is_empty() {
-            CONSOLE
-                .lock()
-                .write_from(vm.console_source(), &vm.console_prefix, &sent);
+        if let Some(&byte) = sent.first() {
+            let focused = vm::input_focus().is_some_and(|focus| core::ptr::eq(focus, vm));
+            uart.transmit(byte, focused, |bytes| {
+                CONSOLE
+                    .lock()
+                    .write_from(vm.console_source(), &vm.console_prefix, bytes)
+            });
         }
     } else {
         let value = uart.model.lock().read(offset);

@@ -71,6 +71,11 @@ impl Report {
         }
     }
 
+    /// Says why probe `name` cannot run in this VM (it does not count).
+    pub fn skip(&mut self, name: &'static str, why: fmt::Arguments) {
+        say!("hostile: {name}: skipped ({why})");
+    }
+
     pub fn print_summary(&self) {
         say!(
             "hostile: summary: {} probes, {} escaped",

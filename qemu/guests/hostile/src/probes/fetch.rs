@@ -5,11 +5,19 @@
 //! through would run on and fault (if at all) somewhere else.
 
 use crate::attempt;
+use crate::platform::Platform;
 use crate::qemu_virt;
 use crate::report::Report;
 
-pub fn run(report: &mut Report) {
+pub fn run(platform: &Platform, report: &mut Report) {
     let target = qemu_virt::CORDON_IMAGE;
+    if platform.ram.contains(target) {
+        report.skip(
+            "fetch-cordon-image",
+            format_args!("{target:#x} is in its own RAM"),
+        );
+        return;
+    }
     report.probe("fetch-cordon-image", |judge| {
         match attempt::branch_to(target) {
             Err(fault) if fault.elr == target => {

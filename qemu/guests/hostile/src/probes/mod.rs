@@ -28,7 +28,7 @@ pub fn run_all(platform: &Platform, report: &mut Report) {
     calls::run(platform, report);
     timer::run(report);
     pmu::run(report);
-    fetch::run(report);
+    fetch::run(platform, report);
 }
 
 /// The verdict on an access to `addr` that faulted: contained if it is the
