@@ -42,6 +42,11 @@ pub struct VmConfig {
     pub image: ImageConfig,
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// Trap the guest's WFI and WFE to cordon (`trap-wait = true`). Each
+    /// vCPU has its CPU to itself, so by default a waiting guest simply
+    /// waits on the hardware.
+    #[serde(default, rename = "trap-wait")]
+    pub trap_wait: bool,
 }
 
 fn default_console() -> bool {

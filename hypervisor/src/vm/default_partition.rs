@@ -40,6 +40,7 @@ pub fn management_vm(fdt: &Fdt, info: &BootInfo, online_cpus: usize) -> Option<V
         initrd: info.module(ModuleKind::Ramdisk).map(|m| m.range),
         bootargs: kernel.bootargs.unwrap_or("").to_string(),
         restart: RestartPolicy::Never,
+        trap_wait: false,
     })
 }
 

@@ -110,6 +110,7 @@ fn vm_spec(vm: &VmConfig, info: &BootInfo) -> Result<VmSpec, PartitionConfigErro
             cordon_config::RestartPolicy::Always => RestartPolicy::Always,
             cordon_config::RestartPolicy::OnFailure => RestartPolicy::OnFailure,
         },
+        trap_wait: vm.trap_wait,
     })
 }
 

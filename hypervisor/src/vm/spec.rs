@@ -82,23 +82,8 @@ pub struct VmSpec {
     pub initrd: Option<PhysRange>,
     pub bootargs: String,
     pub restart: RestartPolicy,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn restart_policy() {
-        use RestartPolicy::*;
-        use StopReason::*;
-        assert!(Never.restarts_after(Reset), "a reset is a restart");
-        assert!(!Never.restarts_after(PowerOff));
-        assert!(!Never.restarts_after(Crash));
-        assert!(Always.restarts_after(PowerOff));
-        assert!(!OnFailure.restarts_after(PowerOff));
-        assert!(OnFailure.restarts_after(Crash));
-    }
+    /// Trap WFI/WFE (HCR_EL2.TWI/TWE).
+    pub trap_wait: bool,
 }
 
 /// A shared-memory channel between two VMs, with a doorbell each way.
@@ -117,4 +102,21 @@ pub struct ChannelEndSpec {
     pub name: String,
     pub peer: String,
     pub shared: PhysRange,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_policy() {
+        use RestartPolicy::*;
+        use StopReason::*;
+        assert!(Never.restarts_after(Reset), "a reset is a restart");
+        assert!(!Never.restarts_after(PowerOff));
+        assert!(!Never.restarts_after(Crash));
+        assert!(Always.restarts_after(PowerOff));
+        assert!(!OnFailure.restarts_after(PowerOff));
+        assert!(OnFailure.restarts_after(Crash));
+    }
 }

@@ -33,6 +33,7 @@ fn reads_every_field() {
 fn leaves_out_what_has_a_default() {
     let rt = &two_vms().vms[1];
     assert_eq!(rt.restart, RestartPolicy::Never);
+    assert!(!rt.trap_wait);
     assert!(!rt.memory.identity);
     assert_eq!(rt.memory.address, None);
     assert_eq!(rt.memory.below, None);

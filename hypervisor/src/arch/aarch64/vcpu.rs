@@ -23,6 +23,9 @@ use crate::vm::Vm;
 /// AArch64 (RW).
 const HCR_GUEST: u64 =
     (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 19) | (1 << 22) | (1 << 31);
+/// HCR_EL2.TWI and TWE: trap WFI and WFE (when the VM's config asks).
+const HCR_TWI: u64 = 1 << 13;
+const HCR_TWE: u64 = 1 << 14;
 /// CPTR_EL2: RES1 bits only; FP/SIMD and trace are not trapped.
 const CPTR_EL2_NO_TRAPS: u64 = 0x33ff;
 /// CNTHCTL_EL2: EL1 may read the physical counter (EL1PCTEN) but not use
@@ -51,7 +54,12 @@ fn pmu_counters() -> u64 {
 fn load_vm_controls(vm: &Vm, vcpu: usize) {
     VTTBR_EL2.set(vm.vttbr);
     VTCR_EL2.set(vm.vtcr);
-    HCR_EL2.set(HCR_GUEST);
+    let wait_traps = if vm.spec.trap_wait {
+        HCR_TWI | HCR_TWE
+    } else {
+        0
+    };
+    HCR_EL2.set(HCR_GUEST | wait_traps);
     CPTR_EL2.set(CPTR_EL2_NO_TRAPS);
     // PMU accesses trap (TPM): guests see a PMU without counters, so they
     // cannot count cycles spent at EL2. HPMN keeps its architectural
