@@ -20,6 +20,23 @@ const DAIF_SERROR: u64 = 0b0100;
 
 const STACK_SIZE: usize = 64 << 10;
 
+/// The header's text_offset: the guest asks to be loaded this far above a
+/// 2 MiB boundary (cordon loads it at its RAM's first one), so that the RAM
+/// below its image is free: the stack probe's stack, which overflows into
+/// what lies below RAM, and the reset loop's marker. A multiple of 4 KiB
+/// (`adrp` needs the image page-aligned).
+pub const TEXT_OFFSET: u64 = 256 << 10;
+
+unsafe extern "C" {
+    /// The image's first byte (the linker script's).
+    static __image_start: u8;
+}
+
+/// Where the image was loaded.
+pub fn image_start() -> u64 {
+    &raw const __image_start as u64
+}
+
 #[repr(C, align(16))]
 struct Stack([u8; STACK_SIZE]);
 
@@ -84,7 +101,7 @@ core::arch::global_asm!(
     "    hvc     #0",
     "    b       9b",
     ".ltorg",
-    text_offset = const image::TEXT_OFFSET,
+    text_offset = const TEXT_OFFSET,
     flags = const image::FLAG_PAGE_SIZE_4K | image::FLAG_PLACE_ANYWHERE,
     magic = const image::MAGIC,
     rela_addend = const RELA_ADDEND,

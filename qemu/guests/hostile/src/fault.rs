@@ -19,6 +19,8 @@ const ESR_EC_SHIFT: u32 = 26;
 const ESR_EC_MASK: u64 = 0x3f;
 const ESR_ISS_MASK: u64 = (1 << 25) - 1;
 const ESR_FSC_MASK: u64 = 0x3f;
+/// Data abort ISS: WnR, the access was a write.
+const ISS_WNR: u64 = 1 << 6;
 
 /// Exception classes.
 pub const EC_UNKNOWN: u8 = 0x00;
@@ -81,6 +83,11 @@ impl Fault {
     /// sees when memory it was not given is refused.
     pub fn is_data_abort_at(&self, addr: u64) -> bool {
         self.class() == EC_DATA_ABORT_SAME && self.far == addr
+    }
+
+    /// Whether this is a data abort on a write.
+    pub fn is_write(&self) -> bool {
+        self.class() == EC_DATA_ABORT_SAME && self.iss() & ISS_WNR != 0
     }
 
     /// Whether the instruction was undefined (as cordon makes trapped

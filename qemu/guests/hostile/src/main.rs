@@ -14,26 +14,37 @@
 //!
 //! then powers the machine off (PSCI SYSTEM_OFF). An exception no probe
 //! expected is reported as `hostile: FATAL: ...` before powering off.
+//!
+//! Its bootargs can choose another mode instead ([`mode`]): a heartbeat
+//! (the neighbour that must keep running while a hostile VM attacks), a
+//! loop of resets, or a storm of refused accesses.
 
 #![no_std]
 #![no_main]
 
+mod abort_storm;
 mod attempt;
 mod console;
 mod counter;
 mod entry;
 mod fault;
+mod gic;
 mod global;
+mod heartbeat;
 mod mmio;
+mod mode;
 mod no_alloc;
 mod platform;
 mod probes;
 mod qemu_virt;
 mod report;
+mod reset_loop;
 mod smccc;
 mod span;
 mod vectors;
+mod vtimer;
 
+use mode::Mode;
 use platform::Platform;
 use report::Report;
 
@@ -58,10 +69,17 @@ extern "C" fn main(dtb: u64) -> ! {
         platform.virtio.len(),
         platform.bootargs,
     );
-    let mut report = Report::default();
-    probes::run_all(&platform, &mut report);
-    report.print_summary();
-    smccc::power_off()
+    match Mode::of(platform.bootargs) {
+        Mode::Probe => {
+            let mut report = Report::default();
+            probes::run_all(&platform, &mut report);
+            report.print_summary();
+            smccc::power_off()
+        }
+        Mode::Heartbeat => heartbeat::run(&platform),
+        Mode::ResetLoop => reset_loop::run(&platform),
+        Mode::AbortStorm => abort_storm::run(&platform),
+    }
 }
 
 #[panic_handler]

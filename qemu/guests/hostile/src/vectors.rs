@@ -1,10 +1,11 @@
 //! The EL1 exception vectors.
 //!
 //! Every exception saves all general-purpose and SIMD registers in a
-//! [`Frame`] and calls [`handle_exception`]. A synchronous exception at EL1
-//! that a probe expected ([`fault::recover`]) resumes where the probe said;
-//! anything else (an unexpected fault, an IRQ, FIQ or SError, an exception
-//! inside the handler) is reported and the guest powers off.
+//! [`Frame`] (on SP_EL1) and calls [`handle_exception`]. A synchronous
+//! exception at EL1 (on either stack pointer) that a probe expected
+//! ([`fault::recover`]) resumes where the probe said; anything else (an
+//! unexpected fault, an IRQ, FIQ or SError, an exception inside the
+//! handler) is reported and the guest powers off.
 
 use core::mem::offset_of;
 
@@ -34,6 +35,7 @@ const _: () = assert!(FRAME_SIZE.is_multiple_of(ALIGN));
 /// Vector entries come in groups of four (by where the exception came
 /// from), each group in the order synchronous, IRQ, FIQ, SError.
 const KINDS_PER_SOURCE: u64 = 4;
+const SOURCE_CURRENT_SP0: u64 = 0;
 const SOURCE_CURRENT_SPX: u64 = 1;
 const KIND_SYNC: u64 = 0;
 const SOURCES: [&str; 4] = [
@@ -164,8 +166,12 @@ extern "C" fn handle_exception(frame: &mut Frame, kind: u64) {
         }
         _ => smccc::power_off(),
     }
-    let expected =
-        kind == SOURCE_CURRENT_SPX * KINDS_PER_SOURCE + KIND_SYNC && fault::recover(&mut frame.elr);
+    // Synchronous, at EL1: on SP_EL1 as always, or on SP_EL0 (EL1t), where
+    // the stack probe runs.
+    let at_el1 = [SOURCE_CURRENT_SP0, SOURCE_CURRENT_SPX]
+        .iter()
+        .any(|source| kind == source * KINDS_PER_SOURCE + KIND_SYNC);
+    let expected = at_el1 && fault::recover(&mut frame.elr);
     if !expected {
         report_unexpected(frame, kind);
     }

@@ -1,10 +1,14 @@
 //! Calls out of the VM: SMC and HVC functions cordon does not implement
 //! must return NOT_SUPPORTED (not reach firmware), PSCI CPU_ON must not
-//! start a CPU the VM does not have, and no call may change x4-x17.
+//! start a CPU the VM does not have, PSCI over SMC must be cordon's (not
+//! firmware's), and no call may change x4-x17.
 
 use crate::platform::{MAX_CPUS, Platform};
 use crate::report::Report;
-use crate::smccc::{self, Conduit, INVALID_PARAMETERS, NOT_SUPPORTED, PSCI_CPU_ON_64};
+use crate::smccc::{
+    self, Conduit, INVALID_PARAMETERS, NOT_SUPPORTED, PSCI_AFFINITY_INFO_64, PSCI_CPU_ON_64,
+    PSCI_VERSION, PSCI_VERSION_1_1,
+};
 
 /// A SiP (silicon provider, i.e. firmware) service call: fast, SMC64,
 /// function 0xff00, which nothing implements.
@@ -17,6 +21,8 @@ const NO_ARGS: [u64; 3] = [0; 3];
 const ABSENT_MPIDR: u64 = 7;
 /// CPU_ON's context argument (x0 of the started CPU).
 const NO_CONTEXT: u64 = 0;
+/// AFFINITY_INFO's lowest affinity level: the CPU itself.
+const AFFINITY_LEVEL_CPU: u64 = 0;
 
 core::arch::global_asm!(
     ".section .text",
@@ -86,6 +92,25 @@ pub fn run(platform: &Platform, report: &mut Report) {
             conduit: Conduit::Hvc,
             function: PSCI_CPU_ON_64,
             args: [unassigned, parked, NO_CONTEXT],
+            expected: INVALID_PARAMETERS,
+        },
+        // SMC is the firmware's conduit: cordon traps it and answers as the
+        // VM's own PSCI. (QEMU's firmware PSCI is 1.1 too, so the next call
+        // is the one that tells the two apart.)
+        Call {
+            probe: "smc-psci-to-firmware",
+            conduit: Conduit::Smc,
+            function: PSCI_VERSION,
+            args: NO_ARGS,
+            expected: PSCI_VERSION_1_1,
+        },
+        // Firmware would tell the power state of a CPU that another VM
+        // runs on (ON, 0); cordon knows only the VM's own vCPUs.
+        Call {
+            probe: "smc-affinity-info-unassigned-cpu",
+            conduit: Conduit::Smc,
+            function: PSCI_AFFINITY_INFO_64,
+            args: [unassigned, AFFINITY_LEVEL_CPU, 0],
             expected: INVALID_PARAMETERS,
         },
     ];

@@ -6,13 +6,13 @@
 
 use core::fmt;
 
-use super::gic::{
+use crate::attempt;
+use crate::counter;
+use crate::gic::{
     GICC_CTLR, GICC_CTLR_ENABLE_BOTH_GROUPS, GICC_HPPIR, GICC_PMR, GICD_CTLR, GICD_CTLR_ENABLE,
     GICD_ICENABLER, GICD_ICPENDR, GICD_ISENABLER, GICD_ISPENDR, INTID_MASK, NO_TARGETS, PMR_ALL,
     TARGET_CPU_0, bit_of, targets_of,
 };
-use crate::attempt;
-use crate::counter;
 use crate::platform::Platform;
 use crate::report::Report;
 

@@ -4,12 +4,12 @@
 //! its own vCPUs, and an access cordon cannot decode (`ldp`, no syndrome)
 //! must fault without taking the VM down.
 
-use super::gic::{
+use super::{delivery, judge_fault};
+use crate::attempt;
+use crate::gic::{
     GICD_ICENABLER, GICD_ICPENDR, GICD_ISENABLER, GICD_ISPENDR, GICD_TYPER, NO_TARGETS,
     TARGET_CPU_0, TYPER_CPU_NUMBER_MASK, TYPER_CPU_NUMBER_SHIFT, bit_of, targets_of,
 };
-use super::{delivery, judge_fault};
-use crate::attempt;
 use crate::platform::Platform;
 use crate::qemu_virt;
 use crate::report::Report;

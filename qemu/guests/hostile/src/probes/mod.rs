@@ -2,15 +2,21 @@
 //! a verdict line; each must be able to report `ESCAPED` if cordon let the
 //! attempt through.
 
+mod cache;
 mod calls;
 mod delivery;
 mod distributor;
+mod el2;
+mod exceptions;
 mod fetch;
-mod gic;
+mod hypercalls;
 mod memory;
 mod pmu;
+mod sgi;
+mod stack;
 mod sweep;
 mod timer;
+mod wait;
 
 use core::fmt;
 
@@ -29,6 +35,13 @@ pub fn run_all(platform: &Platform, report: &mut Report) {
     timer::run(report);
     pmu::run(report);
     fetch::run(platform, report);
+    hypercalls::run(report);
+    sgi::run(platform, report);
+    el2::run(report);
+    cache::run(report);
+    wait::run(platform, report);
+    exceptions::run(report);
+    stack::run(platform, report);
 }
 
 /// The verdict on an access to `addr` that faulted: contained if it is the
