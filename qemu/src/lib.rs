@@ -2,12 +2,15 @@
 //! machine and checks what its serial console prints.
 //!
 //! `cargo xtask run` uses the machine definitions to start QEMU; the boot tests
-//! in `tests/boot.rs` use the harness. `mgmt_vm` sets up cordon's Linux
-//! management VM, whose `/proc/interrupts` [`interrupts`] reads and whose
-//! disk [`test_disk`] writes.
+//! in `tests/` use the harness. `mgmt_vm` sets up cordon's Linux management
+//! VM, whose `/proc/interrupts` [`interrupts`] reads and whose disk
+//! [`test_disk`] writes; [`hostile`] the test guest that tries to escape its
+//! VM; [`config_machine`] the machine that boots a partition config.
 
+pub mod config_machine;
 mod expect;
 mod harness;
+pub mod hostile;
 pub mod interrupts;
 mod machine;
 pub mod mgmt_vm;

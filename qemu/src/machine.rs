@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
+
 /// Where [`Machine::at_el3`] puts the image: 2 MiB into `virt`'s RAM.
 pub const FIRMWARE_LOAD_ADDR: u64 = 0x4020_0000;
 
@@ -54,8 +56,10 @@ const CONSOLE_CHARDEV: &str = "con";
 /// The id that ties the disk's `-drive` to its `-device`.
 const DISK_ID: &str = "disk0";
 
-/// A board that cordon supports, named as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A board that cordon supports, named as on the command line (and so in
+/// files: see the `board_names_round_trip` test).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Board {
     /// QEMU's `virt` machine.
     QemuVirt,
@@ -198,7 +202,7 @@ impl From<GuestLoad> for PlacedGuest {
 }
 
 /// A file that QEMU's `guest-loader` puts into RAM at `address`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlacedFile {
     pub file: PathBuf,
     pub address: u64,
@@ -207,7 +211,7 @@ pub struct PlacedFile {
 /// One VM's boot modules at addresses of the caller's choosing (a
 /// partition config places them), described in the device tree as
 /// `/chosen/module@<address>` nodes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlacedGuest {
     /// The kernel (or bare-metal image), a `multiboot,kernel` module.
     pub kernel: PlacedFile,
@@ -885,6 +889,9 @@ mod tests {
     fn board_names_round_trip() {
         for board in Board::ALL {
             assert_eq!(board.name().parse(), Ok(board));
+            let value = toml::Value::try_from(board).unwrap();
+            assert_eq!(value, toml::Value::String(board.name().to_owned()));
+            assert_eq!(value.try_into::<Board>().unwrap(), board);
         }
         assert_eq!("pi5".parse::<Board>(), Err(UnknownBoard("pi5".to_owned())));
     }

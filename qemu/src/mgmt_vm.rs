@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::expect::Expect;
+use crate::expect::{Expect, Pattern};
 use crate::machine::{GuestLoad, Machine};
 
 /// The VM's vCPUs; the machine gets as many CPUs.
@@ -42,6 +42,9 @@ pub mod marker {
     pub const FAILED: &str = "cordon-mgmt-vm: FAILED";
     /// Without [`super::CHECK_OPTION`]: the console shell is starting.
     pub const READY: &str = "cordon-mgmt-vm: ready";
+    /// With `cordon.check`: around the output of `cordonctl info` and `list`.
+    pub const CORDONCTL_BEGIN: &str = "cordon-mgmt-vm: cordonctl begin";
+    pub const CORDONCTL_END: &str = "cordon-mgmt-vm: cordonctl end";
     /// With `cordon.check-restart`: before the reboot, and after it.
     pub const RESTARTING: &str = "cordon-mgmt-vm: restarting";
     pub const SECOND_LIFE: &str = "cordon-mgmt-vm: second life";
@@ -70,6 +73,16 @@ pub fn expect_checks(deadline: Duration) -> Expect {
         .forbid(CORDON_ERROR)
         .forbid(CORDON_PANIC)
         .then_exit_successfully()
+}
+
+/// [`expect_checks`] for the VM under cordon: also `cordonctl info` and
+/// `list`, answered by cordon through the management interface.
+pub fn expect_checks_under_cordon(deadline: Duration) -> Expect {
+    expect_checks(deadline)
+        .line(marker::CORDONCTL_BEGIN)
+        .line(Pattern::line_with(&["board", "qemu-virt"]))
+        .line(Pattern::line_with(&["mgmt", "running", "management"]))
+        .line(marker::CORDONCTL_END)
 }
 
 /// The management VM's files, as `cargo xtask` prepares them.
@@ -251,6 +264,8 @@ mod tests {
             marker::CPUS_ONLINE,
             marker::INTERRUPTS_BEGIN,
             marker::INTERRUPTS_END,
+            marker::CORDONCTL_BEGIN,
+            marker::CORDONCTL_END,
             marker::DISK_SAYS,
             marker::POWERING_OFF,
             marker::FAILED,

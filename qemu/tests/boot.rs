@@ -5,38 +5,23 @@
 //! Run these through `cargo xtask test`, which builds the images and the
 //! management VM and passes their paths in the environment.
 
+mod common;
+
 use std::env;
-use std::path::PathBuf;
-use std::time::Duration;
 
-use cordon_qemu::interrupts::Interrupts;
-use cordon_qemu::mgmt_vm::{self, CHECK_OPTION, MgmtVm, bootargs, marker};
-use cordon_qemu::{Expect, Machine, Pattern, Transcript, boot, test_disk};
+use cordon_qemu::mgmt_vm::{self, CHECK_OPTION, MgmtVm, bootargs};
+use cordon_qemu::{Expect, Machine, Pattern};
 
-/// Generous: a boot takes seconds, but CI machines are small and busy.
-const DEADLINE: Duration = Duration::from_secs(60);
-/// How long to keep watching for text that must not appear.
-const SETTLE: Duration = Duration::from_secs(2);
+use common::{
+    DEADLINE, IMAGE_QEMU_VIRT, MGMT_VM_DEADLINE, SETTLE, boot_expecting, check_mgmt_vm_report,
+    env_path,
+};
 
-const IMAGE_QEMU_VIRT: &str = "CORDON_IMAGE_QEMU_VIRT";
 const IMAGE_RPI4: &str = "CORDON_IMAGE_RPI4";
 const RPI4_DTB: &str = "CORDON_RPI4_DTB";
 const MGMT_KERNEL: &str = "CORDON_MGMT_KERNEL";
 const MGMT_INITRAMFS: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK: &str = "CORDON_MGMT_DISK";
-
-fn env_path(name: &str) -> PathBuf {
-    let path = env::var_os(name)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| panic!("{name} is not set: run these through `cargo xtask test`"));
-    // Cargo runs tests in the package directory, not where they were started.
-    assert!(
-        path.is_absolute(),
-        "{name} must be an absolute path, not {}",
-        path.display()
-    );
-    path
-}
 
 fn virt() -> Machine {
     Machine::qemu_virt(env_path(IMAGE_QEMU_VIRT))
@@ -52,18 +37,6 @@ fn mgmt_vm() -> MgmtVm {
         initramfs: env_path(MGMT_INITRAMFS),
         disk: env_path(MGMT_DISK),
     }
-}
-
-/// Boots `machine` and fails the test, with the transcript, unless `expect` holds.
-fn boot_expecting(machine: &Machine, expect: Expect) -> Transcript {
-    let transcript = boot(machine, &expect).unwrap_or_else(|error| panic!("{error}"));
-    assert!(
-        transcript.succeeded(),
-        "{} boot failed: {}\n{transcript}",
-        machine.board(),
-        transcript.ending()
-    );
-    transcript
 }
 
 fn banner(board: &str) -> Pattern {
@@ -170,59 +143,13 @@ fn rust_locations_are_recognised() {
     assert!(!names_rust_location("somewhere"));
 }
 
-/// Linux reaches its initramfs in 2-3 s under TCG without a hypervisor;
-/// plenty of room for cordon and a busy CI machine.
-const MGMT_VM_DEADLINE: Duration = Duration::from_secs(120);
-
-/// Checks the figures the VM reported: its CPUs, its interrupts, its disk.
-fn check_mgmt_vm_report(vm: &MgmtVm, transcript: &Transcript) {
-    let all_cpus = format!("0-{}", mgmt_vm::CPUS - 1);
-    assert_eq!(
-        mgmt_vm::value_after(transcript.lines(), marker::CPUS_ONLINE),
-        Some(all_cpus.as_str()),
-        "not every vCPU came online\n{transcript}"
-    );
-
-    let dump = mgmt_vm::section(
-        transcript.lines(),
-        marker::INTERRUPTS_BEGIN,
-        marker::INTERRUPTS_END,
-    );
-    let interrupts = Interrupts::parse(dump)
-        .unwrap_or_else(|| panic!("no /proc/interrupts header in the dump\n{transcript}"));
-    let cpus = usize::try_from(mgmt_vm::CPUS).unwrap();
-    assert_eq!(interrupts.cpus, cpus, "{transcript}");
-    let timer = interrupts
-        .handled_by("arch_timer")
-        .unwrap_or_else(|| panic!("no arch_timer line in /proc/interrupts\n{transcript}"));
-    assert!(
-        timer.counted_on_every_cpu(cpus),
-        "the timer did not interrupt every vCPU: {timer:?}\n{transcript}"
-    );
-    let ipi = interrupts
-        .labelled("IPI0")
-        .unwrap_or_else(|| panic!("no IPI0 line in /proc/interrupts\n{transcript}"));
-    assert!(
-        ipi.counted_on_every_cpu(cpus),
-        "rescheduling IPIs did not reach every vCPU: {ipi:?}\n{transcript}"
-    );
-
-    let written = test_disk::text(&vm.disk)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", vm.disk.display()));
-    assert_eq!(
-        mgmt_vm::value_after(transcript.lines(), marker::DISK_SAYS),
-        Some(written.as_str()),
-        "the VM did not read the disk's text\n{transcript}"
-    );
-}
-
 #[test]
 fn mgmt_vm_boots_and_checks_out() {
     let vm = mgmt_vm();
     let machine = vm.under_cordon(env_path(IMAGE_QEMU_VIRT), &bootargs([CHECK_OPTION]));
-    let expect = mgmt_vm::expect_checks(MGMT_VM_DEADLINE).line(banner("qemu-virt"));
+    let expect = mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE).line(banner("qemu-virt"));
     let transcript = boot_expecting(&machine, expect);
-    check_mgmt_vm_report(&vm, &transcript);
+    check_mgmt_vm_report(&vm.disk, &transcript);
 }
 
 /// The VM resets itself (PSCI SYSTEM_RESET): cordon stops it and starts it
@@ -258,5 +185,5 @@ fn mgmt_vm_checks_out_without_cordon() {
     let vm = mgmt_vm();
     let machine = vm.native(&bootargs([CHECK_OPTION]));
     let transcript = boot_expecting(&machine, mgmt_vm::expect_checks(MGMT_VM_DEADLINE));
-    check_mgmt_vm_report(&vm, &transcript);
+    check_mgmt_vm_report(&vm.disk, &transcript);
 }

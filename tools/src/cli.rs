@@ -16,8 +16,9 @@ tasks:
                         build the image of board B (default: every board) into
                         target/cordon/B/cordon.bin; with a partition config
                         (FILE, TOML), check it against the board, place its
-                        boot modules and embed it (target/cordon/B/config.bin);
-                        B defaults to the config's board
+                        boot modules and embed it in an image of its own
+                        (target/cordon/B/configs/NAME/cordon.bin for
+                        FILE NAME.toml); B defaults to the config's board
   run [options]         build, then boot the image under QEMU with the serial
                         console on this terminal (Ctrl-A X quits QEMU); on
                         qemu-virt cordon boots the Linux management VM, whose
@@ -36,8 +37,9 @@ tasks:
                         (built as by `build --config`), each VM's kernel and
                         initrd loaded where the config places them
   test                  install what is missing, run the host unit tests,
-                        build every board and the management VM, and boot
-                        them under QEMU
+                        build every board, the management VM, the test
+                        guests and the example partition configs of
+                        qemu-virt, and boot them under QEMU
   bench                 boot the management VM without and with cordon, in
                         deterministic virtual time, and compare the time from
                         reset to its /init

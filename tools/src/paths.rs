@@ -2,6 +2,7 @@
 //! own output and download cache under it.
 
 use std::env;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use cordon_qemu::Board;
@@ -58,18 +59,21 @@ impl Workspace {
         self.board_output(board).join("cordon.bin")
     }
 
-    /// The binary partition config embedded in `board`'s image.
-    pub fn config_bin(&self, board: Board) -> PathBuf {
-        self.board_output(board).join("config.bin")
-    }
-
-    /// The device tree QEMU gives `board`, as the config was checked against.
-    pub fn board_dtb(&self, board: Board) -> PathBuf {
-        self.board_output(board).join("board.dtb")
-    }
-
     fn board_output(&self, board: Board) -> PathBuf {
         self.target.join("cordon").join(board.name())
+    }
+
+    /// The example partition configs of `board`.
+    pub fn example_configs(&self, board: Board) -> PathBuf {
+        self.root.join("boards").join(board.name()).join("configs")
+    }
+
+    /// Where a build of `board` with the partition config `name` (its
+    /// file's name without `.toml`) goes, beside the image without one.
+    pub fn config_output(&self, board: Board, name: &OsStr) -> ConfigOutput {
+        ConfigOutput {
+            dir: self.board_output(board).join("configs").join(name),
+        }
     }
 
     /// The ELF that cargo builds for the test guest `name` (`qemu/guests/<name>`).
@@ -103,5 +107,34 @@ impl Workspace {
     /// Downloads and files extracted from them, kept between runs.
     pub fn cache(&self) -> PathBuf {
         self.target.join("cordon").join("cache")
+    }
+}
+
+/// What a build with a partition config writes, in a directory of its own.
+#[derive(Debug, Clone)]
+pub struct ConfigOutput {
+    dir: PathBuf,
+}
+
+impl ConfigOutput {
+    /// The bootable image, with the config embedded.
+    pub fn image(&self) -> PathBuf {
+        self.dir.join("cordon.bin")
+    }
+
+    /// The binary partition config embedded in the image.
+    pub fn config_bin(&self) -> PathBuf {
+        self.dir.join("config.bin")
+    }
+
+    /// The device tree QEMU gives the board, as the config was checked against.
+    pub fn board_dtb(&self) -> PathBuf {
+        self.dir.join("board.dtb")
+    }
+
+    /// The machine that boots the config, for the boot tests (see
+    /// `cordon_qemu::config_machine`).
+    pub fn machine(&self) -> PathBuf {
+        self.dir.join("machine.toml")
     }
 }

@@ -37,33 +37,41 @@ pub fn build_with_config(workspace: &Workspace, board: Option<Board>, file: &Pat
 /// Builds `board` without a partition config and writes its image; returns
 /// the image's path.
 pub fn build_image(workspace: &Workspace, board: Board) -> Result<PathBuf> {
-    build_board(workspace, board, None)
+    let image_path = workspace.board_image(board);
+    build_board(workspace, board, None, &image_path)?;
+    Ok(image_path)
 }
 
-/// Builds `board` with the binary partition config `config_bin` embedded.
+/// Builds `board` with the binary partition config `config_bin` embedded
+/// and writes its image to `image_path`.
 pub fn build_image_with_config(
     workspace: &Workspace,
     board: Board,
     config_bin: &Path,
-) -> Result<PathBuf> {
-    build_board(workspace, board, Some(config_bin))
+    image_path: &Path,
+) -> Result<()> {
+    build_board(workspace, board, Some(config_bin), image_path)
 }
 
-fn build_board(workspace: &Workspace, board: Board, config_bin: Option<&Path>) -> Result<PathBuf> {
+fn build_board(
+    workspace: &Workspace,
+    board: Board,
+    config_bin: Option<&Path>,
+    image_path: &Path,
+) -> Result<()> {
     let mut cargo = exec::cargo(workspace.root());
     match config_bin {
         Some(path) => cargo.env(CONFIG_BIN_VAR, path),
         None => cargo.env_remove(CONFIG_BIN_VAR),
     };
-    let image_path = workspace.board_image(board);
     let size = build_flat_image(
         &mut cargo,
         &format!("cordon-board-{}", board.name()),
         &workspace.board_elf(board),
-        &image_path,
+        image_path,
     )?;
     println!("{board}: {} ({size} bytes)", image_path.display());
-    Ok(image_path)
+    Ok(())
 }
 
 /// Builds `package` for bare metal with `cargo` and flattens its ELF

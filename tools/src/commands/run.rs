@@ -20,13 +20,16 @@ use crate::prereq;
 /// Builds and boots as `options` say; returns when QEMU exits or the timeout passes.
 pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
     let machine = match &options.config {
-        Some(file) => partition::prepare(
-            workspace,
-            file,
-            Some(options.board),
-            options.guest_append.as_deref(),
-            |machine| tune(machine, options),
-        )?,
+        Some(file) => {
+            partition::prepare(
+                workspace,
+                file,
+                Some(options.board),
+                options.guest_append.as_deref(),
+                |machine| tune(machine, options),
+            )?
+            .machine
+        }
         None => build_default(workspace, options)?,
     };
     boot(&machine, options)

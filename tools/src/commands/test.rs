@@ -1,16 +1,17 @@
 //! `cargo xtask test`: prerequisites, host unit tests, every board image, the
-//! management VM, and the QEMU boot tests, with a summary of each step.
+//! management VM, the test guests, an image for each example partition
+//! config, and the QEMU boot tests, with a summary of each step.
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cordon_qemu::Board;
+use cordon_qemu::mgmt_vm::CHECK_OPTION;
+use cordon_qemu::{Board, config_machine};
 
 use super::build::build_image;
 use crate::error::{Error, Result};
-use crate::exec;
-use crate::mgmt_vm;
 use crate::paths::Workspace;
-use crate::prereq;
+use crate::{exec, guests, mgmt_vm, partition, prereq};
 
 /// The environment variables through which the boot tests find their inputs.
 const IMAGE_QEMU_VIRT_VAR: &str = "CORDON_IMAGE_QEMU_VIRT";
@@ -19,6 +20,14 @@ const RPI4_DTB_VAR: &str = "CORDON_RPI4_DTB";
 const MGMT_KERNEL_VAR: &str = "CORDON_MGMT_KERNEL";
 const MGMT_INITRAMFS_VAR: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK_VAR: &str = "CORDON_MGMT_DISK";
+const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
+
+/// The test guest that tries to escape its VM (`qemu/guests/hostile`).
+const HOSTILE_GUEST: &str = "hostile";
+/// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
+const BOOT_TESTS: [&str; 2] = ["boot", "partitions"];
+/// The board whose example partition configs the boot tests boot.
+const CONFIG_BOARD: Board = Board::QemuVirt;
 
 /// How a step ended.
 enum Outcome {
@@ -58,11 +67,20 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         vm = Some(mgmt_vm::prepare(workspace)?);
         Ok(())
     }));
+    let mut hostile = None;
+    steps.push(timed("build test guests", || {
+        hostile = Some(guests::build(workspace, HOSTILE_GUEST)?);
+        Ok(())
+    }));
+    let configs = build_configs(workspace, &mut steps);
     if images.len() == Board::ALL.len() {
         steps.push(timed("QEMU boot tests", || {
             let mut command = exec::cargo(workspace.root());
+            command.args(["test", "--package", "cordon-qemu"]);
+            for test in BOOT_TESTS {
+                command.args(["--test", test]);
+            }
             command
-                .args(["test", "--package", "cordon-qemu", "--test", "boot"])
                 // One QEMU at a time: parallel emulators on a small host
                 // slow each other down towards the deadlines.
                 .args(["--", "--test-threads=1"])
@@ -70,12 +88,18 @@ pub fn test(workspace: &Workspace) -> Result<()> {
             for (board, image) in &images {
                 command.env(image_var(*board), image);
             }
-            // Without them, the management VM's tests fail and say so.
+            // Without these, the tests that need them fail and say so.
             if let Some(vm) = &vm {
                 command
                     .env(MGMT_KERNEL_VAR, &vm.kernel)
                     .env(MGMT_INITRAMFS_VAR, &vm.initramfs)
                     .env(MGMT_DISK_VAR, &vm.disk);
+            }
+            if let Some(hostile) = &hostile {
+                command.env(GUEST_HOSTILE_VAR, hostile);
+            }
+            for (var, description) in &configs {
+                command.env(var, description);
             }
             exec::run(&mut command)
         }));
@@ -87,6 +111,37 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         });
     }
     summarize(&steps)
+}
+
+/// Builds an image for each example config of [`CONFIG_BOARD`], one step
+/// each, with [`CHECK_OPTION`] on the management VM's command line (as
+/// `run --config FILE --guest-append cordon.check` does), so that the VM
+/// checks itself and powers off. Returns the environment variables that
+/// give the boot tests the machine descriptions.
+fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, PathBuf)> {
+    let files = match partition::examples(workspace, CONFIG_BOARD) {
+        Ok(files) => files,
+        Err(error) => {
+            steps.push(timed("build example configs", || Err(error)));
+            return Vec::new();
+        }
+    };
+    let mut described = Vec::new();
+    for file in files {
+        let name = file.file_stem().unwrap_or_default().to_string_lossy();
+        steps.push(timed(&format!("build config {name}"), || {
+            let prepared = partition::prepare(
+                workspace,
+                &file,
+                Some(CONFIG_BOARD),
+                Some(CHECK_OPTION),
+                |machine| machine,
+            )?;
+            described.push((config_machine::env_var(&name), prepared.description));
+            Ok(())
+        }));
+    }
+    described
 }
 
 fn image_var(board: Board) -> &'static str {
@@ -116,6 +171,7 @@ fn timed(name: &str, step: impl FnOnce() -> Result<()>) -> Step {
 
 fn summarize(steps: &[Step]) -> Result<()> {
     eprintln!("\n=== summary of `cargo xtask test`");
+    let width = steps.iter().map(|step| step.name.len()).max().unwrap_or(0);
     for step in steps {
         let outcome = match &step.outcome {
             Outcome::Passed => "ok".to_owned(),
@@ -123,7 +179,7 @@ fn summarize(steps: &[Step]) -> Result<()> {
             Outcome::Skipped(reason) => format!("skipped: {reason}"),
         };
         eprintln!(
-            "  {:<20} {:>6.1} s  {outcome}",
+            "  {:<width$} {:>6.1} s  {outcome}",
             step.name,
             step.took.as_secs_f64()
         );

@@ -1,6 +1,7 @@
 //! Reading a partition config file: TOML, then the checks that need no
 //! device tree.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +17,13 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// The config's name: its file's name without `.toml`.
+    pub fn name(&self) -> &OsStr {
+        self.file
+            .file_stem()
+            .expect("a file that was read has a name")
+    }
+
     /// The directory that relative module paths start from.
     pub fn dir(&self) -> &Path {
         self.file.parent().unwrap_or(Path::new("."))

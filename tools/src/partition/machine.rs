@@ -4,38 +4,61 @@
 //! against its device tree reports the others), and the management VM's
 //! disk.
 
+use std::path::PathBuf;
+
 use cordon_config::Config;
+use cordon_qemu::config_machine::{ConfigMachine, ConfigVm};
 use cordon_qemu::mgmt_vm::MEMORY_MIB;
-use cordon_qemu::{Board, Machine, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS};
+use cordon_qemu::{Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS};
 
 use super::files::{Made, ModuleFile};
 use crate::paths::Workspace;
 use crate::prereq;
 
-pub fn machine(workspace: &Workspace, board: Board, config: &Config, made: &Made) -> Machine {
-    let image = workspace.board_image(board);
+/// The machine that boots `image`, built for `board` with `config`
+/// (placed, its files `made`).
+pub fn machine(
+    workspace: &Workspace,
+    board: Board,
+    image: PathBuf,
+    config: &Config,
+    made: &Made,
+) -> ConfigMachine {
     if board == Board::Rpi4 {
-        return Machine::rpi4(image, prereq::rpi4_dtb(workspace));
+        return ConfigMachine {
+            board,
+            image,
+            dtb: Some(prereq::rpi4_dtb(workspace)),
+            cpus: None,
+            memory_mib: None,
+            disk: None,
+            vms: Vec::new(),
+        };
     }
     let highest_cpu = config.vms.iter().flat_map(|vm| &vm.cpus).max();
     let cpus = highest_cpu.map_or(1, |cpu| cpu.saturating_add(1));
-    let mut machine = Machine::qemu_virt(image)
-        .cpus(cpus.min(VIRT_GICV2_MAX_CPUS))
-        .memory_mib(MEMORY_MIB);
-    for (vm, files) in config.vms.iter().zip(&made.vms) {
+    let vms = config.vms.iter().zip(&made.vms).map(|(vm, files)| {
         let placed = |file: &ModuleFile, address: Option<u64>| PlacedFile {
             file: file.path.clone(),
             address: address.expect("the modules were placed"),
         };
         let initrd = vm.image.initrd.as_ref().zip(files.initrd.as_ref());
-        machine = machine.placed_guest(PlacedGuest {
-            kernel: placed(&files.kernel, vm.image.kernel.address),
-            initrd: initrd.map(|(module, file)| placed(file, module.address)),
-            bootargs: vm.image.bootargs.clone(),
-        });
+        ConfigVm {
+            name: vm.name.clone(),
+            modules: PlacedGuest {
+                kernel: placed(&files.kernel, vm.image.kernel.address),
+                initrd: initrd.map(|(module, file)| placed(file, module.address)),
+                bootargs: vm.image.bootargs.clone(),
+            },
+        }
+    });
+    ConfigMachine {
+        board,
+        image,
+        dtb: None,
+        cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
+        memory_mib: Some(MEMORY_MIB),
+        disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
+        vms: vms.collect(),
     }
-    if let Some(mgmt_vm) = &made.mgmt_vm {
-        machine = machine.disk(&mgmt_vm.disk);
-    }
-    machine
 }

@@ -1,6 +1,6 @@
 //! Partition configs (`cordon-config`) on the host: read a TOML file, check
-//! it against the board, place the boot modules, embed it in the board's
-//! image, and set up the QEMU machine that boots its VMs.
+//! it against the board, place the boot modules, embed it in an image of
+//! the board's, and set up the QEMU machine that boots its VMs.
 
 mod board_dt;
 mod files;
@@ -11,7 +11,7 @@ mod placement;
 mod tests;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cordon_config::Role;
 use cordon_qemu::{Board, Machine};
@@ -23,18 +23,33 @@ use crate::prereq;
 
 use load::load;
 
+/// The extension of a partition config file.
+const CONFIG_EXTENSION: &str = "toml";
+
+/// A config built into an image of its own.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The QEMU machine that boots it.
+    pub machine: Machine,
+    /// The file that describes that machine, before `tune` (see
+    /// `cordon_qemu::config_machine`).
+    pub description: PathBuf,
+}
+
 /// Checks the config in `file` for `board` (default: the config's own),
-/// makes and places its boot modules, writes `config.bin` and builds the
-/// board's image with it. Returns the QEMU machine that boots it, as
-/// `tune` adjusts it (the device tree is checked on that very machine).
-/// `guest_append` goes at the end of the management VM's command line.
+/// makes and places its boot modules, writes `config.bin` and builds an
+/// image with it, all in the config's own output directory (the image
+/// without a config stays as it is). Returns the QEMU machine that boots
+/// it, as `tune` adjusts it (the device tree is checked on that very
+/// machine). `guest_append` goes at the end of the management VM's command
+/// line.
 pub fn prepare(
     workspace: &Workspace,
     file: &Path,
     board: Option<Board>,
     guest_append: Option<&str>,
     tune: impl FnOnce(Machine) -> Machine,
-) -> Result<Machine> {
+) -> Result<Prepared> {
     let mut loaded = load(file)?;
     let board = board_of(&loaded, board)?;
     prereq::for_boot(workspace, &[board])?;
@@ -46,16 +61,17 @@ pub fn prepare(
     }
     load::check(&loaded, loaded.config.errors())?;
 
-    let machine = tune(machine::machine(workspace, board, &loaded.config, &made));
-    let dtb_path = workspace.board_dtb(board);
+    let output = workspace.config_output(board, loaded.name());
+    let described = machine::machine(workspace, board, output.image(), &loaded.config, &made);
+    let machine = tune(described.machine());
+    let dtb_path = output.board_dtb();
     let dtb = board_dt::dump(&machine, &dtb_path)?;
     // Only QEMU's virt loads boot modules (with its guest-loader device).
     let loads_modules = board == Board::QemuVirt;
     board_dt::check(&loaded, &dtb, &dtb_path, loads_modules)?;
 
-    let config_bin = workspace.config_bin(board);
-    fs::write(&config_bin, loaded.config.to_bytes())
-        .map_err(|error| Error::io(format!("cannot write {}", config_bin.display()), error))?;
+    let config_bin = output.config_bin();
+    write(&config_bin, loaded.config.to_bytes())?;
     eprintln!(
         "xtask: {}: {} VMs and {} channels fit {board}; boot modules placed; {} written",
         loaded.file.display(),
@@ -63,8 +79,41 @@ pub fn prepare(
         loaded.config.channels.len(),
         config_bin.display()
     );
-    build_image_with_config(workspace, board, &config_bin)?;
-    Ok(machine)
+    build_image_with_config(workspace, board, &config_bin, &output.image())?;
+    let description = output.machine();
+    let toml = described.to_toml().map_err(|error| Error::BadFile {
+        path: description.clone(),
+        problem: format!("cannot describe the machine: {error}"),
+    })?;
+    write(&description, toml)?;
+    Ok(Prepared {
+        machine,
+        description,
+    })
+}
+
+/// The example configs of `board` (`boards/<board>/configs/*.toml`), in
+/// name order.
+pub fn examples(workspace: &Workspace, board: Board) -> Result<Vec<PathBuf>> {
+    let dir = workspace.example_configs(board);
+    let entries = fs::read_dir(&dir)
+        .map_err(|error| Error::io(format!("cannot list {}", dir.display()), error))?;
+    let mut configs = Vec::new();
+    for entry in entries {
+        let path = entry
+            .map_err(|error| Error::io(format!("cannot list {}", dir.display()), error))?
+            .path();
+        if path.extension().is_some_and(|ext| ext == CONFIG_EXTENSION) {
+            configs.push(path);
+        }
+    }
+    configs.sort();
+    Ok(configs)
+}
+
+fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
+    fs::write(path, contents)
+        .map_err(|error| Error::io(format!("cannot write {}", path.display()), error))
 }
 
 /// The board to build for: `asked`, which must be the config's, or else

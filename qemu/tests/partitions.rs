@@ -1,0 +1,175 @@
+//! Boots cordon's partitions under QEMU: the hostile test guest, which tries
+//! to reach what its VM was not given, as cordon's only VM and beside the
+//! management VM; the example partition configs; and a config whose boot
+//! modules the loader left out.
+//!
+//! Run these through `cargo xtask test`, which builds the hostile guest,
+//! the management VM and an image for each example config of qemu-virt
+//! (with `cordon.check` on the management VM's command line), and passes
+//! their paths, and the machine that boots each config, in the environment.
+
+mod common;
+
+use std::fs;
+use std::path::PathBuf;
+
+use cordon_qemu::config_machine::{self, ConfigMachine};
+use cordon_qemu::hostile::{self, Report};
+use cordon_qemu::mgmt_vm::{self, CHECK_OPTION};
+use cordon_qemu::{Expect, Pattern, Transcript};
+
+use common::{
+    DEADLINE, IMAGE_QEMU_VIRT, MGMT_VM_DEADLINE, SETTLE, boot_expecting, check_mgmt_vm_report,
+    env_path,
+};
+
+const GUEST_HOSTILE: &str = "CORDON_GUEST_HOSTILE";
+
+/// The example configs, `boards/qemu-virt/configs/<name>.toml`.
+const MGMT_ONLY: &str = "mgmt-only";
+const MGMT_AND_WORKLOAD: &str = "mgmt-and-workload";
+/// What cordon says when it takes each config.
+const MGMT_ONLY_TAKEN: &str = "partition config: 1 VMs, 0 channels";
+const MGMT_AND_WORKLOAD_TAKEN: &str = "partition config: 2 VMs, 1 channels";
+/// The VM of `mgmt-and-workload` that runs the hostile guest.
+const WORKLOAD: &str = "rt";
+/// The management VM's name, in cordon's default partition (where it is
+/// the only VM) and in the example configs.
+const MGMT_VM: &str = "mgmt";
+/// What cordon logs when it stops a VM's access with an abort.
+const ABORT_INJECTED: &str = "abort injected";
+/// Most of the guest's probes must run and be contained; a few skip
+/// themselves where they cannot apply (as `rt`, those aimed at cordon's
+/// image, which lies in its RAM).
+const MIN_CONTAINED: usize = 25;
+
+/// The tag cordon puts before the console lines of VM `name`.
+fn tag(name: &str) -> String {
+    format!("[{name}] ")
+}
+
+/// The machine `cargo xtask test` built for the example config `name`.
+fn config_machine(name: &str) -> ConfigMachine {
+    let path = env_path(&config_machine::env_var(name));
+    let text = fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    ConfigMachine::from_toml(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+/// The disk of `machine`'s management VM, once it is clear that the VM
+/// checks itself and powers off (else it would wait at a shell).
+fn checking_mgmt_vm_disk(machine: &ConfigMachine) -> PathBuf {
+    let mgmt = machine
+        .vm(MGMT_VM)
+        .unwrap_or_else(|| panic!("no VM {MGMT_VM:?} in {machine:?}"));
+    assert!(
+        mgmt.modules
+            .bootargs
+            .split_whitespace()
+            .any(|arg| arg == CHECK_OPTION),
+        "VM {MGMT_VM:?} was built without {CHECK_OPTION:?} in its bootargs: {:?}",
+        mgmt.modules.bootargs
+    );
+    machine
+        .disk
+        .clone()
+        .unwrap_or_else(|| panic!("no disk for VM {MGMT_VM:?} in {machine:?}"))
+}
+
+/// The hostile guest's report in VM `name`'s console lines.
+fn hostile_report<'a>(transcript: &'a Transcript, name: &str) -> Report<'a> {
+    let tag = tag(name);
+    Report::parse(transcript.lines().filter(|line| line.starts_with(&tag)))
+}
+
+#[test]
+fn hostile_guest_alone_is_contained() {
+    let machine = hostile::under_cordon(env_path(IMAGE_QEMU_VIRT), env_path(GUEST_HOSTILE));
+    let expect = hostile::expect_contained(Expect::within(DEADLINE), &tag(MGMT_VM))
+        .line(ABORT_INJECTED)
+        .then_exit_successfully();
+    let transcript = boot_expecting(&machine, expect);
+
+    let report = hostile_report(&transcript, MGMT_VM);
+    assert!(
+        report.escaped.is_empty() && report.unrecognised.is_empty(),
+        "escaped: {:?}; lines without a verdict: {:?}\n{transcript}",
+        report.escaped,
+        report.unrecognised
+    );
+    assert!(
+        report.contained.len() >= MIN_CONTAINED,
+        "only {} probes contained (skipped: {:?})\n{transcript}",
+        report.contained.len(),
+        report.skipped
+    );
+    let summary = report
+        .summary
+        .unwrap_or_else(|| panic!("no summary\n{transcript}"));
+    assert_eq!(
+        summary.probes,
+        report.verdicts(),
+        "the summary counts other probes than the lines report\n{transcript}"
+    );
+}
+
+/// Both VMs run at once, each on CPUs of its own; in which order they
+/// finish is not fixed. The management VM's checks, and the machine's
+/// power-off when it powers off, must not depend on the workload.
+#[test]
+fn hostile_workload_beside_the_management_vm() {
+    let described = config_machine(MGMT_AND_WORKLOAD);
+    let disk = checking_mgmt_vm_disk(&described);
+    let expect = mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE)
+        .line(MGMT_AND_WORKLOAD_TAKEN)
+        .line(format!("VM {WORKLOAD} stopped").as_str());
+    let expect = hostile::expect_contained(expect, &tag(WORKLOAD));
+    let transcript = boot_expecting(&described.machine(), expect);
+    check_mgmt_vm_report(&disk, &transcript);
+
+    // cordon ends a VM's console line when another VM writes, so the
+    // workload's probe lines may come in pieces: count by its summary.
+    let summary = hostile_report(&transcript, WORKLOAD)
+        .summary
+        .unwrap_or_else(|| panic!("no summary from VM {WORKLOAD}\n{transcript}"));
+    assert!(
+        summary.probes >= MIN_CONTAINED,
+        "VM {WORKLOAD} ran only {} probes\n{transcript}",
+        summary.probes
+    );
+}
+
+#[test]
+fn mgmt_only_config_boots_like_the_default() {
+    let described = config_machine(MGMT_ONLY);
+    let disk = checking_mgmt_vm_disk(&described);
+    let expect = mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE).line(MGMT_ONLY_TAKEN);
+    let transcript = boot_expecting(&described.machine(), expect);
+    check_mgmt_vm_report(&disk, &transcript);
+}
+
+/// The loader put the management VM's modules where the config says, but
+/// not the workload's kernel: cordon refuses the whole config, naming the
+/// VM, and starts no VM (so the machine never powers off by itself).
+#[test]
+fn a_config_naming_a_missing_module_starts_nothing() {
+    let mut described = config_machine(MGMT_AND_WORKLOAD);
+    let left_out = described
+        .vm(WORKLOAD)
+        .unwrap_or_else(|| panic!("no VM {WORKLOAD:?} in {described:?}"))
+        .modules
+        .kernel
+        .address;
+    let mut expect = Expect::within(DEADLINE)
+        .line(Pattern::line_with(&[
+            "partition config refused: ",
+            &format!("VM \"{WORKLOAD}\""),
+            &format!("{left_out:#x}"),
+        ]))
+        .settle(SETTLE);
+    for vm in &described.vms {
+        expect = expect.forbid(&format!("VM {} started", vm.name));
+    }
+    described.vms.retain(|vm| vm.name != WORKLOAD);
+    boot_expecting(&described.machine(), expect);
+}
