@@ -19,6 +19,7 @@ mod chosen;
 mod copy;
 mod error;
 mod interrupts;
+pub mod management;
 mod memory;
 mod passthrough;
 mod platform;
@@ -63,6 +64,16 @@ pub struct GuestChannel<'a> {
     pub spi: u32,
 }
 
+/// The management interface, for the management VM only.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct GuestManagement {
+    /// The shared region (the doorbell page follows it).
+    pub region_ipa: u64,
+    pub size: u64,
+    /// The SPI that signals events.
+    pub spi: u32,
+}
+
 /// What a VM gets.
 #[derive(Clone, Copy, Debug)]
 pub struct VmDescription<'a> {
@@ -80,6 +91,7 @@ pub struct VmDescription<'a> {
     pub gic: GuestGic,
     /// Inter-VM channels this VM is an end of.
     pub channels: &'a [GuestChannel<'a>],
+    pub management: Option<GuestManagement>,
 }
 
 /// The DTB of the VM described by `vm`, from the boot device tree `boot`.
@@ -100,6 +112,8 @@ pub fn build(boot: &fdt::Fdt, vm: &VmDescription) -> Result<Vec<u8>, GuestDtErro
         .with_child(interrupts::timer_node(&index, timer, vm.vcpus)?);
 
     root.children.extend(vm.channels.iter().map(channels::node));
+    root.children
+        .extend(vm.management.as_ref().map(management::node));
 
     let provided = passthrough::provided_by_cordon(&index, gic.path, &timer.path);
     passthrough::add(&index, &provided, vm.devices, &mut root)?;

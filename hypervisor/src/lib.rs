@@ -26,6 +26,7 @@ pub mod dt;
 mod fatal;
 #[cfg(target_os = "none")]
 mod logger;
+pub mod management;
 pub mod mm;
 pub mod vdev;
 pub mod vm;

@@ -11,6 +11,16 @@ use crate::dt::BootInfo;
 
 struct ConsoleLogger;
 
+/// Feeds formatted text to a byte ring.
+struct RingWriter<'a>(&'a mut crate::management::ring::ByteRing);
+
+impl core::fmt::Write for RingWriter<'_> {
+    fn write_str(&mut self, text: &str) -> core::fmt::Result {
+        self.0.push(text.as_bytes());
+        Ok(())
+    }
+}
+
 static LOGGER: ConsoleLogger = ConsoleLogger;
 
 impl Log for ConsoleLogger {
@@ -22,6 +32,15 @@ impl Log for ConsoleLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
+        let mut ring = crate::management::LOG.lock();
+        let _ = writeln!(
+            RingWriter(&mut ring),
+            "[cpu{} {:<5}] {}",
+            cpu::id(),
+            record.level(),
+            record.args()
+        );
+        drop(ring);
         let mut console = CONSOLE.lock();
         console.end_open_line();
         let _ = writeln!(

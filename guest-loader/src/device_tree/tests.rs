@@ -42,6 +42,7 @@ fn virt_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         stdout_path: None,
         gic: VIRT_GIC_AT,
         channels: &[],
+        management: None,
     }
 }
 
@@ -55,6 +56,7 @@ fn rpi4_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         stdout_path: None,
         gic: RPI4_GIC_AT,
         channels: &[],
+        management: None,
     }
 }
 
@@ -842,4 +844,25 @@ fn channels_appear_with_their_window_doorbell_and_interrupt() {
     assert_eq!(strings(node, "cordon,name"), ["telemetry"]);
     assert_eq!(strings(node, "cordon,peer"), ["rt"]);
     assert!(fdt.find_node("/channel@0").is_none());
+}
+
+#[test]
+fn the_management_region_is_reserved_memory_outside_ram() {
+    let vm = VmDescription {
+        management: Some(GuestManagement {
+            region_ipa: 0xa020_0000,
+            size: 0x1_0000,
+            spi: 286,
+        }),
+        ..virt_vm(&[])
+    };
+    let dtb = guest(&qemu_virt(), &vm);
+    let fdt = Fdt::new(&dtb).unwrap();
+    let parent = node(&fdt, "/reserved-memory");
+    assert_eq!(cells(parent, "#address-cells"), [2]);
+    let region = node(&fdt, "/reserved-memory/cordon-management@a0200000");
+    assert_eq!(strings(region, "compatible"), ["cordon,management"]);
+    assert_eq!(cells(region, "reg"), [0, 0xa020_0000, 0, 0x1_0000]);
+    assert!(property_names(region).contains(&"no-map"));
+    assert_eq!(cells(region, "interrupts"), [0, 254, 1]);
 }

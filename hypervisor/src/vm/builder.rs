@@ -7,8 +7,11 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use cordon_abi::REGION_SIZE;
 use cordon_guest_loader::GuestMemory;
-use cordon_guest_loader::device_tree::{self, GuestChannel, GuestGic, VmDescription};
+use cordon_guest_loader::device_tree::{
+    self, GuestChannel, GuestGic, GuestManagement, VmDescription,
+};
 use cordon_guest_loader::linux_boot;
 use fdt::Fdt;
 use log::info;
@@ -22,12 +25,14 @@ use crate::arch::aarch64::vgic::CPU_INTERFACE_SIZE;
 use crate::arch::aarch64::vgic::distributor::VirtualDistributor;
 use crate::board::Board;
 use crate::dt;
+use crate::management::ManagementPort;
+use crate::management::ring::ByteRing;
 use crate::mm::region::RegionSet;
 use crate::mm::{FRAME_SIZE, PhysRange};
 use crate::vdev::pl011::VirtualPl011;
 use crate::vm::channel::{ChannelEnd, DOORBELL_SIZE};
 use crate::vm::exits::ExitCounters;
-use crate::vm::spec::{ChannelEndSpec, VmSpec};
+use crate::vm::spec::{ChannelEndSpec, Role, VmSpec};
 use crate::vm::{BootPayload, EmulatedUart, Lifecycle, Vcpu, Vm};
 
 /// GIC interrupt specifier: type cell values and the trigger flag mask.
@@ -45,8 +50,13 @@ const MAX_DEVICE_RANGES: usize = 32;
 
 #[derive(Debug)]
 pub enum BuildError {
+    /// No RAM for the management interface's region.
+    NoManagementRegion,
     Stage2(MapError),
-    Device { path: String, reason: String },
+    Device {
+        path: String,
+        reason: String,
+    },
     DeviceTree(device_tree::GuestDtError),
     Boot(linux_boot::BootPlanError),
 }
@@ -54,6 +64,7 @@ pub enum BuildError {
 impl core::fmt::Display for BuildError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
+            Self::NoManagementRegion => write!(f, "no RAM for the management interface"),
             Self::Stage2(err) => write!(f, "stage-2 tables: {err:?}"),
             Self::Device { path, reason } => write!(f, "device {path}: {reason}"),
             Self::DeviceTree(err) => write!(f, "device tree: {err}"),
@@ -242,6 +253,24 @@ pub fn build(
     };
     let kernel_bytes = module_bytes(spec.kernel);
     let initrd_len = spec.initrd.map_or(0, |m| m.size() as usize);
+    // The management interface: its region after the channels, then the
+    // doorbell page (unmapped: writes trap), events on an emulated SPI.
+    let management_port = if spec.role == Role::Management {
+        let region = crate::boot::FRAMES
+            .lock()
+            .as_mut()
+            .and_then(|frames| frames.alloc(REGION_SIZE / FRAME_SIZE as usize))
+            .ok_or(BuildError::NoManagementRegion)?;
+        while vdist.owns(next_spi) {
+            next_spi -= 1;
+        }
+        let spi = next_spi;
+        vdist.give_emulated(spi);
+        map(next_ipa, region.start, region.size(), Stage2Attrs::RAM)?;
+        Some(ManagementPort::new(region, next_ipa, spi))
+    } else {
+        None
+    };
     let guest_channels: Vec<GuestChannel> = channels
         .iter()
         .map(|end| GuestChannel {
@@ -265,6 +294,11 @@ pub fn build(
             cpu_interface: board.gic.gicc,
         },
         channels: &guest_channels,
+        management: management_port.as_ref().map(|port| GuestManagement {
+            region_ipa: port.region_ipa,
+            size: port.region.size(),
+            spi: port.spi,
+        }),
     };
     // The DTB's size does not depend on where the initrd goes: size it
     // first with a placeholder, then build it for real.
@@ -296,6 +330,9 @@ pub fn build(
         console_prefix: format!("[{}] ", spec.name),
         uart,
         channels,
+        management_port,
+        console_ring: SpinMutex::new(ByteRing::new()),
+        faults_seen: core::sync::atomic::AtomicU64::new(0),
         vmid,
         vttbr: stage2::vttbr(tables.root(), vmid),
         vtcr: stage2::vtcr(ipa_bits, tables.start_level(), pa_range),
@@ -317,7 +354,7 @@ pub fn build(
     for vcpu in 0..vcpu_count {
         crate::vm::assign(vm, vcpu);
     }
-    vm.vcpus[0].start(vm.payload.plan.kernel, vm.payload.plan.dtb);
+    crate::vm::lifecycle::first_start(vm);
     Ok(vm)
 }
 

@@ -19,7 +19,7 @@ pub enum ExitReason {
 }
 
 impl ExitReason {
-    const ALL: [ExitReason; 9] = [
+    pub const ALL: [ExitReason; 9] = [
         Self::Hvc,
         Self::Smc,
         Self::Mmio,

@@ -2,15 +2,17 @@
 //! then restarted from its pristine images or stopped for good, as its
 //! restart policy says. Other VMs never pause for it.
 
-use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
 use log::{info, warn};
 
 use super::spec::{Role, StopReason};
 use super::{VcpuState, Vm, builder};
-use crate::arch::aarch64::gic::{self, distributor};
+use crate::arch::aarch64::gic::distributor;
+use crate::arch::aarch64::trap::kick_vcpu;
 use crate::arch::aarch64::vgic::injector;
 use crate::arch::aarch64::{cpu as arch_cpu, psci};
+use crate::management::{record_event, uptime_ns};
 
 /// How long a stopping VM waits for its other vCPUs to stop.
 const STOP_TIMEOUT_MS: u64 = 1000;
@@ -28,6 +30,13 @@ pub enum VmState {
 pub struct Lifecycle {
     state: AtomicU8,
     restarts: AtomicU32,
+    /// When the VM last started (counter ticks since reset, as ns).
+    started_ns: AtomicU64,
+    /// A stop asked for from outside (the management interface): the last
+    /// vCPU to leave finishes it.
+    remote_stop: AtomicBool,
+    /// ...and then starts the VM again.
+    restart_after_stop: AtomicBool,
 }
 
 impl Default for Lifecycle {
@@ -41,6 +50,9 @@ impl Lifecycle {
         Self {
             state: AtomicU8::new(VmState::Running as u8),
             restarts: AtomicU32::new(0),
+            started_ns: AtomicU64::new(0),
+            remote_stop: AtomicBool::new(false),
+            restart_after_stop: AtomicBool::new(false),
         }
     }
 
@@ -50,6 +62,11 @@ impl Lifecycle {
             1 => VmState::Stopping,
             _ => VmState::Stopped,
         }
+    }
+
+    /// When the VM last started, in ns since reset.
+    pub fn started_ns(&self) -> u64 {
+        self.started_ns.load(Ordering::Relaxed)
     }
 
     pub fn restarts(&self) -> u32 {
@@ -74,11 +91,93 @@ impl Lifecycle {
 }
 
 /// Stops this CPU's vCPU, releasing what it holds of the physical GIC,
-/// and waits for the vCPU to be started again.
+/// and waits for the vCPU to be started again. The last vCPU of a VM
+/// stopped from outside finishes the stop.
 fn leave(vm: &'static Vm, vcpu: usize) -> ! {
     injector::release_for_stop();
     vm.vcpus[vcpu].stop();
+    let all_off = vm.vcpus.iter().all(|v| v.state() == VcpuState::Off);
+    if all_off && vm.lifecycle.remote_stop.swap(false, Ordering::AcqRel) {
+        let restart = vm
+            .lifecycle
+            .restart_after_stop
+            .swap(false, Ordering::AcqRel);
+        finish_stop(vm, restart);
+    }
     super::run_assigned(vm, vcpu)
+}
+
+/// Marks the VM running from its entry point (vCPU 0), and says so.
+fn launch(vm: &'static Vm) {
+    vm.lifecycle
+        .started_ns
+        .store(uptime_ns(), Ordering::Relaxed);
+    vm.lifecycle.set(VmState::Running);
+    record_event(vm, VmState::Running);
+    vm.vcpus[0].start(vm.payload.plan.kernel, vm.payload.plan.dtb);
+}
+
+/// Every vCPU is off: reset the VM's interrupts, then restart it from its
+/// boot images or leave it stopped.
+fn finish_stop(vm: &'static Vm, restart: bool) {
+    info!("VM {}: exits: {}", vm.name, vm.exits);
+    reset_interrupts(vm);
+    if restart {
+        let count = vm.lifecycle.restarts.fetch_add(1, Ordering::Relaxed) + 1;
+        info!(
+            "VM {}: restarting from its boot images (restart {count})",
+            vm.name
+        );
+        builder::load(vm, true);
+        launch(vm);
+    } else {
+        vm.lifecycle.set(VmState::Stopped);
+        record_event(vm, VmState::Stopped);
+        info!("VM {} stopped", vm.name);
+    }
+}
+
+/// The management interface asks to stop a running VM (and maybe start it
+/// again): its vCPUs are kicked out of the guest and stop at their exit.
+pub fn request_stop(vm: &'static Vm, restart: bool) -> Result<(), VmState> {
+    if !vm.lifecycle.begin_stop() {
+        return Err(vm.lifecycle.state());
+    }
+    info!(
+        "VM {}: stop requested through the management interface",
+        vm.name
+    );
+    vm.lifecycle
+        .restart_after_stop
+        .store(restart, Ordering::Release);
+    vm.lifecycle.remote_stop.store(true, Ordering::Release);
+    record_event(vm, VmState::Stopping);
+    for (n, _) in vm.vcpus.iter().enumerate() {
+        kick_vcpu(vm, n);
+    }
+    // A VM whose vCPUs are all off already has nobody to leave.
+    if vm.vcpus.iter().all(|v| v.state() == VcpuState::Off)
+        && vm.lifecycle.remote_stop.swap(false, Ordering::AcqRel)
+    {
+        finish_stop(vm, restart);
+    }
+    Ok(())
+}
+
+/// Starts a stopped VM again from its boot images.
+pub fn start_stopped(vm: &'static Vm) -> Result<(), VmState> {
+    if vm.lifecycle.state() != VmState::Stopped {
+        return Err(vm.lifecycle.state());
+    }
+    info!("VM {}: started through the management interface", vm.name);
+    builder::load(vm, true);
+    launch(vm);
+    Ok(())
+}
+
+/// The first start of a VM just built.
+pub fn first_start(vm: &'static Vm) {
+    launch(vm);
 }
 
 /// Called at every VM exit: a vCPU of a stopping VM stops here.
@@ -95,9 +194,10 @@ pub fn stop(vm: &'static Vm, vcpu: usize, reason: StopReason) -> ! {
         leave(vm, vcpu);
     }
     info!("VM {} {reason}", vm.name);
-    for (n, other) in vm.vcpus.iter().enumerate() {
+    record_event(vm, VmState::Stopping);
+    for n in 0..vm.vcpus.len() {
         if n != vcpu {
-            distributor::get().send_sgi(gic::CORDON_IPI, gic::interface_mask(other.pcpu));
+            kick_vcpu(vm, n);
         }
     }
     injector::release_for_stop();
@@ -107,7 +207,6 @@ pub fn stop(vm: &'static Vm, vcpu: usize, reason: StopReason) -> ! {
     }
     info!("VM {}: exits: {}", vm.name, vm.exits);
     reset_interrupts(vm);
-
     if vm.spec.restart.restarts_after(reason) {
         let count = vm.lifecycle.restarts.fetch_add(1, Ordering::Relaxed) + 1;
         info!(

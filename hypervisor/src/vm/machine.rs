@@ -17,6 +17,8 @@ use cordon_guest_loader::linux_boot::LinuxBootPlan;
 use super::channel::ChannelEnd;
 use super::lifecycle::Lifecycle;
 use super::spec::VmSpec;
+use crate::management::ManagementPort;
+use crate::management::ring::ByteRing;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 #[repr(u8)]
@@ -133,6 +135,12 @@ pub struct Vm {
     pub uart: Option<EmulatedUart>,
     /// This VM's ends of inter-VM channels.
     pub channels: Vec<ChannelEnd>,
+    /// The management interface, for the management VM.
+    pub management_port: Option<ManagementPort>,
+    /// The end of what its console printed, for the management interface.
+    pub console_ring: SpinMutex<ByteRing>,
+    /// Refused accesses so far (see [`Vm::log_fault`]).
+    pub faults_seen: AtomicU64,
     pub vmid: u16,
     /// VTTBR_EL2 and VTCR_EL2 values: the VM's stage-2 address space.
     pub vttbr: u64,
@@ -144,7 +152,22 @@ pub struct Vm {
     pub exits: ExitCounters,
 }
 
+/// A VM's first this many refused accesses are logged, then only every
+/// power of two: a guest must not be able to flood the shared console.
+const FAULT_LOG_BURST: u64 = 16;
+
 impl Vm {
+    /// Whether to log the VM's latest refused access (counts them all).
+    pub fn log_fault(&self) -> bool {
+        let n = self.faults_seen.fetch_add(1, Ordering::Relaxed) + 1;
+        n <= FAULT_LOG_BURST || n.is_power_of_two()
+    }
+
+    /// How many refused accesses the VM made.
+    pub fn faults(&self) -> u64 {
+        self.faults_seen.load(Ordering::Relaxed)
+    }
+
     /// A number telling this VM's console output from others'.
     pub fn console_source(&self) -> usize {
         self.vmid as usize
@@ -170,6 +193,19 @@ pub fn register(vm: &'static Vm) {
     if focus.is_none() && vm.uart.is_some() {
         *focus = Some(vms.len() - 1);
     }
+}
+
+/// Every VM built, in order.
+pub fn registered() -> Vec<&'static Vm> {
+    VMS.lock().clone()
+}
+
+/// The management VM, once built.
+pub fn management() -> Option<&'static Vm> {
+    VMS.lock()
+        .iter()
+        .copied()
+        .find(|vm| vm.spec.role == super::spec::Role::Management)
 }
 
 /// The VM called `name`, if it was built.

@@ -24,5 +24,5 @@ pub use lifecycle::Lifecycle;
 #[cfg(target_os = "none")]
 pub use machine::{
     BootPayload, EmulatedUart, Vcpu, VcpuState, Vm, assign, assignment, by_name, current,
-    input_focus, next_input_focus, register, run_assigned,
+    input_focus, management, next_input_focus, register, registered, run_assigned,
 };

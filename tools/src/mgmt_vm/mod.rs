@@ -18,6 +18,8 @@ use initramfs::Contents;
 
 /// The program that prints the virtual counter, and its crate.
 const VCOUNTER: &str = "cordon-vcounter";
+/// The management interface's command-line client, and its crate.
+const CORDONCTL: &str = "cordonctl";
 /// The tree copied into the initramfs, under `mgmt-vm/`.
 const INITRAMFS_TREE: &str = "initramfs";
 const INITRAMFS_NAME: &str = "initramfs.cpio.gz";
@@ -40,6 +42,7 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     let debian = prereq::mgmt_vm_files(workspace)?;
     check_kernel(&debian.kernel)?;
     let vcounter = musl::build(workspace, VCOUNTER, VCOUNTER)?;
+    let cordonctl = musl::build(workspace, CORDONCTL, CORDONCTL)?;
 
     let output = workspace.mgmt_vm_output();
     fs::create_dir_all(&output)
@@ -47,7 +50,7 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     let contents = Contents {
         tree: &workspace.mgmt_vm_sources().join(INITRAMFS_TREE),
         busybox: &debian.busybox,
-        programs: &[vcounter],
+        programs: &[vcounter, cordonctl],
         modules: &debian.modules,
     };
     let rebuilt = initramfs::build(&contents, &vm.initramfs)?;

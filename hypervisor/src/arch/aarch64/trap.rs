@@ -141,6 +141,19 @@ fn first_vcpu(vcpus: u8) -> usize {
 /// Lists the interrupts of emulated devices (channel doorbells rung by
 /// peers, a console UART whose line is raised) on the vCPU they target.
 fn raise_emulated_interrupts(vm: &Vm, vcpu: usize) {
+    if let Some(port) = &vm.management_port
+        && vcpu == 0
+    {
+        let (enabled, priority) = {
+            let dist = vm.distributor.lock();
+            (dist.is_enabled(0, port.spi), dist.priority(0, port.spi))
+        };
+        // Events the guest does not listen for (no driver) stay recorded
+        // in the region only.
+        if port.take_event() && enabled {
+            injector::inject(list_register::emulated_edge(port.spi, priority));
+        }
+    }
     for end in &vm.channels {
         let (target, enabled, priority) = {
             let dist = vm.distributor.lock();
@@ -174,6 +187,12 @@ fn raise_emulated_interrupts(vm: &Vm, vcpu: usize) {
     }
 }
 
+/// Makes vCPU `vcpu` of `vm` exit soon (a cordon IPI to its CPU), to look
+/// at what changed for it.
+pub fn kick_vcpu(vm: &Vm, vcpu: usize) {
+    distributor::get().send_sgi(gic::CORDON_IPI, gic::interface_mask(vm.vcpus[vcpu].pcpu));
+}
+
 /// A doorbell write: the peer's end of the channel gets its interrupt, on
 /// the vCPU that interrupt targets (woken with a cordon IPI).
 fn ring_peer(vm: &Vm, channel: &str, peer: &str) {
@@ -202,6 +221,7 @@ fn uart_access(vm: &Vm, frame: &mut TrapFrame, access: MmioAccess, offset: u64) 
             let _ = sent.push(byte);
         });
         if let Some(&byte) = sent.first() {
+            vm.console_ring.lock().push(&[byte]);
             let focused = vm::input_focus().is_some_and(|focus| core::ptr::eq(focus, vm));
             uart.transmit(byte, focused, |bytes| {
                 CONSOLE
@@ -268,10 +288,14 @@ fn handle_sync(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame) {
         esr::EC_INSTRUCTION_ABORT_LOWER => {
             vm.exits.count(ExitReason::StageTwoFault);
             let ipa = faulting_ipa();
-            warn!(
-                "VM {} vCPU {vcpu}: instruction fetch from {ipa:#x}, not given to it: abort injected",
-                vm.name
-            );
+            if vm.log_fault() {
+                warn!(
+                    "VM {} vCPU {vcpu}: instruction fetch from {ipa:#x}, not given to it: abort \
+                     injected ({} refused so far)",
+                    vm.name,
+                    vm.faults()
+                );
+            }
             inject_instruction_abort(frame);
         }
         _ => {
@@ -345,6 +369,21 @@ fn data_abort(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame, iss: u32) {
         .as_ref()
         .and_then(|uart| ipa.checked_sub(uart.ipa))
         .filter(|&offset| offset < pl011::SIZE);
+    if let Some(port) = vm
+        .management_port
+        .as_ref()
+        .filter(|port| port.is_doorbell(ipa))
+    {
+        vm.exits.count(ExitReason::Mmio);
+        if let Ok(access) = MmioAccess::decode(iss)
+            && access.write
+        {
+            let value = access.store_value(register(frame, access.register));
+            crate::management::doorbell(vm, port, value);
+        }
+        frame.elr += INSTRUCTION_SIZE;
+        return;
+    }
     if let Some(end) = vm.channels.iter().find(|end| end.is_doorbell(ipa)) {
         vm.exits.count(ExitReason::Mmio);
         if esr::is_write(iss) {
@@ -372,22 +411,28 @@ fn data_abort(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame, iss: u32) {
     }
     if !in_distributor {
         vm.exits.count(ExitReason::StageTwoFault);
-        warn!(
-            "VM {} vCPU {vcpu}: {} at {ipa:#x} (pc {:#x}), not given to it: abort injected",
-            vm.name,
-            if esr::is_write(iss) { "write" } else { "read" },
-            frame.elr
-        );
+        if vm.log_fault() {
+            warn!(
+                "VM {} vCPU {vcpu}: {} at {ipa:#x} (pc {:#x}), not given to it: abort injected \
+                 ({} refused so far)",
+                vm.name,
+                if esr::is_write(iss) { "write" } else { "read" },
+                frame.elr,
+                vm.faults()
+            );
+        }
         inject_data_abort(frame, iss);
         return;
     }
     vm.exits.count(ExitReason::Mmio);
     let Ok(access) = MmioAccess::decode(iss) else {
-        warn!(
-            "VM {} vCPU {vcpu}: distributor access at {ipa:#x} without a syndrome \
-             (pc {:#x}): abort injected",
-            vm.name, frame.elr
-        );
+        if vm.log_fault() {
+            warn!(
+                "VM {} vCPU {vcpu}: distributor access at {ipa:#x} without a syndrome \
+                 (pc {:#x}): abort injected",
+                vm.name, frame.elr
+            );
+        }
         inject_data_abort(frame, iss);
         return;
     };

@@ -77,11 +77,40 @@ fn load_vm_controls(vm: &Vm, vcpu: usize) {
     }
 }
 
-/// Resets the EL1 state a guest could have left behind.
+/// Resets the EL1 state a guest could have left behind: its previous
+/// life must not be visible to the next (nor to a new image).
 fn reset_el1() {
     SCTLR_EL1.set(SCTLR_EL1_RESET);
-    // SAFETY: stops the virtual timer of the vCPU's previous life.
-    unsafe { core::arch::asm!("msr cntv_ctl_el0, xzr", options(nomem, nostack)) };
+    // SAFETY: zeroes EL1 and EL0 registers of the vCPU's previous life
+    // (translation, vectors, thread IDs, stack pointers, exception state,
+    // timer control); the MMU is off and the guest not running.
+    unsafe {
+        core::arch::asm!(
+            "msr cntv_ctl_el0, xzr",
+            "msr cntkctl_el1, xzr",
+            "msr ttbr0_el1, xzr",
+            "msr ttbr1_el1, xzr",
+            "msr tcr_el1, xzr",
+            "msr mair_el1, xzr",
+            "msr amair_el1, xzr",
+            "msr vbar_el1, xzr",
+            "msr contextidr_el1, xzr",
+            "msr tpidr_el0, xzr",
+            "msr tpidr_el1, xzr",
+            "msr tpidrro_el0, xzr",
+            "msr sp_el0, xzr",
+            "msr sp_el1, xzr",
+            "msr elr_el1, xzr",
+            "msr spsr_el1, xzr",
+            "msr esr_el1, xzr",
+            "msr far_el1, xzr",
+            "msr par_el1, xzr",
+            "msr afsr0_el1, xzr",
+            "msr afsr1_el1, xzr",
+            "msr cpacr_el1, xzr",
+            options(nomem, nostack)
+        )
+    };
 }
 
 /// Starts vCPU `vcpu` of `vm` on this CPU at `entry` (EL1h, MMU off) with
@@ -92,6 +121,8 @@ pub fn run(vm: &'static Vm, vcpu: usize, entry: u64, context: u64) -> ! {
     reset_el1();
     injector::reset();
     let gicd = distributor::get();
+    // Whatever the vCPU's previous life left active stays no longer.
+    gicd.clear_active(gic::VIRTUAL_TIMER_PPI);
     gicd.enable(gic::CORDON_IPI);
     gicd.enable(gic::maintenance_interrupt());
     let mut frame = TrapFrame::default();

@@ -33,11 +33,13 @@ pub fn reset() {
 /// empties list registers and queue.
 pub fn release_for_stop() {
     let gich = hyp_interface::get();
-    for lr in 0..gich.list_registers() {
-        let value = gich.read(lr);
-        if let Some(physical) = list_register::physical_id(value)
-            && list_register::state(value) != State::Invalid
-        {
+    let listed = (0..gich.list_registers())
+        .map(|lr| gich.read(lr))
+        .filter(|&value| list_register::state(value) != State::Invalid);
+    let queued: heapless::Vec<u32, QUEUE_DEPTH> =
+        QUEUES[cpu::id()].lock().iter().copied().collect();
+    for value in listed.chain(queued) {
+        if let Some(physical) = list_register::physical_id(value) {
             distributor::get().clear_active(physical);
         }
     }
