@@ -7,10 +7,9 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use cordon_abi::{
-    DATA_OFFSET, DOORBELL_SIZE, ErrorCode, Event, ExitCounts, ExitReason as AbiExit, Info,
-    REGION_SIZE, Reply, Request, RequestIds, Response, RingChunk, VmList, VmState as AbiState,
-    VmStatus, decode_request, encode_response, event_offset, event_record, init_region,
-    request_ids, wire,
+    DATA_OFFSET, DOORBELL_SIZE, ErrorCode, Event, ExitCounts, Info, REGION_SIZE, Reply, Request,
+    RequestIds, Response, RingChunk, VmList, VmState as AbiState, VmStatus, decode_request,
+    encode_response, event_offset, event_record, init_region, request_ids, wire,
 };
 use log::{info, warn};
 use spin::mutex::SpinMutex;
@@ -208,8 +207,8 @@ fn abi_state(state: VmState) -> AbiState {
 
 fn status(vm: &Vm) -> OwnedStatus {
     let mut exits = ExitCounts::default();
-    for (reason, abi) in ExitReason::ALL.iter().zip(AbiExit::ALL) {
-        exits.set(abi, vm.exits.get(*reason));
+    for reason in ExitReason::ALL {
+        exits.set(reason, vm.exits.get(reason));
     }
     let state = vm.lifecycle.state();
     OwnedStatus {

@@ -3,48 +3,9 @@
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum ExitReason {
-    Hvc,
-    Smc,
-    /// Emulated device register (the distributor).
-    Mmio,
-    /// Access to guest-physical memory the VM was not given.
-    StageTwoFault,
-    Wfi,
-    Wfe,
-    SystemRegister,
-    Irq,
-    Other,
-}
-
-impl ExitReason {
-    pub const ALL: [ExitReason; 9] = [
-        Self::Hvc,
-        Self::Smc,
-        Self::Mmio,
-        Self::StageTwoFault,
-        Self::Wfi,
-        Self::Wfe,
-        Self::SystemRegister,
-        Self::Irq,
-        Self::Other,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Hvc => "hvc",
-            Self::Smc => "smc",
-            Self::Mmio => "mmio",
-            Self::StageTwoFault => "stage2-fault",
-            Self::Wfi => "wfi",
-            Self::Wfe => "wfe",
-            Self::SystemRegister => "sysreg",
-            Self::Irq => "irq",
-            Self::Other => "other",
-        }
-    }
-}
+/// Why a guest stopped running: the management ABI's classification, so
+/// counters reach cordonctl as they are.
+pub use cordon_abi::ExitReason;
 
 pub struct ExitCounters([AtomicU64; ExitReason::ALL.len()]);
 
