@@ -173,3 +173,63 @@ fn a_config_naming_a_missing_module_starts_nothing() {
     described.vms.retain(|vm| vm.name != WORKLOAD);
     boot_expecting(&described.machine(), expect);
 }
+
+/// The example config with an attacker (`rt`) beside a heartbeat guest
+/// (`beat`) and the management VM.
+const HOSTILE_AND_HEARTBEAT: &str = "hostile-and-heartbeat";
+/// The VM that prints a heartbeat every 100 ms.
+const HEARTBEAT_VM: &str = "beat";
+/// What the heartbeat guest prints, then a number counting from 1.
+const HEARTBEAT: &str = "heartbeat ";
+/// What it prints when two beats were too far apart.
+const HEARTBEAT_LATE: &str = "heartbeat: late";
+/// Beats the neighbour must go on with after the attacker stopped.
+const BEATS_AFTER_ATTACK: u64 = 5;
+
+/// The heartbeat numbers VM `vm` printed, with the line index of each.
+fn heartbeats(transcript: &Transcript, vm: &str) -> Vec<(usize, u64)> {
+    let prefix = format!("{}{HEARTBEAT}", tag(vm));
+    transcript
+        .lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let number = line.strip_prefix(&prefix)?.trim().parse().ok()?;
+            Some((index, number))
+        })
+        .collect()
+}
+
+/// While one VM attacks, its neighbour's heartbeat never stops or skips,
+/// and goes on after the attacker is done; the management VM checks out.
+#[test]
+fn neighbour_heartbeat_goes_on_during_an_attack() {
+    let described = config_machine(HOSTILE_AND_HEARTBEAT);
+    let disk = checking_mgmt_vm_disk(&described);
+    let expect = mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE)
+        .line(format!("VM {WORKLOAD} stopped").as_str())
+        .forbid(HEARTBEAT_LATE);
+    let expect = hostile::expect_contained(expect, &tag(WORKLOAD));
+    let transcript = boot_expecting(&described.machine(), expect);
+    check_mgmt_vm_report(&disk, &transcript);
+
+    let beats = heartbeats(&transcript, HEARTBEAT_VM);
+    let numbers: Vec<u64> = beats.iter().map(|&(_, n)| n).collect();
+    let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+    assert_eq!(
+        numbers, expected,
+        "heartbeats skipped or repeated\n{transcript}"
+    );
+    let stopped = format!("VM {WORKLOAD} stopped");
+    let attack_over = transcript
+        .lines()
+        .position(|line| line.contains(&stopped))
+        .unwrap_or_else(|| panic!("VM {WORKLOAD} never stopped\n{transcript}"));
+    let after = beats
+        .iter()
+        .filter(|&&(index, _)| index > attack_over)
+        .count() as u64;
+    assert!(
+        after >= BEATS_AFTER_ATTACK,
+        "only {after} heartbeats after the attack ended\n{transcript}"
+    );
+}

@@ -181,6 +181,7 @@ pub fn build(
                 spi,
                 model: SpinMutex::new(VirtualPl011::new()),
                 pending_line: SpinMutex::new(heapless::Vec::new()),
+                pending_since: core::sync::atomic::AtomicU64::new(0),
             })
         }
         None => None,

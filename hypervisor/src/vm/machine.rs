@@ -89,28 +89,49 @@ pub struct EmulatedUart {
     /// The SPI it raises.
     pub spi: u32,
     pub model: SpinMutex<VirtualPl011>,
-    /// Output not yet on the console: a VM without the input focus writes
-    /// whole lines, so VMs printing at once do not chop each other's lines.
+    /// Output not yet on the console: VMs write whole lines, so VMs
+    /// printing at once do not chop each other's lines. A line left
+    /// unfinished (a prompt) goes out after [`CONSOLE_LINE_DELAY_MS`].
     pub pending_line: SpinMutex<heapless::Vec<u8, CONSOLE_LINE_MAX>>,
+    /// When the pending line's first byte came (counter ticks).
+    pub pending_since: AtomicU64,
 }
 
 /// Longest line kept back before it is written anyway.
 pub const CONSOLE_LINE_MAX: usize = 160;
+/// How long an unfinished line waits for the rest.
+pub const CONSOLE_LINE_DELAY_MS: u64 = 20;
 
 impl EmulatedUart {
-    /// The guest sent `byte`; `write` gets what should reach the console
-    /// now: everything at once when the VM has the input focus (prompts
-    /// must show), else whole lines.
-    pub fn transmit(&self, byte: u8, focused: bool, write: impl FnOnce(&[u8])) {
+    /// The guest sent `byte`; `write` gets a finished (or full) line.
+    pub fn transmit(&self, byte: u8, write: impl FnOnce(&[u8])) {
         let mut line = self.pending_line.lock();
+        if line.is_empty() {
+            self.pending_since
+                .store(crate::arch::aarch64::cpu::counter().0, Ordering::Relaxed);
+        }
         let full = line.push(byte).is_err();
-        if focused || byte == b'\n' || full {
+        if byte == b'\n' || full {
             write(&line);
             line.clear();
             if full {
                 // Cannot fail: just cleared.
                 let _ = line.push(byte);
             }
+        }
+    }
+
+    /// Writes an unfinished line that waited long enough (at VM exits).
+    pub fn flush_stale(&self, write: impl FnOnce(&[u8])) {
+        let mut line = self.pending_line.lock();
+        if line.is_empty() {
+            return;
+        }
+        let (now, hz) = crate::arch::aarch64::cpu::counter();
+        let waited = now.saturating_sub(self.pending_since.load(Ordering::Relaxed));
+        if waited > hz * CONSOLE_LINE_DELAY_MS / 1000 {
+            write(&line);
+            line.clear();
         }
     }
 }

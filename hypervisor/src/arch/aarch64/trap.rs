@@ -86,6 +86,13 @@ pub extern "C" fn handle_guest_exit(frame: &mut TrapFrame, kind: u64) {
         }
     }
     lifecycle::check(vm, vcpu);
+    if let Some(uart) = &vm.uart {
+        uart.flush_stale(|bytes| {
+            CONSOLE
+                .lock()
+                .write_from(vm.console_source(), &vm.console_prefix, bytes)
+        });
+    }
     drain_sgis(vm, vcpu);
     raise_emulated_interrupts(vm, vcpu);
     injector::flush();
@@ -222,8 +229,7 @@ fn uart_access(vm: &Vm, frame: &mut TrapFrame, access: MmioAccess, offset: u64) 
         });
         if let Some(&byte) = sent.first() {
             vm.console_ring.lock().push(&[byte]);
-            let focused = vm::input_focus().is_some_and(|focus| core::ptr::eq(focus, vm));
-            uart.transmit(byte, focused, |bytes| {
+            uart.transmit(byte, |bytes| {
                 CONSOLE
                     .lock()
                     .write_from(vm.console_source(), &vm.console_prefix, bytes)
