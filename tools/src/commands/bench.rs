@@ -127,11 +127,15 @@ fn memory_mib(text: &str) -> Option<u64> {
 }
 
 /// `line` from `exits:` on, if it is cordon's exit counts (after any
-/// `[cpuN LEVEL]` log prefix).
+/// `[cpuN LEVEL]` log prefix and `VM <name>: `).
 fn exit_counts(line: &str) -> Option<&str> {
     let text = line.trim_start();
     let text = match text.strip_prefix('[') {
         Some(rest) => rest.split_once(']')?.1.trim_start(),
+        None => text,
+    };
+    let text = match text.strip_prefix("VM ") {
+        Some(rest) => rest.split_once(": ")?.1,
         None => text,
     };
     text.starts_with(EXITS).then_some(text)
@@ -249,6 +253,10 @@ mod tests {
             Some("exits: hvc=12 dabt=3400")
         );
         assert_eq!(exit_counts("exits: wfi=7"), Some("exits: wfi=7"));
+        assert_eq!(
+            exit_counts("[cpu0 INFO ] VM mgmt: exits: hvc=8 mmio=35"),
+            Some("exits: hvc=8 mmio=35")
+        );
         assert_eq!(exit_counts("[cpu1 DEBUG] vcpu0 exits to EL2"), None);
         assert_eq!(exit_counts("cordon-mgmt-vm: powering off"), None);
     }
