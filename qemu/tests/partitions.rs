@@ -233,3 +233,59 @@ fn neighbour_heartbeat_goes_on_during_an_attack() {
         "only {after} heartbeats after the attack ended\n{transcript}"
     );
 }
+
+/// The example config whose workload resets itself again and again.
+const RESET_LOOP: &str = "reset-loop";
+/// Its looping VM.
+const LOOPING_VM: &str = "loop";
+/// Restarts the test wants to see.
+const MIN_RESTARTS: usize = 20;
+/// What cordon logs at each restart, up to the RAM it has left.
+const RESTARTING: &str = "restarting from its boot images (restart ";
+const RAM_FREE: &str = " KiB of RAM free)";
+
+/// A VM that resets itself over and over comes back every time, cordon's
+/// free RAM is the same after each restart, and the management VM beside
+/// it checks out undisturbed.
+#[test]
+fn a_reset_loop_restarts_every_time_and_leaks_nothing() {
+    let described = config_machine(RESET_LOOP);
+    let disk = checking_mgmt_vm_disk(&described);
+    let expect = mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE);
+    let transcript = boot_expecting(&described.machine(), expect);
+    check_mgmt_vm_report(&disk, &transcript);
+
+    let prefix = format!("VM {LOOPING_VM}: {RESTARTING}");
+    let restarts: Vec<(u64, u64)> = transcript
+        .lines()
+        .filter_map(|line| {
+            let rest = &line[line.find(&prefix)? + prefix.len()..];
+            let (count, rest) = rest.split_once("; ")?;
+            let free = rest.strip_suffix(RAM_FREE)?;
+            Some((count.parse().ok()?, free.parse().ok()?))
+        })
+        .collect();
+    assert!(
+        restarts.len() >= MIN_RESTARTS,
+        "only {} restarts of VM {LOOPING_VM}\n{transcript}",
+        restarts.len()
+    );
+    let counts: Vec<u64> = restarts.iter().map(|&(count, _)| count).collect();
+    let expected: Vec<u64> = (1..=counts.len() as u64).collect();
+    assert_eq!(counts, expected, "restart counts skip\n{transcript}");
+    let first_free = restarts[0].1;
+    assert!(
+        restarts.iter().all(|&(_, free)| free == first_free),
+        "free RAM changed across restarts: {restarts:?}"
+    );
+    let lives = transcript
+        .lines()
+        .filter(|line| line.starts_with(&format!("{}reset-loop: life", tag(LOOPING_VM))))
+        .count();
+    // Its first life, and one after each restart (the machine may power
+    // off before the newest one prints).
+    assert!(
+        lives >= restarts.len(),
+        "the VM did not run after each restart\n{transcript}"
+    );
+}

@@ -125,8 +125,9 @@ fn finish_stop(vm: &'static Vm, restart: bool) {
     if restart {
         let count = vm.lifecycle.restarts.fetch_add(1, Ordering::Relaxed) + 1;
         info!(
-            "VM {}: restarting from its boot images (restart {count})",
-            vm.name
+            "VM {}: restarting from its boot images (restart {count}; {} KiB of RAM free)",
+            vm.name,
+            free_kib()
         );
         builder::load(vm, true);
         launch(vm);
@@ -135,6 +136,14 @@ fn finish_stop(vm: &'static Vm, restart: bool) {
         record_event(vm, VmState::Stopped);
         info!("VM {} stopped", vm.name);
     }
+}
+
+/// RAM the frame allocator has left, in KiB (a restart must not change it).
+fn free_kib() -> u64 {
+    crate::boot::FRAMES
+        .lock()
+        .as_ref()
+        .map_or(0, |frames| frames.free_bytes() >> 10)
 }
 
 /// The management interface asks to stop a running VM (and maybe start it
@@ -205,24 +214,10 @@ pub fn stop(vm: &'static Vm, vcpu: usize, reason: StopReason) -> ! {
     if !wait_all_off(vm) {
         warn!("VM {}: some vCPUs did not stop in time", vm.name);
     }
-    info!("VM {}: exits: {}", vm.name, vm.exits);
-    reset_interrupts(vm);
-    if vm.spec.restart.restarts_after(reason) {
-        let count = vm.lifecycle.restarts.fetch_add(1, Ordering::Relaxed) + 1;
-        info!(
-            "VM {}: restarting from its boot images (restart {count})",
-            vm.name
-        );
-        builder::load(vm, true);
-        vm.lifecycle.set(VmState::Running);
-        vm.vcpus[0].start(vm.payload.plan.kernel, vm.payload.plan.dtb);
-    } else {
-        vm.lifecycle.set(VmState::Stopped);
-        info!("VM {} stopped", vm.name);
-        if vm.spec.role == Role::Management {
-            info!("the management VM is off for good: powering the machine off");
-            power_off_machine(reason);
-        }
+    finish_stop(vm, vm.spec.restart.restarts_after(reason));
+    if vm.lifecycle.state() == VmState::Stopped && vm.spec.role == Role::Management {
+        info!("the management VM is off for good: powering the machine off");
+        power_off_machine(reason);
     }
     super::run_assigned(vm, vcpu)
 }
