@@ -234,6 +234,39 @@ fn neighbour_heartbeat_goes_on_during_an_attack() {
     );
 }
 
+/// The example config whose two workloads pass a message over a channel.
+const CHANNEL_PING: &str = "channel-ping";
+/// Its two ends.
+const CHANNEL_SENDER: &str = "send";
+const CHANNEL_RECEIVER: &str = "recv";
+/// What the sender writes into the shared memory.
+const CHANNEL_MESSAGE: &str = "cordon-channel-ping";
+/// What either end prints when something went wrong.
+const CHANNEL_FAILED: &str = "channel: FAILED";
+
+/// A message written into a channel's shared memory by one bare-metal VM
+/// reaches the other, woken by the doorbell's interrupt, while the
+/// management VM beside them checks out undisturbed.
+#[test]
+fn a_channel_carries_a_message_between_two_vms() {
+    let described = config_machine(CHANNEL_PING);
+    let disk = checking_mgmt_vm_disk(&described);
+    let received = format!(
+        "{}channel: received \"{CHANNEL_MESSAGE}\" from {CHANNEL_SENDER}",
+        tag(CHANNEL_RECEIVER)
+    );
+    let sent = format!(
+        "{}channel: sent ping to {CHANNEL_RECEIVER}",
+        tag(CHANNEL_SENDER)
+    );
+    let expect = mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE)
+        .line(received.as_str())
+        .line(sent.as_str())
+        .forbid(CHANNEL_FAILED);
+    let transcript = boot_expecting(&described.machine(), expect);
+    check_mgmt_vm_report(&disk, &transcript);
+}
+
 /// The example config whose workload resets itself again and again.
 const RESET_LOOP: &str = "reset-loop";
 /// Its looping VM.

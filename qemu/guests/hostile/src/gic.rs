@@ -11,6 +11,7 @@ pub const GICD_ISENABLER: u64 = 0x100;
 pub const GICD_ICENABLER: u64 = 0x180;
 pub const GICD_ISPENDR: u64 = 0x200;
 pub const GICD_ICPENDR: u64 = 0x280;
+const GICD_IPRIORITYR: u64 = 0x400;
 const GICD_ITARGETSR: u64 = 0x800;
 pub const GICD_SGIR: u64 = 0xf00;
 /// GICD_CTLR: forwarding of interrupts to CPU interfaces on.
@@ -63,6 +64,11 @@ pub fn bit_of(gicd: u64, block: u64, intid: u32) -> (u64, u32) {
 /// Address of `intid`'s ITARGETSR byte.
 pub fn targets_of(gicd: u64, intid: u32) -> u64 {
     gicd + GICD_ITARGETSR + u64::from(intid)
+}
+
+/// Address of `intid`'s IPRIORITYR byte.
+pub fn priority_of(gicd: u64, intid: u32) -> u64 {
+    gicd + GICD_IPRIORITYR + u64::from(intid)
 }
 
 /// The VM's own GIC, used to take interrupts with IRQs masked: they are

@@ -17,13 +17,15 @@
 //!
 //! Its bootargs can choose another mode instead ([`mode`]): a heartbeat
 //! (the neighbour that must keep running while a hostile VM attacks), a
-//! loop of resets, or a storm of refused accesses.
+//! loop of resets, a storm of refused accesses, or either end of a message
+//! over an inter-VM channel.
 
 #![no_std]
 #![no_main]
 
 mod abort_storm;
 mod attempt;
+mod channel;
 mod console;
 mod counter;
 mod entry;
@@ -79,6 +81,8 @@ extern "C" fn main(dtb: u64) -> ! {
         Mode::Heartbeat => heartbeat::run(&platform),
         Mode::ResetLoop => reset_loop::run(&platform),
         Mode::AbortStorm => abort_storm::run(&platform),
+        Mode::ChannelSend => channel::send(&platform),
+        Mode::ChannelReceive => channel::receive(&platform),
     }
 }
 

@@ -1,6 +1,7 @@
 //! What the guest does, from its bootargs (`/chosen/bootargs`, the
 //! config's `bootargs`): probe (the default), `hostile.heartbeat`,
-//! `hostile.reset-loop` or `hostile.abort-storm`.
+//! `hostile.reset-loop`, `hostile.abort-storm`, `hostile.channel-send` or
+//! `hostile.channel-receive`.
 
 /// Bootargs words that choose a mode. `hostile.reset-loop` may carry a
 /// value (`hostile.reset-loop=N`), which is ignored: the guest keeps
@@ -8,6 +9,8 @@
 const HEARTBEAT: &str = "hostile.heartbeat";
 const RESET_LOOP: &str = "hostile.reset-loop";
 const ABORT_STORM: &str = "hostile.abort-storm";
+const CHANNEL_SEND: &str = "hostile.channel-send";
+const CHANNEL_RECEIVE: &str = "hostile.channel-receive";
 const VALUE_SEPARATOR: char = '=';
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -21,6 +24,11 @@ pub enum Mode {
     ResetLoop,
     /// Access memory it was not given, forever, counting the aborts.
     AbortStorm,
+    /// Write a message into its channel's shared memory, ring the peer's
+    /// doorbell, power off.
+    ChannelSend,
+    /// Wait for its channel's doorbell, print the message, power off.
+    ChannelReceive,
 }
 
 impl Mode {
@@ -34,6 +42,8 @@ impl Mode {
                     HEARTBEAT => Some(Self::Heartbeat),
                     RESET_LOOP => Some(Self::ResetLoop),
                     ABORT_STORM => Some(Self::AbortStorm),
+                    CHANNEL_SEND => Some(Self::ChannelSend),
+                    CHANNEL_RECEIVE => Some(Self::ChannelReceive),
                     _ => None,
                 }
             })

@@ -1,5 +1,6 @@
 //! What the guest's device tree says it was given: its RAM, vCPUs, GIC,
-//! console UART and passed-through virtio-mmio devices.
+//! console UART, passed-through virtio-mmio devices and first inter-VM
+//! channel.
 
 use core::fmt;
 
@@ -18,6 +19,13 @@ const DTB_ALIGN: u64 = 8;
 /// `compatible` strings of the nodes the guest looks for.
 const GIC_COMPATIBLE: [&str; 2] = ["arm,cortex-a15-gic", "arm,gic-400"];
 const VIRTIO_MMIO: &str = "virtio,mmio";
+const CHANNEL_COMPATIBLE: &str = "cordon,channel";
+/// A channel's `interrupts`: <0 (SPI), SPI number, flags>; SPI n is
+/// interrupt ID n + 32.
+const GIC_SPI: u32 = 0;
+const SPI_BASE: u32 = 32;
+const INTERRUPT_CELLS: usize = 3;
+const CELL_BYTES: usize = 4;
 /// `stdout-path` may end in `:<options>`.
 const PATH_OPTIONS_SEPARATOR: char = ':';
 
@@ -52,6 +60,21 @@ pub struct Platform {
     pub uart: Span,
     pub virtio: Spans<MAX_DEVICES>,
     pub bootargs: &'static str,
+    /// The first `cordon,channel` node, if the VM is on a channel.
+    pub channel: Option<Channel>,
+}
+
+/// An inter-VM channel cordon gives the VM (a `/channel@<ipa>` node).
+#[derive(Clone, Copy, Debug)]
+pub struct Channel {
+    /// The VM at the other end.
+    pub peer: &'static str,
+    /// RAM mapped in both VMs.
+    pub shared: Span,
+    /// A write here raises the channel's interrupt in the peer.
+    pub doorbell: Span,
+    /// The interrupt ID the peer's doorbell raises here.
+    pub intid: u32,
 }
 
 impl Platform {
@@ -92,6 +115,7 @@ impl Platform {
             uart,
             virtio: Spans::new(),
             bootargs,
+            channel: None,
         };
         let cpus = fdt.find_node("/cpus").ok_or(DtError::Missing("/cpus"))?;
         for cpu in cpus.children().filter(|node| node.name.starts_with("cpu@")) {
@@ -113,6 +137,9 @@ impl Platform {
                 .virtio
                 .push(span)
                 .map_err(|Full| DtError::TooMany("virtio-mmio devices"))?;
+        }
+        if let Some(node) = fdt.find_compatible(&[CHANNEL_COMPATIBLE]) {
+            platform.channel = Some(channel(node)?);
         }
         Ok(platform)
     }
@@ -139,6 +166,38 @@ impl Platform {
             None
         }
     }
+}
+
+fn channel(node: FdtNode<'_, 'static>) -> Result<Channel, DtError> {
+    let string = |name: &'static str| {
+        node.property(name)
+            .and_then(|property| property.as_str())
+            .ok_or(DtError::Missing(name))
+    };
+    let mut regs = regs(node).ok_or(DtError::Missing("channel reg"))?;
+    let shared = regs
+        .next()
+        .ok_or(DtError::Missing("channel shared memory"))?;
+    let doorbell = regs.next().ok_or(DtError::Missing("channel doorbell"))?;
+    let interrupts = node
+        .property("interrupts")
+        .map(|property| property.value)
+        .filter(|value| value.len() >= INTERRUPT_CELLS * CELL_BYTES)
+        .ok_or(DtError::Missing("channel interrupts"))?;
+    let mut cells = interrupts
+        .chunks_exact(CELL_BYTES)
+        .map(|cell| u32::from_be_bytes([cell[0], cell[1], cell[2], cell[3]]));
+    let (kind, spi) = (cells.next(), cells.next());
+    let intid = match (kind, spi) {
+        (Some(GIC_SPI), Some(spi)) => spi + SPI_BASE,
+        _ => return Err(DtError::Missing("channel SPI")),
+    };
+    Ok(Channel {
+        peer: string("cordon,peer")?,
+        shared,
+        doorbell,
+        intid,
+    })
 }
 
 fn regs<'a>(node: FdtNode<'_, 'a>) -> Option<impl Iterator<Item = Span> + 'a> {
