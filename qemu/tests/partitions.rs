@@ -322,3 +322,26 @@ fn a_reset_loop_restarts_every_time_and_leaks_nothing() {
         "the VM did not run after each restart\n{transcript}"
     );
 }
+
+/// The default `cargo xtask run` setup: the management VM, a Linux
+/// workload VM not mapped 1:1, and a heartbeat guest.
+const THREE_VMS: &str = "three-vms";
+/// What the Linux workload's /init prints.
+const WORKLOAD_UP: &str = "workload up: MemTotal:";
+
+/// All three VMs of the default setup run at once: the management VM
+/// checks out and lists all three through cordonctl, the Linux workload
+/// (its RAM elsewhere than its guest-physical addresses) boots to its
+/// heartbeat, and the bare-metal guest beats.
+#[test]
+fn three_vms_run_side_by_side() {
+    let described = config_machine(THREE_VMS);
+    let disk = checking_mgmt_vm_disk(&described);
+    let expect = mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE)
+        .line(Pattern::line_with(&["linux", "running", "workload"]))
+        .line(Pattern::line_with(&["beat", "running", "workload"]))
+        .line(Pattern::line_with(&[&tag("linux"), WORKLOAD_UP]))
+        .line(Pattern::line_with(&[&tag(HEARTBEAT_VM), HEARTBEAT]));
+    let transcript = boot_expecting(&described.machine(), expect);
+    check_mgmt_vm_report(&disk, &transcript);
+}

@@ -21,8 +21,10 @@ tasks:
                         FILE NAME.toml); B defaults to the config's board
   run [options]         build, then boot the image under QEMU with the serial
                         console on this terminal (Ctrl-A X quits QEMU); on
-                        qemu-virt cordon boots the Linux management VM, whose
-                        console is the same serial port
+                        qemu-virt cordon boots three VMs (boards/qemu-virt/
+                        configs/three-vms.toml): the Linux management VM, a
+                        Linux workload and a heartbeat guest, their consoles
+                        on the same serial port (Ctrl-] moves the input)
       --board B         qemu-virt (default) or rpi4 (cordon alone)
       --smp N           number of CPUs (qemu-virt: 1 to 8, default 2, or with
                         --config up to the highest CPU it gives out; rpi4: 4)
@@ -33,6 +35,8 @@ tasks:
       --guest-append \"ARGS\"
                         add ARGS to the management VM's kernel command line,
                         e.g. \"cordon.check\" (check the VM, then power off)
+      --mgmt-only       qemu-virt: the management VM alone (no config) instead
+                        of the default three VMs
       --config FILE     qemu-virt only: boot the VMs of a partition config
                         (built as by `build --config`), each VM's kernel and
                         initrd loaded where the config places them
@@ -73,6 +77,9 @@ pub struct RunOptions {
     pub guest_append: Option<String>,
     /// A partition config whose VMs to boot (qemu-virt only).
     pub config: Option<PathBuf>,
+    /// Boot cordon's default partition (the management VM alone) instead
+    /// of qemu-virt's default config.
+    pub mgmt_only: bool,
 }
 
 impl Default for RunOptions {
@@ -85,6 +92,7 @@ impl Default for RunOptions {
             append: None,
             guest_append: None,
             config: None,
+            mgmt_only: false,
         }
     }
 }
@@ -129,6 +137,7 @@ fn parse_run(args: &mut Options) -> Result<RunOptions> {
         append: args.value("--append")?,
         guest_append: args.value("--guest-append")?,
         config: args.value("--config")?.map(PathBuf::from),
+        mgmt_only: args.flag("--mgmt-only"),
     };
     if options.config.is_some() && options.board != Board::QemuVirt {
         return Err(Error::Usage(format!(
@@ -293,6 +302,7 @@ mod tests {
                 append: Some("cordon.selftest=fault loglevel=debug".to_owned()),
                 guest_append: Some("cordon.check quiet".to_owned()),
                 config: None,
+                mgmt_only: false,
             })
         );
     }

@@ -17,9 +17,17 @@ use crate::partition;
 use crate::paths::Workspace;
 use crate::prereq;
 
+/// The partition config `cargo xtask run` boots on qemu-virt by default:
+/// the management VM, a Linux workload VM and a heartbeat guest.
+const DEFAULT_VIRT_CONFIG: &str = "boards/qemu-virt/configs/three-vms.toml";
+
 /// Builds and boots as `options` say; returns when QEMU exits or the timeout passes.
 pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
-    let machine = match &options.config {
+    // qemu-virt runs its three-VM setup unless told otherwise (or without
+    // EL2, where cordon runs no VM).
+    let default_config = (options.board == Board::QemuVirt && options.el2 && !options.mgmt_only)
+        .then(|| workspace.root().join(DEFAULT_VIRT_CONFIG));
+    let machine = match options.config.as_ref().or(default_config.as_ref()) {
         Some(file) => {
             partition::prepare(
                 workspace,
