@@ -278,13 +278,13 @@ const RESTARTING: &str = "restarting from its boot images (restart ";
 const RAM_FREE: &str = " KiB of RAM free)";
 
 /// A VM that resets itself over and over comes back every time, cordon's
-/// free RAM is the same after each restart, and the management VM beside
-/// it checks out undisturbed.
+/// free RAM is the same after each restart, and the management VM and the
+/// heartbeat guest beside it go on undisturbed.
 #[test]
 fn a_reset_loop_restarts_every_time_and_leaks_nothing() {
     let described = config_machine(RESET_LOOP);
     let disk = checking_mgmt_vm_disk(&described);
-    let expect = mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE);
+    let expect = mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE).forbid(HEARTBEAT_LATE);
     let transcript = boot_expecting(&described.machine(), expect);
     check_mgmt_vm_report(&disk, &transcript);
 
@@ -315,6 +315,19 @@ fn a_reset_loop_restarts_every_time_and_leaks_nothing() {
         .lines()
         .filter(|line| line.starts_with(&format!("{}reset-loop: life", tag(LOOPING_VM))))
         .count();
+    let numbers: Vec<u64> = heartbeats(&transcript, HEARTBEAT_VM)
+        .iter()
+        .map(|&(_, n)| n)
+        .collect();
+    let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+    assert!(
+        !numbers.is_empty(),
+        "no heartbeat beside the loop\n{transcript}"
+    );
+    assert_eq!(
+        numbers, expected,
+        "heartbeats skipped beside the loop\n{transcript}"
+    );
     // Its first life, and one after each restart (the machine may power
     // off before the newest one prints).
     assert!(
