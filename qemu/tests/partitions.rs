@@ -345,7 +345,9 @@ const WORKLOAD_UP: &str = "workload up: MemTotal:";
 /// All three VMs of the default setup run at once: the management VM
 /// checks out and lists all three through cordonctl, the Linux workload
 /// (its RAM elsewhere than its guest-physical addresses) boots to its
-/// heartbeat, and the bare-metal guest beats.
+/// heartbeat, and the bare-metal guest beats. Through cordonctl the
+/// management VM stops the first workload, starts it again, and reads its
+/// console and cordon's log.
 #[test]
 fn three_vms_run_side_by_side() {
     let described = config_machine(THREE_VMS);
@@ -354,7 +356,37 @@ fn three_vms_run_side_by_side() {
         .line(Pattern::line_with(&["linux", "running", "workload"]))
         .line(Pattern::line_with(&["beat", "running", "workload"]))
         .line(Pattern::line_with(&[&tag("linux"), WORKLOAD_UP]))
-        .line(Pattern::line_with(&[&tag(HEARTBEAT_VM), HEARTBEAT]));
+        .line(Pattern::line_with(&[&tag(HEARTBEAT_VM), HEARTBEAT]))
+        .line("cordon-mgmt-vm: control begin linux")
+        .line("VM linux: stop requested through the management interface")
+        .line(Pattern::line_with(&[
+            &tag(MGMT_VM),
+            "linux",
+            "stopped",
+            "workload",
+        ]))
+        .line("VM linux: started through the management interface")
+        .line(Pattern::line_with(&[
+            &tag(MGMT_VM),
+            "linux",
+            "running",
+            "workload",
+            " 0 ",
+        ]))
+        .line("cordon-mgmt-vm: control end")
+        .forbid("cordon-mgmt-vm: FAILED");
     let transcript = boot_expecting(&described.machine(), expect);
     check_mgmt_vm_report(&disk, &transcript);
+    // The console read through cordonctl holds what the workload printed.
+    let mgmt_tag = tag(MGMT_VM);
+    let console = transcript
+        .lines()
+        .skip_while(|line| !line.contains("cordon-mgmt-vm: console of linux:"))
+        .skip(1)
+        .find(|line| line.starts_with(&mgmt_tag))
+        .unwrap_or_default();
+    assert!(
+        console.contains("cordon-mgmt-vm: workload"),
+        "cordonctl console showed {console:?}\n{transcript}"
+    );
 }
