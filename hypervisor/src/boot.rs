@@ -171,7 +171,9 @@ fn start_vms(ctx: &BootContext, partitioning: Partitioning) {
         mut channel_ends,
     } = partitioning;
     if partitions.is_empty() {
-        info!("no VM to run (no config and no guest kernel among the boot modules); CPUs idle");
+        if partition_config::embedded().is_none() {
+            info!("no VM to run (no config and no guest kernel among the boot modules); CPUs idle");
+        }
         return;
     }
     let console_path = ctx.console.as_ref().ok().map(|(_, path)| *path);

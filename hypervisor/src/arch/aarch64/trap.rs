@@ -265,9 +265,13 @@ fn handle_sync(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame) {
         }
         EC_WFX => {
             vm.exits.count(ExitReason::Wfi);
-            // Wait here for what would have woken the guest: an interrupt
-            // (masked at EL2, so it stays pending and exits at once).
-            aarch64_cpu::asm::wfi();
+            // Wait here for what would have woken the guest: a physical
+            // interrupt (masked at EL2, so it stays pending and exits at
+            // once) — unless a virtual one is already waiting for it.
+            injector::flush();
+            if !injector::has_pending() {
+                aarch64_cpu::asm::wfi();
+            }
             frame.elr += INSTRUCTION_SIZE;
         }
         EC_SYSREG => {

@@ -63,6 +63,19 @@ pub fn inject(lr: u32) {
     }
 }
 
+/// Whether a virtual interrupt is pending for this CPU's vCPU (listed or
+/// queued): a trapped WFI must not wait then.
+pub fn has_pending() -> bool {
+    let gich = hyp_interface::get();
+    let listed = (0..gich.list_registers()).any(|n| {
+        matches!(
+            list_register::state(gich.read(n)),
+            State::Pending | State::PendingActive
+        )
+    });
+    listed || !QUEUES[cpu::id()].lock().is_empty()
+}
+
 /// Whether virtual interrupt `id` is in a list register or waiting for one.
 pub fn is_listed(id: u32) -> bool {
     let gich = hyp_interface::get();
