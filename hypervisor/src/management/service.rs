@@ -359,5 +359,8 @@ pub fn record_event(changed: &Vm, state: VmState) {
     flush(port.region);
     *count = sequence;
     port.event_pending.store(true, Ordering::Release);
-    crate::arch::aarch64::trap::kick_vcpu(management, 0);
+    // Whichever vCPU the event interrupt targets takes it at its next exit.
+    for vcpu in 0..management.vcpus.len() {
+        crate::arch::aarch64::trap::kick_vcpu(management, vcpu);
+    }
 }

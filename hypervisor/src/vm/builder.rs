@@ -217,12 +217,7 @@ pub fn build(
     let mut next_spi = gicd.irq_count() - 1;
     let mut channels = Vec::new();
     for end in channel_specs {
-        while vdist.owns(next_spi) {
-            next_spi -= 1;
-        }
-        let spi = next_spi;
-        next_spi -= 1;
-        vdist.give_emulated(spi);
+        let spi = take_free_spi(&mut vdist, &mut next_spi);
         let shared_ipa = next_ipa;
         let doorbell_ipa = shared_ipa + end.shared.size();
         next_ipa = (doorbell_ipa + DOORBELL_SIZE).next_multiple_of(CHANNEL_WINDOW_ALIGN);
@@ -262,11 +257,7 @@ pub fn build(
             .as_mut()
             .and_then(|frames| frames.alloc(REGION_SIZE / FRAME_SIZE as usize))
             .ok_or(BuildError::NoManagementRegion)?;
-        while vdist.owns(next_spi) {
-            next_spi -= 1;
-        }
-        let spi = next_spi;
-        vdist.give_emulated(spi);
+        let spi = take_free_spi(&mut vdist, &mut next_spi);
         map(next_ipa, region.start, region.size(), Stage2Attrs::RAM)?;
         Some(ManagementPort::new(region, next_ipa, spi))
     } else {
@@ -357,6 +348,18 @@ pub fn build(
     }
     crate::vm::lifecycle::first_start(vm);
     Ok(vm)
+}
+
+/// Gives the VM, as an emulated interrupt, the highest SPI from `next` down
+/// that it does not own yet, and moves `next` below it.
+fn take_free_spi(vdist: &mut VirtualDistributor, next: &mut u32) -> u32 {
+    while vdist.owns(*next) {
+        *next -= 1;
+    }
+    let spi = *next;
+    *next -= 1;
+    vdist.give_emulated(spi);
+    spi
 }
 
 /// Copies the VM's kernel, initrd and device tree into its RAM (after

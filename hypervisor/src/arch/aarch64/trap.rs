@@ -135,62 +135,55 @@ fn take_console_input() {
     let Some(vm) = focus else { return };
     let Some(uart) = &vm.uart else { return };
     // Its interrupt is raised by the vCPU it targets, at its next exit.
-    let target = first_vcpu(vm.distributor.lock().targets(uart.spi));
+    let target = delivery(vm, uart.spi).vcpu;
     if target != vm::current().1 || !core::ptr::eq(vm, vm::current().0) {
-        distributor::get().send_sgi(gic::CORDON_IPI, gic::interface_mask(vm.vcpus[target].pcpu));
+        kick_vcpu(vm, target);
     }
 }
 
-fn first_vcpu(vcpus: u8) -> usize {
-    vcpus.trailing_zeros().min(7) as usize
+/// How an emulated SPI reaches its VM: the vCPU it targets, whether the
+/// guest enabled it there, and its priority.
+struct Delivery {
+    vcpu: usize,
+    enabled: bool,
+    priority: u8,
+}
+
+fn delivery(vm: &Vm, spi: u32) -> Delivery {
+    let dist = vm.distributor.lock();
+    let vcpu = (dist.targets(spi).trailing_zeros() as usize).min(vm.vcpus.len() - 1);
+    Delivery {
+        vcpu,
+        enabled: dist.is_enabled(vcpu, spi),
+        priority: dist.priority(vcpu, spi),
+    }
 }
 
 /// Lists the interrupts of emulated devices (channel doorbells rung by
 /// peers, a console UART whose line is raised) on the vCPU they target.
 fn raise_emulated_interrupts(vm: &Vm, vcpu: usize) {
-    if let Some(port) = &vm.management_port
-        && vcpu == 0
-    {
-        let (enabled, priority) = {
-            let dist = vm.distributor.lock();
-            (dist.is_enabled(0, port.spi), dist.priority(0, port.spi))
-        };
+    if let Some(port) = &vm.management_port {
+        let to = delivery(vm, port.spi);
         // Events the guest does not listen for (no driver) stay recorded
         // in the region only.
-        if port.take_event() && enabled {
-            injector::inject(list_register::emulated_edge(port.spi, priority));
+        if to.vcpu == vcpu && port.take_event() && to.enabled {
+            injector::inject(list_register::emulated_edge(port.spi, to.priority));
         }
     }
     for end in &vm.channels {
-        let (target, enabled, priority) = {
-            let dist = vm.distributor.lock();
-            let target = first_vcpu(dist.targets(end.spi));
-            (
-                target,
-                dist.is_enabled(target, end.spi),
-                dist.priority(target, end.spi),
-            )
-        };
+        let to = delivery(vm, end.spi);
         // A ring the guest has not enabled yet waits for it.
-        if target == vcpu && enabled && end.take_ring() {
-            injector::inject(list_register::emulated_edge(end.spi, priority));
+        if to.vcpu == vcpu && to.enabled && end.take_ring() {
+            injector::inject(list_register::emulated_edge(end.spi, to.priority));
         }
     }
     let Some(uart) = &vm.uart else { return };
     if !uart.model.lock().interrupt_pending() {
         return;
     }
-    let (target, enabled, priority) = {
-        let dist = vm.distributor.lock();
-        let target = first_vcpu(dist.targets(uart.spi));
-        (
-            target,
-            dist.is_enabled(target, uart.spi),
-            dist.priority(target, uart.spi),
-        )
-    };
-    if target == vcpu && enabled && !injector::is_listed(uart.spi) {
-        injector::inject(list_register::emulated_level(uart.spi, priority));
+    let to = delivery(vm, uart.spi);
+    if to.vcpu == vcpu && to.enabled && !injector::is_listed(uart.spi) {
+        injector::inject(list_register::emulated_level(uart.spi, to.priority));
     }
 }
 
@@ -210,11 +203,7 @@ fn ring_peer(vm: &Vm, channel: &str, peer: &str) {
         return;
     };
     end.ring();
-    let target = first_vcpu(peer_vm.distributor.lock().targets(end.spi));
-    distributor::get().send_sgi(
-        gic::CORDON_IPI,
-        gic::interface_mask(peer_vm.vcpus[target].pcpu),
-    );
+    kick_vcpu(peer_vm, delivery(peer_vm, end.spi).vcpu);
     debug!("VM {}: rang channel {channel} to VM {peer}", vm.name);
 }
 
@@ -512,7 +501,7 @@ fn send_sgi(vm: &'static Vm, from: usize, id: u32, vcpus: u8) {
             injector::inject(list_register::sgi(id, from, priority));
         } else {
             vcpu.pending_sgis[from].fetch_or(1 << id, core::sync::atomic::Ordering::AcqRel);
-            distributor::get().send_sgi(gic::CORDON_IPI, gic::interface_mask(vcpu.pcpu));
+            kick_vcpu(vm, target);
         }
     }
 }
