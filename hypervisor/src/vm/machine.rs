@@ -90,8 +90,9 @@ pub struct EmulatedUart {
     pub spi: u32,
     pub model: SpinMutex<VirtualPl011>,
     /// Output not yet on the console: VMs write whole lines, so VMs
-    /// printing at once do not chop each other's lines. A line left
-    /// unfinished (a prompt) goes out after [`CONSOLE_LINE_DELAY_MS`].
+    /// printing at once do not chop each other's lines. The VM with the
+    /// input focus has a line left unfinished (a prompt) go out after
+    /// [`CONSOLE_LINE_DELAY_MS`].
     pub pending_line: SpinMutex<heapless::Vec<u8, CONSOLE_LINE_MAX>>,
     /// When the pending line's first byte came (counter ticks).
     pub pending_since: AtomicU64,
@@ -99,8 +100,9 @@ pub struct EmulatedUart {
 
 /// Longest line kept back before it is written anyway.
 pub const CONSOLE_LINE_MAX: usize = 160;
-/// How long an unfinished line waits for the rest.
-pub const CONSOLE_LINE_DELAY_MS: u64 = 20;
+/// How long an unfinished line of the focused VM waits for the rest
+/// (long enough that a vCPU the host descheduled mid-line rarely splits it).
+pub const CONSOLE_LINE_DELAY_MS: u64 = 100;
 
 impl EmulatedUart {
     /// The guest sent `byte`; `write` gets a finished (or full) line.

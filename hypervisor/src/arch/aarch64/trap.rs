@@ -86,7 +86,8 @@ pub extern "C" fn handle_guest_exit(frame: &mut TrapFrame, kind: u64) {
         }
     }
     lifecycle::check(vm, vcpu);
-    if let Some(uart) = &vm.uart {
+    let focused = vm::input_focus().is_some_and(|focus| core::ptr::eq(focus, vm));
+    if let Some(uart) = vm.uart.as_ref().filter(|_| focused) {
         uart.flush_stale(|bytes| {
             CONSOLE
                 .lock()
