@@ -10,16 +10,9 @@ use super::tree::{Node, Origin};
 pub const CHANNEL_COMPATIBLE: &str = "cordon,channel";
 /// Bytes of the doorbell frame.
 pub const DOORBELL_SIZE: u64 = 0x1000;
-/// GIC interrupt specifier: SPI, edge-triggered rising.
-const GIC_SPI: u32 = 0;
-const SPI_BASE: u32 = 32;
-const IRQ_EDGE_RISING: u32 = 1;
 
 pub(super) fn node(channel: &GuestChannel) -> Node {
-    let interrupts = [GIC_SPI, channel.spi - SPI_BASE, IRQ_EDGE_RISING]
-        .iter()
-        .flat_map(|cell| cell.to_be_bytes())
-        .collect();
+    let interrupts = super::interrupts::edge_spi(channel.spi);
     Node::new(&format!("channel@{:x}", channel.shared_ipa), Origin::Cordon)
         .with_strings("compatible", &[CHANNEL_COMPATIBLE])
         .with_u64s(

@@ -133,6 +133,18 @@ fn wire_ppis(interrupts: &[u8], vcpus: usize) -> Option<Vec<u8>> {
     Some(cells.iter().flat_map(|c| c.to_be_bytes()).collect())
 }
 
+/// GIC interrupt specifier cells for an edge-triggered (rising) SPI with
+/// interrupt ID `spi`, as an `interrupts` property value.
+pub(super) fn edge_spi(spi: u32) -> alloc::vec::Vec<u8> {
+    const GIC_SPI: u32 = 0;
+    const SPI_BASE: u32 = 32;
+    const IRQ_EDGE_RISING: u32 = 1;
+    [GIC_SPI, spi - SPI_BASE, IRQ_EDGE_RISING]
+        .iter()
+        .flat_map(|cell| cell.to_be_bytes())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

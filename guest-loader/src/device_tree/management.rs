@@ -9,17 +9,11 @@ use super::tree::{Node, Origin};
 
 /// `compatible` of the management region's node.
 pub const MANAGEMENT_COMPATIBLE: &str = "cordon,management";
-const GIC_SPI: u32 = 0;
-const SPI_BASE: u32 = 32;
-const IRQ_EDGE_RISING: u32 = 1;
 /// `/reserved-memory` uses 64-bit addresses and sizes.
 const CELLS: u32 = 2;
 
 pub(super) fn node(management: &GuestManagement) -> Node {
-    let interrupts = [GIC_SPI, management.spi - SPI_BASE, IRQ_EDGE_RISING]
-        .iter()
-        .flat_map(|cell| cell.to_be_bytes())
-        .collect();
+    let interrupts = super::interrupts::edge_spi(management.spi);
     let region = Node::new(
         &format!("cordon-management@{:x}", management.region_ipa),
         Origin::Cordon,

@@ -158,28 +158,27 @@ impl core::fmt::Display for PsciError {
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub fn call(conduit: crate::dt::PsciConduit, function: u32, args: [u64; 3]) -> i64 {
     let mut x0 = function as u64;
-    // SAFETY: an SMCCC call: firmware may change x0-x17 (declared clobbered)
-    // and preserves everything else, memory included, except what the call
-    // is about (starting a CPU at an entry point cordon owns).
-    unsafe {
-        match conduit {
-            crate::dt::PsciConduit::Smc => core::arch::asm!(
-                "smc #0",
-                inout("x0") x0, inout("x1") args[0] => _, inout("x2") args[1] => _,
-                inout("x3") args[2] => _, out("x4") _, out("x5") _, out("x6") _, out("x7") _,
-                out("x8") _, out("x9") _, out("x10") _, out("x11") _, out("x12") _,
-                out("x13") _, out("x14") _, out("x15") _, out("x16") _, out("x17") _,
-                options(nostack)
-            ),
-            crate::dt::PsciConduit::Hvc => core::arch::asm!(
-                "hvc #0",
-                inout("x0") x0, inout("x1") args[0] => _, inout("x2") args[1] => _,
-                inout("x3") args[2] => _, out("x4") _, out("x5") _, out("x6") _, out("x7") _,
-                out("x8") _, out("x9") _, out("x10") _, out("x11") _, out("x12") _,
-                out("x13") _, out("x14") _, out("x15") _, out("x16") _, out("x17") _,
-                options(nostack)
-            ),
-        }
+    macro_rules! smccc {
+        ($instruction:literal) => {
+            // SAFETY: an SMCCC call: firmware may change x0-x17 (declared
+            // clobbered) and preserves everything else, memory included,
+            // except what the call is about (starting a CPU at an entry
+            // point cordon owns).
+            unsafe {
+                core::arch::asm!(
+                    $instruction,
+                    inout("x0") x0, inout("x1") args[0] => _, inout("x2") args[1] => _,
+                    inout("x3") args[2] => _, out("x4") _, out("x5") _, out("x6") _,
+                    out("x7") _, out("x8") _, out("x9") _, out("x10") _, out("x11") _,
+                    out("x12") _, out("x13") _, out("x14") _, out("x15") _, out("x16") _,
+                    out("x17") _, options(nostack)
+                )
+            }
+        };
+    }
+    match conduit {
+        crate::dt::PsciConduit::Smc => smccc!("smc #0"),
+        crate::dt::PsciConduit::Hvc => smccc!("hvc #0"),
     }
     x0 as i64
 }
