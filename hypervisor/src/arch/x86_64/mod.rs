@@ -1,0 +1,37 @@
+//! x86-64 with Intel VT-x, booted by a multiboot2 loader (GRUB).
+//!
+//! Pure, host-testable pieces: [`acpi`] (finding firmware tables),
+//! [`madt`] (the CPUs the firmware lists), [`exception`] (naming and
+//! decoding exceptions) and [`vmx`] (VT-x feature checks). The rest drives
+//! the CPU: `entry` (multiboot2 header, 32-bit entry, long mode, the AP
+//! trampoline), [`start`] (from entry to the boot report), [`console`]
+//! (COM1 and the logger), [`memory`] (free RAM
+//! and the heap), [`idt`] (exception vectors and their report),
+//! [`lapic`] (the local APIC), [`smp`] (INIT-SIPI-SIPI) and [`cpu`]
+//! (instructions and registers).
+
+pub mod acpi;
+pub mod exception;
+pub mod madt;
+pub mod vmx;
+
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod board;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod console;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod cpu;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod entry;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+mod fatal;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod idt;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod lapic;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod memory;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod smp;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod start;
