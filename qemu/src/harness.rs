@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use crate::expect::Expect;
 use crate::machine::{Machine, MachineError, QEMU_BINARY};
+use crate::pc::PcMachine;
 use crate::process::Running;
 use crate::transcript::{Ending, Line, Transcript};
 
@@ -59,6 +60,15 @@ pub fn boot(machine: &Machine, expect: &Expect) -> Result<Transcript, HarnessErr
         return Err(HarnessError::MissingFile(missing.to_owned()));
     }
     watch(machine.command().map_err(HarnessError::Machine)?, expect)
+}
+
+/// Boots the PC `machine` from its ISO, echoing its console to stdout, and
+/// watches it as `expect` says.
+pub fn boot_pc(machine: &PcMachine, expect: &Expect) -> Result<Transcript, HarnessError> {
+    if !machine.iso().is_file() {
+        return Err(HarnessError::MissingFile(machine.iso().to_owned()));
+    }
+    watch(machine.command().map_err(HarnessError::Spawn)?, expect)
 }
 
 /// Runs `command`, watching its stdout as the serial console.

@@ -5,7 +5,8 @@
 //! in `tests/` use the harness. `mgmt_vm` sets up cordon's Linux management
 //! VM, whose `/proc/interrupts` [`interrupts`] reads and whose disk
 //! [`test_disk`] writes; [`hostile`] the test guest that tries to escape its
-//! VM; [`config_machine`] the machine that boots a partition config.
+//! VM; [`config_machine`] the machine that boots a partition config; [`pc`]
+//! the PC machines (QEMU TCG, Bochs) that boot the x86-pc board's ISO.
 
 pub mod config_machine;
 mod expect;
@@ -14,12 +15,13 @@ pub mod hostile;
 pub mod interrupts;
 mod machine;
 pub mod mgmt_vm;
+pub mod pc;
 mod process;
 pub mod test_disk;
 mod transcript;
 
 pub use expect::{Expect, Pattern};
-pub use harness::{HarnessError, boot};
+pub use harness::{HarnessError, boot, boot_pc};
 pub use machine::{
     Board, Console, GUEST_INITRD_ADDR, GUEST_KERNEL_ADDR, GuestLoad, Machine, MachineError,
     PlacedFile, PlacedGuest, QEMU_BINARY, UnknownBoard, VIRT_GICV2_MAX_CPUS,

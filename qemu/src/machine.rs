@@ -65,17 +65,21 @@ pub enum Board {
     QemuVirt,
     /// Raspberry Pi 4 Model B, as QEMU's `raspi4b` machine.
     Rpi4,
+    /// An x86-64 PC with VT-x, booted from a GRUB ISO: Bochs, or QEMU's
+    /// `pc` without VMX (see [`crate::pc`]).
+    X86Pc,
 }
 
 impl Board {
     /// Every board, in the order they are built and tested.
-    pub const ALL: [Board; 2] = [Board::QemuVirt, Board::Rpi4];
+    pub const ALL: [Board; 3] = [Board::QemuVirt, Board::Rpi4, Board::X86Pc];
 
     /// The board's name, as cordon's banner and the command line spell it.
     pub fn name(self) -> &'static str {
         match self {
             Board::QemuVirt => "qemu-virt",
             Board::Rpi4 => "rpi4",
+            Board::X86Pc => "x86-pc",
         }
     }
 }
@@ -140,6 +144,8 @@ pub enum MachineError {
     Rpi4FixedMemory { requested_mib: u32 },
     /// This setup (a guest, an initrd, a disk) is only made for `virt`.
     VirtOnly { what: &'static str },
+    /// The board boots from an ISO on a PC machine, not from an Image.
+    PcBoard,
 }
 
 impl fmt::Display for MachineError {
@@ -166,6 +172,10 @@ impl fmt::Display for MachineError {
             MachineError::VirtOnly { what } => {
                 write!(f, "{what} is only set up for the qemu-virt board")
             }
+            MachineError::PcBoard => f.write_str(
+                "the x86-pc board boots from a GRUB ISO on a PC machine (cordon_qemu::pc), \
+                 not under qemu-system-aarch64",
+            ),
         }
     }
 }
@@ -394,6 +404,7 @@ impl Machine {
         match self.board {
             Board::QemuVirt => self.virt_args(&mut args, suffix)?,
             Board::Rpi4 => self.rpi4_args(&mut args, suffix)?,
+            Board::X86Pc => return Err(MachineError::PcBoard),
         }
         args.push("-display").push("none");
         // No network card: cordon has no driver for one, and QEMU's default

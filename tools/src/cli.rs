@@ -19,13 +19,18 @@ tasks:
                         boot modules and embed it in an image of its own
                         (target/cordon/B/configs/NAME/cordon.bin for
                         FILE NAME.toml); B defaults to the config's board
+  image [--board x86-pc] [--append \"ARGS\"]
+                        build the x86-pc board and write its bootable GRUB ISO
+                        (target/cordon/x86-pc/cordon.iso), cordon started
+                        with the command line ARGS
   run [options]         build, then boot the image under QEMU with the serial
                         console on this terminal (Ctrl-A X quits QEMU); on
                         qemu-virt cordon boots three VMs (boards/qemu-virt/
                         configs/three-vms.toml): the Linux management VM, a
                         Linux workload and a heartbeat guest, their consoles
                         on the same serial port (Ctrl-] moves the input)
-      --board B         qemu-virt (default) or rpi4 (cordon alone)
+      --board B         qemu-virt (default), rpi4 (cordon alone), or x86-pc
+                        (cordon alone, its ISO under Bochs with VT-x)
       --smp N           number of CPUs (qemu-virt: 1 to 8, default 2, or with
                         --config up to the highest CPU it gives out; rpi4: 4)
       --timeout S       stop QEMU after S seconds (then exit 0)
@@ -49,7 +54,7 @@ tasks:
                         reset to its /init
   help                  print this
 
-boards: qemu-virt, rpi4";
+boards: qemu-virt, rpi4, x86-pc";
 
 /// A task and its options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +63,12 @@ pub enum Task {
         board: Option<Board>,
         /// A partition config to check and embed.
         config: Option<PathBuf>,
+    },
+    /// The x86-pc board's GRUB ISO.
+    Image {
+        board: Board,
+        /// cordon's command line.
+        append: Option<String>,
     },
     Run(RunOptions),
     Test,
@@ -108,6 +119,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
                 .map(|name| board(&name))
                 .transpose()?,
             config: args.value("--config")?.map(PathBuf::from),
+        },
+        Some("image") => Task::Image {
+            board: match args.value("--board")? {
+                Some(name) => board(&name)?,
+                None => Board::X86Pc,
+            },
+            append: args.value("--append")?,
         },
         Some("run") => Task::Run(parse_run(&mut args)?),
         Some("test") => Task::Test,
@@ -324,6 +342,26 @@ mod tests {
                 ..RunOptions::default()
             })
         );
+    }
+
+    #[test]
+    fn image_is_x86_pc_with_an_optional_command_line() {
+        assert_eq!(
+            parse_words("image").unwrap(),
+            Task::Image {
+                board: Board::X86Pc,
+                append: None
+            }
+        );
+        assert_eq!(
+            parse(["image", "--board", "x86-pc", "--append=cordon.log=debug"].map(str::to_owned))
+                .unwrap(),
+            Task::Image {
+                board: Board::X86Pc,
+                append: Some("cordon.log=debug".to_owned())
+            }
+        );
+        assert!(matches!(parse_words("image --smp 2"), Err(Error::Usage(_))));
     }
 
     #[test]

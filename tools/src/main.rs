@@ -13,6 +13,7 @@ mod mgmt_vm;
 mod musl;
 mod partition;
 mod paths;
+mod pc_iso;
 mod prereq;
 #[cfg(test)]
 mod test_elf;
@@ -56,6 +57,10 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
                 None => Board::ALL.to_vec(),
             };
             commands::build::build(&workspace, &boards)
+        }
+        Task::Image { board, append } => {
+            commands::image::image(&workspace, board, append.as_deref().unwrap_or_default())
+                .map(|_| ())
         }
         Task::Run(options) => commands::run::run(&workspace, &options),
         Task::Test => commands::test::test(&workspace),

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 
 use cordon_qemu::Board;
 
-/// The Rust target the hypervisor is built for.
+/// The Rust target the hypervisor is built for (on the aarch64 boards)
+/// and the test guests are.
 pub const BARE_METAL_TARGET: &str = "aarch64-unknown-none";
+/// The Rust target of the x86-pc board.
+pub const PC_TARGET: &str = "x86_64-unknown-none";
 /// The Rust target of the management VM's programs: static aarch64 Linux.
 pub const MUSL_TARGET: &str = "aarch64-unknown-linux-musl";
 /// A test guest `<name>` is the crate (and binary) `cordon-guest-<name>`.
@@ -49,14 +52,31 @@ impl Workspace {
     /// The ELF that cargo builds for `board`.
     pub fn board_elf(&self, board: Board) -> PathBuf {
         self.target
-            .join(BARE_METAL_TARGET)
+            .join(board_target(board))
             .join("release")
             .join(format!("cordon-{}", board.name()))
     }
 
-    /// The bootable image of `board`.
+    /// The bootable image of `board`: an arm64 Image, or on x86-pc the
+    /// multiboot2 ELF.
     pub fn board_image(&self, board: Board) -> PathBuf {
-        self.board_output(board).join("cordon.bin")
+        let name = match board {
+            Board::X86Pc => "cordon.elf",
+            Board::QemuVirt | Board::Rpi4 => "cordon.bin",
+        };
+        self.board_output(board).join(name)
+    }
+
+    /// The x86-pc board's GRUB ISO, booting cordon with `command_line`
+    /// (`name` tells the ISOs of different command lines apart).
+    pub fn pc_iso(&self, name: &str) -> PathBuf {
+        self.board_output(Board::X86Pc).join(format!("{name}.iso"))
+    }
+
+    /// Where the x86-pc ISO `name`'s files are put together.
+    pub fn pc_iso_staging(&self, name: &str) -> PathBuf {
+        self.board_output(Board::X86Pc)
+            .join(format!("{name}.iso.d"))
     }
 
     fn board_output(&self, board: Board) -> PathBuf {
@@ -107,6 +127,14 @@ impl Workspace {
     /// Downloads and files extracted from them, kept between runs.
     pub fn cache(&self) -> PathBuf {
         self.target.join("cordon").join("cache")
+    }
+}
+
+/// The Rust target `board` is built for.
+pub fn board_target(board: Board) -> &'static str {
+    match board {
+        Board::X86Pc => PC_TARGET,
+        Board::QemuVirt | Board::Rpi4 => BARE_METAL_TARGET,
     }
 }
 

@@ -1,14 +1,17 @@
-//! `cargo xtask run`: build a board's image and boot it under QEMU, with the
-//! serial console on this terminal. On qemu-virt, cordon boots the Linux
-//! management VM, or with `--config` the VMs of a partition config.
+//! `cargo xtask run`: build a board's image and boot it under QEMU (x86-pc:
+//! its ISO under Bochs), with the serial console on this terminal. On
+//! qemu-virt, cordon boots the Linux management VM, or with `--config` the
+//! VMs of a partition config.
 
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use cordon_qemu::mgmt_vm::{MgmtVm, bootargs};
+use cordon_qemu::pc::{Emulator, PcMachine};
 use cordon_qemu::{Board, Console, Machine, Running};
 
 use super::build::build_image;
+use super::image::image;
 use crate::cli::RunOptions;
 use crate::error::{Error, Result};
 use crate::exec;
@@ -23,6 +26,9 @@ const DEFAULT_VIRT_CONFIG: &str = "boards/qemu-virt/configs/three-vms.toml";
 
 /// Builds and boots as `options` say; returns when QEMU exits or the timeout passes.
 pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
+    if options.board == Board::X86Pc {
+        return run_pc(workspace, options);
+    }
     // qemu-virt runs its three-VM setup unless told otherwise (or without
     // EL2, where cordon runs no VM).
     let default_config = (options.board == Board::QemuVirt && options.el2 && !options.mgmt_only)
@@ -40,7 +46,21 @@ pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
         }
         None => build_default(workspace, options)?,
     };
-    boot(&machine, options)
+    boot(machine.command()?, options)
+}
+
+/// x86-pc: its ISO under Bochs, which emulates VT-x.
+fn run_pc(workspace: &Workspace, options: &RunOptions) -> Result<()> {
+    let command_line = options.append.as_deref().unwrap_or_default();
+    let iso = image(workspace, Board::X86Pc, command_line)?;
+    let mut machine = PcMachine::new(Emulator::Bochs, iso);
+    if let Some(cpus) = options.cpus {
+        machine = machine.cpus(cpus);
+    }
+    let command = machine
+        .command()
+        .map_err(|error| Error::io("cannot write the Bochs configuration", error))?;
+    boot(command, options)
 }
 
 /// Builds the image without a config, and on qemu-virt the management VM.
@@ -57,9 +77,8 @@ fn build_default(workspace: &Workspace, options: &RunOptions) -> Result<Machine>
     Ok(machine)
 }
 
-/// Boots `machine`; returns when QEMU exits or the timeout passes.
-fn boot(machine: &Machine, options: &RunOptions) -> Result<()> {
-    let mut command = machine.command()?;
+/// Runs the emulator `command`; returns when it exits or the timeout passes.
+fn boot(mut command: Command, options: &RunOptions) -> Result<()> {
     let Some(timeout) = options.timeout else {
         return exec::run(&mut command);
     };
@@ -69,7 +88,7 @@ fn boot(machine: &Machine, options: &RunOptions) -> Result<()> {
         .map_err(|error| Error::io(format!("cannot start `{}`", exec::display(&command)), error))?;
     let waited = qemu
         .wait_until(Instant::now() + timeout)
-        .map_err(|error| Error::io("cannot wait for QEMU", error))?;
+        .map_err(|error| Error::io("cannot wait for the emulator", error))?;
     match waited {
         Some(status) if status.success() => Ok(()),
         Some(status) => Err(Error::CommandFailed {
@@ -78,9 +97,9 @@ fn boot(machine: &Machine, options: &RunOptions) -> Result<()> {
         }),
         None => {
             qemu.stop()
-                .map_err(|error| Error::io("cannot stop QEMU", error))?;
+                .map_err(|error| Error::io("cannot stop the emulator", error))?;
             eprintln!(
-                "\nxtask: stopped QEMU after the {} s timeout",
+                "\nxtask: stopped the emulator after the {} s timeout",
                 timeout.as_secs()
             );
             Ok(())

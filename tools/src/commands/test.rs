@@ -1,6 +1,7 @@
-//! `cargo xtask test`: prerequisites, host unit tests, every board image, the
-//! management VM, the test guests, an image for each example partition
-//! config, and the QEMU boot tests, with a summary of each step.
+//! `cargo xtask test`: prerequisites, host unit tests, every board image
+//! (x86-pc: its GRUB ISOs), the management VM, the test guests, an image for
+//! each example partition config, and the QEMU (and for x86-pc, Bochs) boot
+//! tests, with a summary of each step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -9,6 +10,7 @@ use cordon_qemu::mgmt_vm::CHECK_OPTION;
 use cordon_qemu::{Board, config_machine};
 
 use super::build::build_image;
+use super::image::{DEFAULT_ISO, write_iso};
 use crate::error::{Error, Result};
 use crate::paths::Workspace;
 use crate::{exec, guests, mgmt_vm, partition, prereq};
@@ -21,11 +23,18 @@ const MGMT_KERNEL_VAR: &str = "CORDON_MGMT_KERNEL";
 const MGMT_INITRAMFS_VAR: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK_VAR: &str = "CORDON_MGMT_DISK";
 const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
+/// The x86-pc ISOs: cordon with its default command line, and with
+/// `cordon.selftest=fault`.
+const ISO_X86_PC_VAR: &str = "CORDON_ISO_X86_PC";
+const ISO_X86_PC_SELFTEST_FAULT_VAR: &str = "CORDON_ISO_X86_PC_SELFTEST_FAULT";
+/// The command line and name of the x86-pc ISO that faults on purpose.
+const SELFTEST_FAULT: &str = "cordon.selftest=fault";
+const SELFTEST_FAULT_ISO: &str = "selftest-fault";
 
 /// The test guest that tries to escape its VM (`qemu/guests/hostile`).
 const HOSTILE_GUEST: &str = "hostile";
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
-const BOOT_TESTS: [&str; 2] = ["boot", "partitions"];
+const BOOT_TESTS: [&str; 3] = ["boot", "partitions", "x86"];
 /// The board whose example partition configs the boot tests boot.
 const CONFIG_BOARD: Board = Board::QemuVirt;
 
@@ -58,7 +67,23 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     let mut images = Vec::new();
     for board in Board::ALL {
         steps.push(timed(&format!("build {board}"), || {
-            images.push((board, build_image(workspace, board)?));
+            let image = build_image(workspace, board)?;
+            match board {
+                Board::QemuVirt => images.push((IMAGE_QEMU_VIRT_VAR, image)),
+                Board::Rpi4 => images.push((IMAGE_RPI4_VAR, image)),
+                Board::X86Pc => {
+                    for (var, name, command_line) in [
+                        (ISO_X86_PC_VAR, DEFAULT_ISO, ""),
+                        (
+                            ISO_X86_PC_SELFTEST_FAULT_VAR,
+                            SELFTEST_FAULT_ISO,
+                            SELFTEST_FAULT,
+                        ),
+                    ] {
+                        images.push((var, write_iso(workspace, &image, name, command_line)?));
+                    }
+                }
+            }
             Ok(())
         }));
     }
@@ -73,7 +98,8 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         Ok(())
     }));
     let configs = build_configs(workspace, &mut steps);
-    if images.len() == Board::ALL.len() {
+    // Every board built: one image each, and the x86-pc board's second ISO.
+    if images.len() == Board::ALL.len() + 1 {
         steps.push(timed("QEMU boot tests", || {
             let mut command = exec::cargo(workspace.root());
             command.args(["test", "--package", "cordon-qemu"]);
@@ -85,8 +111,8 @@ pub fn test(workspace: &Workspace) -> Result<()> {
                 // slow each other down towards the deadlines.
                 .args(["--", "--test-threads=1"])
                 .env(RPI4_DTB_VAR, prereq::rpi4_dtb(workspace));
-            for (board, image) in &images {
-                command.env(image_var(*board), image);
+            for (var, image) in &images {
+                command.env(var, image);
             }
             // Without these, the tests that need them fail and say so.
             if let Some(vm) = &vm {
@@ -142,13 +168,6 @@ fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, P
         }));
     }
     described
-}
-
-fn image_var(board: Board) -> &'static str {
-    match board {
-        Board::QemuVirt => IMAGE_QEMU_VIRT_VAR,
-        Board::Rpi4 => IMAGE_RPI4_VAR,
-    }
 }
 
 /// Runs one step, keeping its failure for the summary.

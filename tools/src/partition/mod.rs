@@ -11,6 +11,7 @@ mod placement;
 mod tests;
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use cordon_config::Role;
@@ -52,9 +53,14 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let mut loaded = load(file)?;
     let board = board_of(&loaded, board)?;
+    let window = placement::window(board).ok_or_else(|| {
+        Error::Usage(format!(
+            "partition configs are not booted on {board} yet; its image runs cordon alone"
+        ))
+    })?;
     prereq::for_boot(workspace, &[board])?;
     let made = files::make(workspace, &loaded)?;
-    placement::place(&mut loaded.config, &made.vms, placement::window(board))
+    placement::place(&mut loaded.config, &made.vms, window)
         .map_err(|problems| loaded.error(problems))?;
     if let Some(extra) = guest_append {
         append_to_management(&mut loaded.config, extra);
@@ -96,8 +102,14 @@ pub fn prepare(
 /// name order.
 pub fn examples(workspace: &Workspace, board: Board) -> Result<Vec<PathBuf>> {
     let dir = workspace.example_configs(board);
-    let entries = fs::read_dir(&dir)
-        .map_err(|error| Error::io(format!("cannot list {}", dir.display()), error))?;
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        // A board without example configs (x86-pc, for now).
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(Error::io(format!("cannot list {}", dir.display()), error));
+        }
+    };
     let mut configs = Vec::new();
     for entry in entries {
         let path = entry

@@ -1,11 +1,13 @@
 //! What the tasks need on this machine, checked and installed when missing:
-//! the Rust targets, QEMU, the Raspberry Pi 4 device tree, and the Debian
-//! files the management VM is made of.
+//! the Rust targets, QEMU, the Raspberry Pi 4 device tree, the Debian
+//! files the management VM is made of, and the x86-pc board's ISO tools
+//! and Bochs.
 
 mod apt_sources;
 mod debian_package;
 mod mgmt_vm;
 mod os_release;
+mod pc;
 mod qemu;
 mod system;
 mod toolchain;
@@ -35,15 +37,21 @@ pub fn for_build(workspace: &Workspace) -> Result<()> {
     toolchain::ensure_targets(workspace.root())
 }
 
-/// What building and booting `boards` under QEMU needs.
+/// What building and booting `boards` under QEMU (or for x86-pc, Bochs) needs.
 pub fn for_boot(workspace: &Workspace, boards: &[Board]) -> Result<()> {
     for_build(workspace)?;
-    let qemu_major = boards.iter().map(|&board| qemu::minimum_major(board)).max();
+    let qemu_major = boards
+        .iter()
+        .filter_map(|&board| qemu::minimum_major(board))
+        .max();
     if let Some(major) = qemu_major {
         qemu::ensure(major)?;
     }
     if boards.contains(&Board::Rpi4) {
         debian_package::fetch(&RPI4_DTB, &workspace.cache())?;
+    }
+    if boards.contains(&Board::X86Pc) {
+        pc::ensure()?;
     }
     Ok(())
 }

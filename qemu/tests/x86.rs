@@ -1,0 +1,95 @@
+//! Boots the x86-pc board's GRUB ISO: under QEMU TCG (fast, no VMX) the
+//! boot path (banner, every CPU online) must end in a clear "no VMX" error,
+//! and a fault must be reported decoded; under Bochs (VT-x) every CPU must
+//! pass the VMX checks.
+//!
+//! Run these through `cargo xtask test`, which builds the ISOs and passes
+//! their paths in the environment.
+
+// Of the shared helpers, these tests use the inputs' paths and the deadline.
+#[allow(dead_code)]
+mod common;
+
+use std::time::Duration;
+
+use cordon_qemu::pc::{Emulator, PcMachine};
+use cordon_qemu::{Expect, Pattern, boot_pc};
+
+use common::{DEADLINE, env_path};
+
+/// The ISO booting cordon with its default command line.
+const ISO: &str = "CORDON_ISO_X86_PC";
+/// The ISO booting cordon with `cordon.selftest=fault`.
+const ISO_SELFTEST_FAULT: &str = "CORDON_ISO_X86_PC_SELFTEST_FAULT";
+/// Bochs reaches the VMX check in about 8 s on a quiet machine; CI
+/// machines are small and busy.
+const BOCHS_DEADLINE: Duration = Duration::from_secs(300);
+/// CPUs of the QEMU machine: enough to start several, one at a time.
+const QEMU_CPUS: u32 = 4;
+/// CPUs of the Bochs machine: Bochs slows down with each one.
+const BOCHS_CPUS: u32 = 2;
+
+fn banner() -> Pattern {
+    Pattern::line_with(&["cordon 0.1.0 on board x86-pc", "x86-64"])
+}
+
+/// Expect every one of `cpus` CPUs to come online, and the summary.
+fn all_cpus_online(mut expect: Expect, cpus: u32) -> Expect {
+    for cpu in 0..cpus {
+        expect = expect.line(format!("cpu{cpu} online (APIC ID {cpu})").as_str());
+    }
+    expect.line(format!("all {cpus} of {cpus} CPUs online").as_str())
+}
+
+fn boot_expecting(machine: &PcMachine, expect: Expect) {
+    let transcript = boot_pc(machine, &expect).unwrap_or_else(|error| panic!("{error}"));
+    assert!(
+        transcript.succeeded(),
+        "x86-pc boot failed: {}\n{transcript}",
+        transcript.ending()
+    );
+}
+
+#[test]
+fn qemu_tcg_boots_every_cpu_and_says_no_vmx() {
+    let machine = PcMachine::new(Emulator::QemuTcg, env_path(ISO)).cpus(QEMU_CPUS);
+    let expect = Expect::within(DEADLINE)
+        .line(banner())
+        .line("memory: 255 MiB available")
+        .line(format!("ACPI: {QEMU_CPUS} CPUs in the MADT").as_str());
+    let expect = all_cpus_online(expect, QEMU_CPUS)
+        .line(format!("cannot run VMs: VMX is unavailable on {QEMU_CPUS} CPU(s)").as_str())
+        .line("cordon: stopping")
+        .forbid("VMX usable")
+        .forbid("panic");
+    // Each CPU says why it has no VMX.
+    let why = "no VMX: this CPU does not report Intel VT-x (CPUID.1:ECX.VMX = 0)";
+    let expect = (0..QEMU_CPUS).fold(expect, |expect, cpu| {
+        expect.line(Pattern::line_with(&[&format!("[cpu{cpu} ERROR]"), why]))
+    });
+    boot_expecting(&machine, expect);
+}
+
+#[test]
+fn qemu_tcg_reports_an_unexpected_page_fault() {
+    let machine = PcMachine::new(Emulator::QemuTcg, env_path(ISO_SELFTEST_FAULT)).cpus(1);
+    let expect = Expect::within(DEADLINE)
+        .line(banner())
+        .line("selftest: reading unmapped address 0x100000000")
+        .line("cpu0: unexpected exception #PF (page fault, vector 14) at rip 0x")
+        .line("address 0x100000000 (cr2): page not present, read, supervisor mode")
+        .line("cs 0x8 ss 0x10")
+        .line("cordon: stopped")
+        .forbid("the read returned");
+    boot_expecting(&machine, expect);
+}
+
+#[test]
+fn bochs_every_cpu_can_run_vmx() {
+    let machine = PcMachine::new(Emulator::Bochs, env_path(ISO)).cpus(BOCHS_CPUS);
+    let expect = all_cpus_online(Expect::within(BOCHS_DEADLINE).line(banner()), BOCHS_CPUS)
+        .line(format!("VMX usable on all {BOCHS_CPUS} CPUs").as_str())
+        .forbid("no VMX")
+        .forbid("panic");
+    boot_expecting(&machine, expect);
+}
