@@ -2,7 +2,8 @@
 //!
 //! Pure, host-testable pieces: [`acpi`] (finding firmware tables),
 //! [`madt`] (the CPUs the firmware lists), [`exception`] (naming and
-//! decoding exceptions) and [`vmx`] (VT-x feature checks). The rest drives
+//! decoding exceptions) and [`vmx`] (VT-x feature checks, control words,
+//! extended page tables, exit reasons). The rest drives
 //! the CPU: `entry` (multiboot2 header, 32-bit entry, long mode, the AP
 //! trampoline), [`start`] (from entry to the boot report), [`console`]
 //! (COM1 and the logger), [`memory`] (free RAM
