@@ -170,7 +170,7 @@ impl<F: Frames> Ept<F> {
         size: u64,
         access: Access,
     ) -> Result<(), EptError> {
-        if (guest | host | size) % PAGE_SIZE != 0 {
+        if !(guest | host | size).is_multiple_of(PAGE_SIZE) {
             return Err(EptError::Misaligned { guest, host, size });
         }
         if guest
@@ -218,7 +218,7 @@ impl<F: Frames> Ept<F> {
     /// The level of the largest page that maps `guest` to `host` within
     /// `left` bytes.
     fn leaf_level(&self, guest: u64, host: u64, left: u64) -> usize {
-        let fits = |size: u64| (guest | host) % size == 0 && left >= size;
+        let fits = |size: u64| (guest | host).is_multiple_of(size) && left >= size;
         if self.support.huge_pages && fits(HUGE_PAGE_SIZE) {
             1
         } else if self.support.large_pages && fits(LARGE_PAGE_SIZE) {
