@@ -1,7 +1,9 @@
 //! Boots the x86-pc board's GRUB ISO: under QEMU TCG (fast, no VMX) the
 //! boot path (banner, every CPU online) must end in a clear "no VMX" error,
 //! and a fault must be reported decoded; under Bochs (VT-x) every CPU must
-//! pass the VMX checks.
+//! enter VMX operation, and the VMX selftest's two guests must run: one
+//! makes hypercalls (their values checked here) and halts, the other reads
+//! outside its memory and is stopped, with cordon running on.
 //!
 //! Run these through `cargo xtask test`, which builds the ISOs and passes
 //! their paths in the environment.
@@ -13,7 +15,7 @@ mod common;
 use std::time::Duration;
 
 use cordon_qemu::pc::{Emulator, PcMachine};
-use cordon_qemu::{Expect, Pattern, boot_pc};
+use cordon_qemu::{Expect, Pattern, Transcript, boot_pc};
 
 use common::{DEADLINE, env_path};
 
@@ -21,7 +23,14 @@ use common::{DEADLINE, env_path};
 const ISO: &str = "CORDON_ISO_X86_PC";
 /// The ISO booting cordon with `cordon.selftest=fault`.
 const ISO_SELFTEST_FAULT: &str = "CORDON_ISO_X86_PC_SELFTEST_FAULT";
-/// Bochs reaches the VMX check in about 8 s on a quiet machine; CI
+/// The ISO booting cordon with `cordon.selftest=vmx`.
+const ISO_SELFTEST_VMX: &str = "CORDON_ISO_X86_PC_SELFTEST_VMX";
+/// What the selftest's first guest logs with each hypercall.
+const VM1_LOG: &str = "vm1: hypercall log ";
+/// CPUID leaf 1, ECX: VMX (must be hidden) and "hypervisor present".
+const CPUID_1_ECX_VMX: u64 = 1 << 5;
+const CPUID_1_ECX_HYPERVISOR: u64 = 1 << 31;
+/// Bochs runs the VMX selftest in about 10 s on a quiet machine; CI
 /// machines are small and busy.
 const BOCHS_DEADLINE: Duration = Duration::from_secs(300);
 /// CPUs of the QEMU machine: enough to start several, one at a time.
@@ -41,13 +50,14 @@ fn all_cpus_online(mut expect: Expect, cpus: u32) -> Expect {
     expect.line(format!("all {cpus} of {cpus} CPUs online").as_str())
 }
 
-fn boot_expecting(machine: &PcMachine, expect: Expect) {
+fn boot_expecting(machine: &PcMachine, expect: Expect) -> Transcript {
     let transcript = boot_pc(machine, &expect).unwrap_or_else(|error| panic!("{error}"));
     assert!(
         transcript.succeeded(),
         "x86-pc boot failed: {}\n{transcript}",
         transcript.ending()
     );
+    transcript
 }
 
 #[test]
@@ -85,11 +95,51 @@ fn qemu_tcg_reports_an_unexpected_page_fault() {
 }
 
 #[test]
-fn bochs_every_cpu_can_run_vmx() {
-    let machine = PcMachine::new(Emulator::Bochs, env_path(ISO)).cpus(BOCHS_CPUS);
-    let expect = all_cpus_online(Expect::within(BOCHS_DEADLINE).line(banner()), BOCHS_CPUS)
+fn bochs_runs_the_vmx_selftest_guests() {
+    let machine = PcMachine::new(Emulator::Bochs, env_path(ISO_SELFTEST_VMX)).cpus(BOCHS_CPUS);
+    let mut expect = Expect::within(BOCHS_DEADLINE).line(banner());
+    for cpu in 0..BOCHS_CPUS {
+        expect = expect.line(Pattern::line_with(&[
+            &format!("[cpu{cpu} INFO ]"),
+            "VMX on (VMCS revision",
+        ]));
+    }
+    let expect = all_cpus_online(expect, BOCHS_CPUS)
         .line(format!("VMX usable on all {BOCHS_CPUS} CPUs").as_str())
+        .line(format!("{VM1_LOG}0x1335").as_str())
+        // 0x42 plus the first call's result: 0 if it succeeded.
+        .line(format!("{VM1_LOG}0x42").as_str())
+        .line("vm1: stopped: HLT at rip 0x102c")
+        .line("vm2: stopped: EPT violation: read at guest-physical 0x10000, outside its memory")
+        .line("VMX selftest: both VMs ran and were stopped; cordon runs on")
         .forbid("no VMX")
+        .forbid("unexpected exception")
         .forbid("panic");
-    boot_expecting(&machine, expect);
+    let transcript = boot_expecting(&machine, expect);
+
+    // The third call logs what CPUID leaf 1 told the guest in ECX.
+    let logged: Vec<u64> = transcript
+        .lines()
+        .filter_map(|line| line.split_once(VM1_LOG))
+        .map(|(_, value)| {
+            let digits = value.trim().trim_start_matches("0x");
+            u64::from_str_radix(digits, 16).unwrap_or_else(|_| panic!("bad value {value:?}"))
+        })
+        .collect();
+    let [_, _, cpuid_ecx] = logged[..] else {
+        panic!(
+            "vm1 made {} log hypercalls, not 3\n{transcript}",
+            logged.len()
+        );
+    };
+    assert_eq!(
+        cpuid_ecx & CPUID_1_ECX_VMX,
+        0,
+        "VMX not hidden: {cpuid_ecx:#x}"
+    );
+    assert_ne!(
+        cpuid_ecx & CPUID_1_ECX_HYPERVISOR,
+        0,
+        "no hypervisor bit: {cpuid_ecx:#x}"
+    );
 }

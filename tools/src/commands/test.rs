@@ -23,13 +23,21 @@ const MGMT_KERNEL_VAR: &str = "CORDON_MGMT_KERNEL";
 const MGMT_INITRAMFS_VAR: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK_VAR: &str = "CORDON_MGMT_DISK";
 const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
-/// The x86-pc ISOs: cordon with its default command line, and with
-/// `cordon.selftest=fault`.
-const ISO_X86_PC_VAR: &str = "CORDON_ISO_X86_PC";
-const ISO_X86_PC_SELFTEST_FAULT_VAR: &str = "CORDON_ISO_X86_PC_SELFTEST_FAULT";
-/// The command line and name of the x86-pc ISO that faults on purpose.
-const SELFTEST_FAULT: &str = "cordon.selftest=fault";
-const SELFTEST_FAULT_ISO: &str = "selftest-fault";
+/// The x86-pc ISOs the boot tests boot: the variable that names each, the
+/// ISO's name, and cordon's command line in it.
+const X86_PC_ISOS: [(&str, &str, &str); 3] = [
+    ("CORDON_ISO_X86_PC", DEFAULT_ISO, ""),
+    (
+        "CORDON_ISO_X86_PC_SELFTEST_FAULT",
+        "selftest-fault",
+        "cordon.selftest=fault",
+    ),
+    (
+        "CORDON_ISO_X86_PC_SELFTEST_VMX",
+        "selftest-vmx",
+        "cordon.selftest=vmx",
+    ),
+];
 
 /// The test guest that tries to escape its VM (`qemu/guests/hostile`).
 const HOSTILE_GUEST: &str = "hostile";
@@ -72,14 +80,7 @@ pub fn test(workspace: &Workspace) -> Result<()> {
                 Board::QemuVirt => images.push((IMAGE_QEMU_VIRT_VAR, image)),
                 Board::Rpi4 => images.push((IMAGE_RPI4_VAR, image)),
                 Board::X86Pc => {
-                    for (var, name, command_line) in [
-                        (ISO_X86_PC_VAR, DEFAULT_ISO, ""),
-                        (
-                            ISO_X86_PC_SELFTEST_FAULT_VAR,
-                            SELFTEST_FAULT_ISO,
-                            SELFTEST_FAULT,
-                        ),
-                    ] {
+                    for (var, name, command_line) in X86_PC_ISOS {
                         images.push((var, write_iso(workspace, &image, name, command_line)?));
                     }
                 }
@@ -98,8 +99,8 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         Ok(())
     }));
     let configs = build_configs(workspace, &mut steps);
-    // Every board built: one image each, and the x86-pc board's second ISO.
-    if images.len() == Board::ALL.len() + 1 {
+    // Every board built: one image each, the x86-pc board its ISOs.
+    if images.len() == Board::ALL.len() - 1 + X86_PC_ISOS.len() {
         steps.push(timed("QEMU boot tests", || {
             let mut command = exec::cargo(workspace.root());
             command.args(["test", "--package", "cordon-qemu"]);

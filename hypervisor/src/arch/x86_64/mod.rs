@@ -6,7 +6,7 @@
 //! extended page tables, exit reasons). The rest drives
 //! the CPU: `entry` (multiboot2 header, 32-bit entry, long mode, the AP
 //! trampoline), [`start`] (from entry to the boot report), [`console`]
-//! (COM1 and the logger), [`memory`] (free RAM
+//! (COM1 and the logger), [`gdt`] (each CPU's GDT and TSS), [`memory`] (free RAM
 //! and the heap), [`idt`] (exception vectors and their report),
 //! [`lapic`] (the local APIC), [`smp`] (INIT-SIPI-SIPI) and [`cpu`]
 //! (instructions and registers).
@@ -26,6 +26,8 @@ pub mod cpu;
 pub mod entry;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 mod fatal;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod gdt;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod idt;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]

@@ -13,11 +13,14 @@ use spin::Once;
 use super::acpi::{self, AcpiError, HEADER_LEN};
 use super::board::this_board;
 use super::entry::IDENTITY_MAP_END;
+use super::gdt::{self, CpuTables};
 use super::lapic::{Lapic, MAX_XAPIC_ID};
 use super::madt::{self, Madt, MadtError};
 use super::memory::{self, MemoryError};
 use super::smp::{self, SmpError};
 use super::vmx::feature::{self, FeatureControl, IA32_FEATURE_CONTROL};
+use super::vmx::operation::{self, VmxCpu, VmxError};
+use super::vmx::selftest;
 use super::{console, cpu, idt};
 use crate::cmdline;
 
@@ -57,6 +60,8 @@ enum BootError {
     NoVmx {
         cpus: usize,
     },
+    /// Running a VM failed (not the VM's fault: cordon's or the CPU's).
+    Vmx(VmxError),
 }
 
 impl fmt::Display for BootError {
@@ -89,6 +94,7 @@ impl fmt::Display for BootError {
                 f,
                 "cannot run VMs: VMX is unavailable on {cpus} CPU(s) (see above)"
             ),
+            Self::Vmx(error) => error.fmt(f),
         }
     }
 }
@@ -150,7 +156,7 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
             apic_id: boot_apic_id,
         });
     }
-    check_vmx();
+    let (tables, vmx) = start_vmx();
     info!("cpu0 online (APIC ID {boot_apic_id})");
 
     let mut online = 1;
@@ -180,6 +186,9 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
         });
     }
     info!("VMX usable on all {online} CPUs");
+    if let (Some(vmx), Some("vmx")) = (vmx, cmdline::option(command_line, "selftest")) {
+        selftest::run(&vmx, tables).map_err(BootError::Vmx)?;
+    }
     Ok(())
 }
 
@@ -216,21 +225,45 @@ fn physical_table(address: u64) -> &'static [u8] {
     unsafe { core::slice::from_raw_parts(address as *const u8, length) }
 }
 
-/// Checks (and if the firmware left it unlocked, enables) VMX on this CPU;
-/// logs why not if it cannot be used.
-fn check_vmx() {
+/// Gives this CPU its descriptor tables and, if VMX can be used here,
+/// enters VMX operation; logs why not otherwise.
+fn start_vmx() -> (&'static CpuTables, Option<VmxCpu>) {
+    let tables = gdt::load();
     // SAFETY: `check` reads the MSR only if CPUID reports VMX, and then the
     // MSR exists.
-    let result = feature::check(cpu::cpuid(1, 0).ecx, || unsafe {
+    let allowed = feature::check(cpu::cpuid(1, 0).ecx, || unsafe {
         cpu::read_msr(IA32_FEATURE_CONTROL)
     });
-    match result {
-        Ok(FeatureControl::Ready) => {}
-        // SAFETY: enabling VMX outside SMX and locking, as firmware would.
-        Ok(FeatureControl::Write(value)) => unsafe { cpu::write_msr(IA32_FEATURE_CONTROL, value) },
+    let enabled = match allowed {
+        Ok(action) => {
+            if let FeatureControl::Write(value) = action {
+                // SAFETY: enabling VMX outside SMX and locking, as firmware
+                // would.
+                unsafe { cpu::write_msr(IA32_FEATURE_CONTROL, value) };
+            }
+            operation::enable()
+        }
         Err(error) => {
             error!("{error}");
             VMX_UNAVAILABLE.fetch_add(1, Ordering::AcqRel);
+            return (tables, None);
+        }
+    };
+    match enabled {
+        Ok(vmx) => {
+            info!(
+                "VMX on (VMCS revision {:#x}, EPT with 2 MiB pages: {}, 1 GiB pages: {}, VPID: {})",
+                vmx.revision,
+                vmx.ept.large_pages,
+                vmx.ept.huge_pages,
+                vmx.has_vpid()
+            );
+            (tables, Some(vmx))
+        }
+        Err(error) => {
+            error!("{error}");
+            VMX_UNAVAILABLE.fetch_add(1, Ordering::AcqRel);
+            (tables, None)
         }
     }
 }
@@ -246,7 +279,7 @@ extern "C" fn x86_ap_main(index: u64) -> ! {
     // own at the same address.
     let lapic = unsafe { Lapic::new(lapic_address) };
     lapic.enable();
-    check_vmx();
+    start_vmx();
     info!("cpu{index} online (APIC ID {})", lapic.id());
     smp::report_in(index);
     cpu::park()

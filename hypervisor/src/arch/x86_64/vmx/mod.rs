@@ -1,10 +1,29 @@
 //! Intel VT-x (VMX). Pure, host-testable: [`feature`] (whether this CPU
 //! can enter VMX operation, and why not), [`controls`] (control words
 //! adjusted to the capability MSRs), [`ept`] (extended page tables),
-//! [`exit_reason`] (why a VM exited) and [`fields`] (VMCS field encodings).
+//! [`exit_reason`] (why a VM exited), [`cpuid`] (what guests see),
+//! [`hypercall`] (cordon's VMCALLs) and [`fields`] (VMCS field encodings).
+//! On the CPU: [`operation`] (VMXON), [`vcpu`] (the VMCS, entering the
+//! guest), [`exits`] (every VM exit's handling, in one place), [`frames`]
+//! (memory for all that) and [`selftest`] (two tiny guests).
 
 pub mod controls;
+pub mod cpuid;
 pub mod ept;
 pub mod exit_reason;
 pub mod feature;
 pub mod fields;
+pub mod hypercall;
+
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod exits;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod frames;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod instructions;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod operation;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod selftest;
+#[cfg(all(target_arch = "x86_64", target_os = "none"))]
+pub mod vcpu;

@@ -1,0 +1,129 @@
+//! Every VM exit is handled here: what cordon does for each reason, and
+//! when a VM is stopped instead. A guest's fault stops that guest, never
+//! cordon.
+
+use core::fmt;
+
+use log::{info, warn};
+
+use super::cpuid;
+use super::exit_reason::ExitReason;
+use super::fields::Field;
+use super::hypercall::{self, Hypercall};
+use super::vcpu::Vcpu;
+use crate::arch::x86_64::cpu;
+
+/// EPT violation exit qualification: the access was a read, a write, an
+/// instruction fetch.
+const EPT_READ: u64 = 1 << 0;
+const EPT_WRITE: u64 = 1 << 1;
+const EPT_FETCH: u64 = 1 << 2;
+
+/// What to do after an exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    Resume,
+    Stop(Stopped),
+}
+
+/// Why a VM was stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// It halted with nothing to wake it (cordon routes it no interrupt yet).
+    Halted {
+        rip: u64,
+    },
+    /// It touched guest-physical memory it was not given.
+    EptViolation {
+        address: u64,
+        qualification: u64,
+    },
+    TripleFault,
+    /// An exit cordon does not handle (yet).
+    Unhandled {
+        reason: ExitReason,
+        rip: u64,
+    },
+}
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Halted { rip } => write!(f, "HLT at rip {rip:#x}"),
+            Self::EptViolation {
+                address,
+                qualification,
+            } => {
+                let access = match qualification {
+                    q if q & EPT_FETCH != 0 => "instruction fetch",
+                    q if q & EPT_WRITE != 0 => "write",
+                    q if q & EPT_READ != 0 => "read",
+                    _ => "access",
+                };
+                write!(
+                    f,
+                    "EPT violation: {access} at guest-physical {address:#x}, outside its memory"
+                )
+            }
+            Self::TripleFault => f.write_str("triple fault"),
+            Self::Unhandled { reason, rip } => {
+                write!(f, "{reason} at rip {rip:#x}, which cordon does not handle")
+            }
+        }
+    }
+}
+
+/// Handles the exit `reason` of the vCPU of VM `vm`.
+pub fn handle(vm: &str, vcpu: &mut Vcpu, reason: ExitReason) -> Next {
+    match reason {
+        ExitReason::Vmcall => {
+            vmcall(vm, vcpu);
+            vcpu.skip_instruction();
+            Next::Resume
+        }
+        ExitReason::Cpuid => {
+            emulate_cpuid(vcpu);
+            vcpu.skip_instruction();
+            Next::Resume
+        }
+        ExitReason::Hlt => Next::Stop(Stopped::Halted {
+            rip: vcpu.read(Field::GuestRip),
+        }),
+        ExitReason::EptViolation => Next::Stop(Stopped::EptViolation {
+            address: vcpu.read(Field::GuestPhysicalAddress),
+            qualification: vcpu.read(Field::ExitQualification),
+        }),
+        ExitReason::TripleFault => Next::Stop(Stopped::TripleFault),
+        other => Next::Stop(Stopped::Unhandled {
+            reason: other,
+            rip: vcpu.read(Field::GuestRip),
+        }),
+    }
+}
+
+/// cordon's hypercalls.
+fn vmcall(vm: &str, vcpu: &mut Vcpu) {
+    let registers = &mut vcpu.registers;
+    registers.rax = match Hypercall::decode(registers.rax, registers.rbx) {
+        Hypercall::Log(value) => {
+            info!("{vm}: hypercall log {value:#x}");
+            hypercall::SUCCESS
+        }
+        Hypercall::Unknown(number) => {
+            warn!("{vm}: unknown hypercall {number:#x}");
+            hypercall::UNKNOWN
+        }
+    };
+}
+
+/// CPUID as the host answers it, with VMX hidden and cordon's leaf added.
+fn emulate_cpuid(vcpu: &mut Vcpu) {
+    let registers = &mut vcpu.registers;
+    let (leaf, subleaf) = (registers.rax as u32, registers.rcx as u32);
+    let host = cpu::cpuid(leaf, subleaf);
+    let [eax, ebx, ecx, edx] = cpuid::for_guest(leaf, [host.eax, host.ebx, host.ecx, host.edx]);
+    registers.rax = eax.into();
+    registers.rbx = ebx.into();
+    registers.rcx = ecx.into();
+    registers.rdx = edx.into();
+}

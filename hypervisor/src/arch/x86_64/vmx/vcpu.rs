@@ -1,0 +1,343 @@
+//! A virtual CPU: its VMCS (host state, controls, a guest starting in real
+//! mode), entering the guest, and coming back on each VM exit. What each
+//! exit means is `exits`' business.
+
+use core::arch::global_asm;
+
+use x86_64::instructions::tables::{sgdt, sidt};
+use x86_64::registers::control::{Cr0, Cr3, Cr4};
+use x86_64::registers::model_specific::{Efer, FsBase, GsBase};
+
+use super::exit_reason::ExitReason;
+use super::fields::Field;
+use super::frames;
+use super::instructions::{self, VmFail};
+use super::operation::{SECONDARY_VPID, VmxCpu, VmxError};
+use crate::arch::x86_64::gdt::CpuTables;
+
+/// The guest's general-purpose registers (RSP and RIP live in the VMCS),
+/// in the order `vmx_run` saves them.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct GuestRegisters {
+    pub rax: u64,
+    pub rbx: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub rbp: u64,
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+}
+
+// vmx_run(registers, launched) -> 0 after a VM exit, 1 if the entry failed
+// (the flags of VMLAUNCH/VMRESUME are then in the returned CF/ZF bits).
+// It saves the host's callee-saved registers and the registers pointer on
+// its stack, whose top becomes the VMCS's host RSP; the VMCS's host RIP is
+// vmx_exit, which saves the guest's registers through that pointer and
+// returns as vmx_run.
+global_asm!(
+    ".global vmx_run",
+    "vmx_run:",
+    "    push %rbp; push %rbx; push %r12; push %r13; push %r14; push %r15",
+    "    push %rdi",
+    "    mov ${host_rsp}, %rax",
+    "    vmwrite %rsp, %rax",
+    "    mov %rsi, %rax",
+    "    mov 8(%rdi), %rbx; mov 16(%rdi), %rcx; mov 24(%rdi), %rdx; mov 32(%rdi), %rsi",
+    "    mov 48(%rdi), %rbp; mov 56(%rdi), %r8; mov 64(%rdi), %r9; mov 72(%rdi), %r10",
+    "    mov 80(%rdi), %r11; mov 88(%rdi), %r12; mov 96(%rdi), %r13; mov 104(%rdi), %r14",
+    "    mov 112(%rdi), %r15",
+    "    test %rax, %rax",
+    "    mov 0(%rdi), %rax",
+    "    mov 40(%rdi), %rdi",
+    "    jnz 1f",
+    "    vmlaunch",
+    "    jmp 2f",
+    "1:  vmresume",
+    "2:  pushfq",
+    "    pop %rax",
+    "    pop %rdi",
+    "    pop %r15; pop %r14; pop %r13; pop %r12; pop %rbx; pop %rbp",
+    "    and ${flags}, %rax",
+    "    bts $32, %rax",
+    "    ret",
+    ".global vmx_exit",
+    "vmx_exit:",
+    "    push %rdi",
+    "    mov 8(%rsp), %rdi",
+    "    mov %rax, 0(%rdi); mov %rbx, 8(%rdi); mov %rcx, 16(%rdi); mov %rdx, 24(%rdi)",
+    "    mov %rsi, 32(%rdi); mov %rbp, 48(%rdi); mov %r8, 56(%rdi); mov %r9, 64(%rdi)",
+    "    mov %r10, 72(%rdi); mov %r11, 80(%rdi); mov %r12, 88(%rdi); mov %r13, 96(%rdi)",
+    "    mov %r14, 104(%rdi); mov %r15, 112(%rdi)",
+    "    pop %rax",
+    "    mov %rax, 40(%rdi)",
+    "    pop %rdi",
+    "    pop %r15; pop %r14; pop %r13; pop %r12; pop %rbx; pop %rbp",
+    "    xor %eax, %eax",
+    "    ret",
+    host_rsp = const Field::HostRsp as u32,
+    flags = const RFLAGS_CF | RFLAGS_ZF,
+    options(att_syntax),
+);
+
+/// RFLAGS bits a failed VM entry sets.
+const RFLAGS_CF: u64 = 1 << 0;
+const RFLAGS_ZF: u64 = 1 << 6;
+/// `vmx_run`'s result when the entry failed (ORed with CF/ZF).
+const ENTRY_FAILED: u64 = 1 << 32;
+
+unsafe extern "C" {
+    fn vmx_run(registers: *mut GuestRegisters, launched: u64) -> u64;
+    static vmx_exit: u8;
+}
+
+/// Real-mode segment access rights: present, S=1, read/write data
+/// (accessed), or execute/read code (accessed).
+const ACCESS_DATA: u64 = 0x93;
+const ACCESS_CODE: u64 = 0x9b;
+/// A present busy 32-bit TSS, the only TR type allowed outside IA-32e mode.
+const ACCESS_TSS_BUSY: u64 = 0x8b;
+/// Access rights bit 16: the segment is unusable (the LDTR here).
+const ACCESS_UNUSABLE: u64 = 1 << 16;
+/// 64 KiB real-mode segments.
+const REAL_MODE_LIMIT: u64 = 0xffff;
+/// RFLAGS bit 1 is always 1.
+const RFLAGS_FIXED: u64 = 1 << 1;
+/// CR0 of a real-mode guest: ET (hard-wired) and NE (VMX needs it).
+const GUEST_CR0: u64 = (1 << 4) | (1 << 5);
+/// CR4.VMXE: VMX requires it in the guest too; the read shadow hides it.
+const CR4_VMXE: u64 = 1 << 13;
+/// DR7's reset value.
+const DR7_RESET: u64 = 0x400;
+/// "No shadow VMCS".
+const NO_VMCS_LINK: u64 = u64::MAX;
+
+/// Where a VM's first vCPU starts and what it runs on.
+#[derive(Debug, Clone, Copy)]
+pub struct GuestStart {
+    /// The EPT pointer of the VM's memory.
+    pub ept_pointer: u64,
+    /// The VPID (non-zero) to tag its TLB entries with, if the CPU has VPIDs.
+    pub vpid: u16,
+    /// Real-mode entry point (CS = 0) and stack.
+    pub rip: u64,
+    pub rsp: u64,
+}
+
+/// A vCPU on this CPU.
+pub struct Vcpu {
+    vmcs: u64,
+    launched: bool,
+    pub registers: GuestRegisters,
+}
+
+impl Vcpu {
+    /// A vCPU whose VMCS is set up to start the guest at `start` in real
+    /// mode; its VMCS is current on this CPU.
+    pub fn new(cpu: &VmxCpu, tables: &CpuTables, start: GuestStart) -> Result<Self, VmxError> {
+        let vmcs = frames::allocate_page().ok_or(VmxError::NoMemory)?;
+        // SAFETY: a fresh identity-mapped page; a VMCS starts with the
+        // revision identifier.
+        unsafe { (vmcs as *mut u32).write(cpu.revision) };
+        // SAFETY: this CPU is in VMX operation (it has a VmxCpu) and the
+        // VMCS page is this vCPU's alone.
+        unsafe {
+            instructions::vmclear(vmcs).map_err(VmxError::Vmcs)?;
+            instructions::vmptrld(vmcs).map_err(VmxError::Vmcs)?;
+        }
+        let vcpu = Self {
+            vmcs,
+            launched: false,
+            registers: GuestRegisters::default(),
+        };
+        vcpu.write_controls(cpu, start).map_err(VmxError::Vmcs)?;
+        vcpu.write_host_state(tables).map_err(VmxError::Vmcs)?;
+        vcpu.write_guest_state(start).map_err(VmxError::Vmcs)?;
+        Ok(vcpu)
+    }
+
+    /// Enters the guest until its next VM exit; the reason it exited.
+    pub fn run(&mut self) -> Result<ExitReason, VmxError> {
+        // SAFETY: this vCPU's VMCS is current (made so by `new`, and vCPUs
+        // do not migrate); its host state returns to `vmx_exit`, which
+        // saves the guest's registers into `self.registers`.
+        let result = unsafe { vmx_run(&mut self.registers, u64::from(self.launched)) };
+        if result & ENTRY_FAILED != 0 {
+            let error = if result & RFLAGS_CF != 0 {
+                VmFail::Invalid
+            } else {
+                VmFail::Valid(self.read(Field::InstructionError) as u32)
+            };
+            return Err(VmxError::Entry(error));
+        }
+        self.launched = true;
+        let (reason, _) = ExitReason::decode(self.read(Field::ExitReason) as u32);
+        Ok(reason)
+    }
+
+    /// A field of this vCPU's VMCS.
+    pub fn read(&self, field: Field) -> u64 {
+        // SAFETY: this vCPU's VMCS is current.
+        unsafe { instructions::vmread(field) }
+    }
+
+    /// Moves the guest past the instruction that caused this exit.
+    pub fn skip_instruction(&mut self) {
+        let rip = self.read(Field::GuestRip) + self.read(Field::ExitInstructionLength);
+        // SAFETY: this vCPU's VMCS is current; RIP is the guest's own.
+        let _ = unsafe { instructions::vmwrite(Field::GuestRip, rip) };
+    }
+
+    /// The VMCS's physical address.
+    pub fn vmcs(&self) -> u64 {
+        self.vmcs
+    }
+
+    fn write(&self, field: Field, value: u64) -> Result<(), VmFail> {
+        // SAFETY: this vCPU's VMCS is current; callers write only values
+        // that keep the guest inside what it was given.
+        unsafe { instructions::vmwrite(field, value) }
+    }
+
+    fn write_controls(&self, cpu: &VmxCpu, start: GuestStart) -> Result<(), VmFail> {
+        let controls = cpu.controls;
+        self.write(Field::PinBasedControls, controls.pin.into())?;
+        self.write(Field::PrimaryProcessorControls, controls.primary.into())?;
+        self.write(Field::SecondaryProcessorControls, controls.secondary.into())?;
+        self.write(Field::ExitControls, controls.exit.into())?;
+        self.write(Field::EntryControls, controls.entry.into())?;
+        self.write(Field::ExceptionBitmap, 0)?;
+        self.write(Field::EptPointer, start.ept_pointer)?;
+        if controls.secondary & SECONDARY_VPID != 0 {
+            self.write(Field::Vpid, start.vpid.into())?;
+        }
+        // The guest owns no CR0/CR4 bit that VMX fixes: changing NE or
+        // VMXE exits; reads see the shadow (VMXE clear).
+        self.write(Field::Cr0GuestHostMask, GUEST_CR0)?;
+        self.write(Field::Cr0ReadShadow, GUEST_CR0)?;
+        self.write(Field::Cr4GuestHostMask, CR4_VMXE)?;
+        self.write(Field::Cr4ReadShadow, 0)?;
+        self.write(Field::VmcsLinkPointer, NO_VMCS_LINK)
+    }
+
+    fn write_host_state(&self, tables: &CpuTables) -> Result<(), VmFail> {
+        self.write(Field::HostCr0, Cr0::read_raw())?;
+        self.write(Field::HostCr3, Cr3::read_raw().0.start_address().as_u64())?;
+        self.write(Field::HostCr4, Cr4::read_raw())?;
+        self.write(Field::HostCsSelector, tables.code.0.into())?;
+        for field in [
+            Field::HostSsSelector,
+            Field::HostDsSelector,
+            Field::HostEsSelector,
+            Field::HostFsSelector,
+            Field::HostGsSelector,
+        ] {
+            self.write(field, tables.data.0.into())?;
+        }
+        self.write(Field::HostTrSelector, tables.task.0.into())?;
+        self.write(Field::HostTrBase, tables.tss_base())?;
+        self.write(Field::HostGdtrBase, sgdt().base.as_u64())?;
+        self.write(Field::HostIdtrBase, sidt().base.as_u64())?;
+        self.write(Field::HostFsBase, FsBase::read().as_u64())?;
+        self.write(Field::HostGsBase, GsBase::read().as_u64())?;
+        self.write(Field::HostIa32Efer, Efer::read_raw())?;
+        self.write(Field::HostSysenterCs, 0)?;
+        self.write(Field::HostSysenterEsp, 0)?;
+        self.write(Field::HostSysenterEip, 0)?;
+        // SAFETY: taking the address of the exit entry point only.
+        self.write(Field::HostRip, &raw const vmx_exit as u64)
+    }
+
+    fn write_guest_state(&self, start: GuestStart) -> Result<(), VmFail> {
+        let segments = [
+            (
+                Field::GuestCsSelector,
+                Field::GuestCsBase,
+                Field::GuestCsLimit,
+                Field::GuestCsAccessRights,
+                ACCESS_CODE,
+            ),
+            (
+                Field::GuestSsSelector,
+                Field::GuestSsBase,
+                Field::GuestSsLimit,
+                Field::GuestSsAccessRights,
+                ACCESS_DATA,
+            ),
+            (
+                Field::GuestDsSelector,
+                Field::GuestDsBase,
+                Field::GuestDsLimit,
+                Field::GuestDsAccessRights,
+                ACCESS_DATA,
+            ),
+            (
+                Field::GuestEsSelector,
+                Field::GuestEsBase,
+                Field::GuestEsLimit,
+                Field::GuestEsAccessRights,
+                ACCESS_DATA,
+            ),
+            (
+                Field::GuestFsSelector,
+                Field::GuestFsBase,
+                Field::GuestFsLimit,
+                Field::GuestFsAccessRights,
+                ACCESS_DATA,
+            ),
+            (
+                Field::GuestGsSelector,
+                Field::GuestGsBase,
+                Field::GuestGsLimit,
+                Field::GuestGsAccessRights,
+                ACCESS_DATA,
+            ),
+            (
+                Field::GuestTrSelector,
+                Field::GuestTrBase,
+                Field::GuestTrLimit,
+                Field::GuestTrAccessRights,
+                ACCESS_TSS_BUSY,
+            ),
+            (
+                Field::GuestLdtrSelector,
+                Field::GuestLdtrBase,
+                Field::GuestLdtrLimit,
+                Field::GuestLdtrAccessRights,
+                ACCESS_UNUSABLE,
+            ),
+        ];
+        for (selector, base, limit, access, rights) in segments {
+            self.write(selector, 0)?;
+            self.write(base, 0)?;
+            self.write(limit, REAL_MODE_LIMIT)?;
+            self.write(access, rights)?;
+        }
+        self.write(Field::GuestGdtrBase, 0)?;
+        self.write(Field::GuestGdtrLimit, REAL_MODE_LIMIT)?;
+        self.write(Field::GuestIdtrBase, 0)?;
+        self.write(Field::GuestIdtrLimit, REAL_MODE_LIMIT)?;
+        self.write(Field::GuestCr0, GUEST_CR0)?;
+        self.write(Field::GuestCr3, 0)?;
+        self.write(Field::GuestCr4, CR4_VMXE)?;
+        self.write(Field::GuestDr7, DR7_RESET)?;
+        self.write(Field::GuestRflags, RFLAGS_FIXED)?;
+        self.write(Field::GuestRip, start.rip)?;
+        self.write(Field::GuestRsp, start.rsp)?;
+        self.write(Field::GuestIa32Efer, 0)?;
+        self.write(Field::GuestSysenterCs, 0)?;
+        self.write(Field::GuestSysenterEsp, 0)?;
+        self.write(Field::GuestSysenterEip, 0)?;
+        self.write(Field::GuestInterruptibility, 0)?;
+        self.write(Field::GuestActivityState, 0)?;
+        self.write(Field::GuestPendingDebugExceptions, 0)
+    }
+}
