@@ -36,48 +36,53 @@ fn outcome(carry: u8, zero: u8) -> Result<(), VmFail> {
     }
 }
 
-/// Enters VMX operation with the VMXON region at physical `region`.
-///
-/// # Safety
-/// CR4.VMXE must be set, CR0/CR4 adjusted to the fixed bits, and `region`
-/// a 4 KiB-aligned page holding the VMCS revision, used for nothing else.
-pub unsafe fn vmxon(region: u64) -> Result<(), VmFail> {
-    let (carry, zero): (u8, u8);
-    // SAFETY: as the caller promised.
-    unsafe {
-        asm!("vmxon qword ptr [{}]", "setc {}", "setz {}", in(reg) &region,
-             out(reg_byte) carry, out(reg_byte) zero, options(nostack));
-    }
-    outcome(carry, zero)
+/// Defines a wrapper for a VMX instruction whose operand is a physical
+/// address in memory.
+macro_rules! address_instruction {
+    ($(#[$doc:meta])* $name:ident, $mnemonic:literal) => {
+        $(#[$doc])*
+        pub unsafe fn $name(address: u64) -> Result<(), VmFail> {
+            let (carry, zero): (u8, u8);
+            // SAFETY: as the caller promised.
+            unsafe {
+                asm!(concat!($mnemonic, " qword ptr [{}]"), "setc {}", "setz {}",
+                     in(reg) &address, out(reg_byte) carry, out(reg_byte) zero,
+                     options(nostack));
+            }
+            outcome(carry, zero)
+        }
+    };
 }
 
-/// Clears the VMCS at physical `vmcs` (makes it inactive and launchable).
-///
-/// # Safety
-/// In VMX operation; `vmcs` a 4 KiB-aligned page holding the revision.
-pub unsafe fn vmclear(vmcs: u64) -> Result<(), VmFail> {
-    let (carry, zero): (u8, u8);
-    // SAFETY: as the caller promised.
-    unsafe {
-        asm!("vmclear qword ptr [{}]", "setc {}", "setz {}", in(reg) &vmcs,
-             out(reg_byte) carry, out(reg_byte) zero, options(nostack));
-    }
-    outcome(carry, zero)
-}
+address_instruction!(
+    /// Enters VMX operation with the VMXON region at physical `address`.
+    ///
+    /// # Safety
+    /// CR4.VMXE must be set, CR0/CR4 adjusted to the fixed bits, and
+    /// `address` a 4 KiB-aligned page holding the VMCS revision, used for
+    /// nothing else.
+    vmxon,
+    "vmxon"
+);
 
-/// Makes the VMCS at physical `vmcs` current.
-///
-/// # Safety
-/// As for [`vmclear`].
-pub unsafe fn vmptrld(vmcs: u64) -> Result<(), VmFail> {
-    let (carry, zero): (u8, u8);
-    // SAFETY: as the caller promised.
-    unsafe {
-        asm!("vmptrld qword ptr [{}]", "setc {}", "setz {}", in(reg) &vmcs,
-             out(reg_byte) carry, out(reg_byte) zero, options(nostack));
-    }
-    outcome(carry, zero)
-}
+address_instruction!(
+    /// Clears the VMCS at physical `address` (inactive and launchable).
+    ///
+    /// # Safety
+    /// In VMX operation; `address` a 4 KiB-aligned page holding the
+    /// revision, this VMCS's alone.
+    vmclear,
+    "vmclear"
+);
+
+address_instruction!(
+    /// Makes the VMCS at physical `address` current.
+    ///
+    /// # Safety
+    /// As for [`vmclear`].
+    vmptrld,
+    "vmptrld"
+);
 
 /// Reads `field` of the current VMCS.
 ///
