@@ -2,7 +2,8 @@
 //! boot path (banner, every CPU online) must end in a clear "no VMX" error,
 //! and a fault must be reported decoded; under Bochs (VT-x) every CPU must
 //! enter VMX operation, and the VMX selftest's two guests must run: one
-//! makes hypercalls (their values checked here) and halts, the other reads
+//! writes to COM1 (assigned to it) and to a port that is not, makes
+//! hypercalls (their values checked here) and halts; the other reads
 //! outside its memory and is stopped, with cordon running on.
 //!
 //! Run these through `cargo xtask test`, which builds the ISOs and passes
@@ -23,7 +24,7 @@ use common::{DEADLINE, env_path};
 const ISO: &str = "CORDON_ISO_X86_PC";
 /// The ISO booting cordon with `cordon.selftest=fault`.
 const ISO_SELFTEST_FAULT: &str = "CORDON_ISO_X86_PC_SELFTEST_FAULT";
-/// The ISO booting cordon with `cordon.selftest=vmx`.
+/// The ISO booting cordon with `cordon.selftest=vmx cordon.log=debug`.
 const ISO_SELFTEST_VMX: &str = "CORDON_ISO_X86_PC_SELFTEST_VMX";
 /// What the selftest's first guest logs with each hypercall.
 const VM1_LOG: &str = "vm1: hypercall log ";
@@ -106,10 +107,15 @@ fn bochs_runs_the_vmx_selftest_guests() {
     }
     let expect = all_cpus_online(expect, BOCHS_CPUS)
         .line(format!("VMX usable on all {BOCHS_CPUS} CPUs").as_str())
+        // Printed by the guest itself, through the port passed through.
+        .line(Pattern::line_with(&[
+            "vm1: this line went straight to COM1",
+        ]))
+        .line("vm1: I/O port 0x80 write ignored: the port is not assigned to it")
         .line(format!("{VM1_LOG}0x1335").as_str())
         // 0x42 plus the first call's result: 0 if it succeeded.
         .line(format!("{VM1_LOG}0x42").as_str())
-        .line("vm1: stopped: HLT at rip 0x102c")
+        .line("vm1: stopped: HLT at rip 0x104b")
         .line("vm2: stopped: EPT violation: read at guest-physical 0x10000, outside its memory")
         .line("VMX selftest: both VMs ran and were stopped; cordon runs on")
         .forbid("no VMX")

@@ -35,7 +35,7 @@ const X86_PC_ISOS: [(&str, &str, &str); 3] = [
     (
         "CORDON_ISO_X86_PC_SELFTEST_VMX",
         "selftest-vmx",
-        "cordon.selftest=vmx",
+        "cordon.selftest=vmx cordon.log=debug",
     ),
 ];
 

@@ -4,12 +4,13 @@
 
 use core::fmt;
 
-use log::{info, warn};
+use log::{debug, info, warn};
 
 use super::cpuid;
 use super::exit_reason::ExitReason;
 use super::fields::Field;
 use super::hypercall::{self, Hypercall};
+use super::io::IoAccess;
 use super::vcpu::Vcpu;
 use crate::arch::x86_64::cpu;
 
@@ -86,6 +87,7 @@ pub fn handle(vm: &str, vcpu: &mut Vcpu, reason: ExitReason) -> Next {
             vcpu.skip_instruction();
             Next::Resume
         }
+        ExitReason::IoInstruction => port_io(vm, vcpu),
         ExitReason::Hlt => Next::Stop(Stopped::Halted {
             rip: vcpu.read(Field::GuestRip),
         }),
@@ -114,6 +116,28 @@ fn vmcall(vm: &str, vcpu: &mut Vcpu) {
             hypercall::UNKNOWN
         }
     };
+}
+
+/// I/O to a port not assigned to the VM: writes are dropped, reads see
+/// all ones, as from a port nothing answers. String I/O stops the VM.
+fn port_io(vm: &str, vcpu: &mut Vcpu) -> Next {
+    let access = IoAccess::decode(vcpu.read(Field::ExitQualification));
+    if access.string {
+        return Next::Stop(Stopped::Unhandled {
+            reason: ExitReason::IoInstruction,
+            rip: vcpu.read(Field::GuestRip),
+        });
+    }
+    let direction = if access.input { "read" } else { "write" };
+    debug!(
+        "{vm}: I/O port {:#x} {direction} ignored: the port is not assigned to it",
+        access.port
+    );
+    if access.input {
+        vcpu.registers.rax = access.floating_input(vcpu.registers.rax);
+    }
+    vcpu.skip_instruction();
+    Next::Resume
 }
 
 /// CPUID as the host answers it, with VMX hidden and cordon's leaf added.

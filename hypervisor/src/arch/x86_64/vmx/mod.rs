@@ -14,6 +14,7 @@ pub mod exit_reason;
 pub mod feature;
 pub mod fields;
 pub mod hypercall;
+pub mod io;
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod exits;

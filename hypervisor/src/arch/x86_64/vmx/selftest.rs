@@ -1,14 +1,18 @@
 //! The VMX selftest (`cordon.selftest=vmx`): two tiny real-mode guests, one
-//! after the other, on this CPU. The first makes hypercalls (a computed
-//! value, a value built on the previous call's result, CPUID leaf 1's ECX)
-//! and halts; the second reads outside its memory and must be stopped,
-//! with cordon running on. The boot test checks the values they log.
+//! after the other, on this CPU. The first writes a line to COM1, which is
+//! assigned to it, and to port 0x80, which is not; makes hypercalls (a
+//! computed value, a value built on the previous call's result, CPUID leaf
+//! 1's ECX) and halts. The second reads outside its memory and must be
+//! stopped, with cordon running on. The boot test checks what they print.
+
+use alloc::boxed::Box;
 
 use log::info;
 
 use super::ept::{Access, Ept, LARGE_PAGE_SIZE, PAGE_SIZE};
 use super::exits::{self, Next, Stopped};
 use super::frames::{self, HeapFrames};
+use super::io::IoBitmaps;
 use super::operation::{VmxCpu, VmxError};
 use super::vcpu::{GuestStart, Vcpu};
 use crate::arch::x86_64::gdt::CpuTables;
@@ -17,9 +21,27 @@ use crate::arch::x86_64::gdt::CpuTables;
 const GUEST_ENTRY: u64 = 0x1000;
 const GUEST_STACK: u64 = 0x8000;
 
-/// 16-bit code: log 0x1234 + 0x0101; log 0x42 plus the previous call's
-/// result (0 on success); log CPUID leaf 1's ECX; halt.
+/// 16-bit code: write the NUL-terminated line at [`MESSAGE`] to COM1 (each
+/// byte once the transmitter is empty) and a
+/// byte to port 0x80; log 0x1234 + 0x0101; log 0x42 plus the previous
+/// call's result (0 on success); log CPUID leaf 1's ECX; halt.
 const HYPERCALLS: &[u8] = &[
+    0xba, 0xf8, 0x03, // mov dx, 0x3f8 (COM1)
+    0xbe, 0x00, 0x18, // mov si, 0x1800 (MESSAGE)
+    0xac, // next: lodsb
+    0x84, 0xc0, // test al, al
+    0x74, 0x10, // jz done
+    0x88, 0xc4, // mov ah, al
+    0xb2, 0xfd, // mov dl, 0xfd (line status)
+    0xec, // wait: in al, dx
+    0xa8, 0x20, // test al, 0x20 (transmitter empty)
+    0x74, 0xfb, // jz wait
+    0xb2, 0xf8, // mov dl, 0xf8 (transmit)
+    0x88, 0xe0, // mov al, ah
+    0xee, // out dx, al
+    0xeb, 0xeb, // jmp next
+    0xb0, 0x55, // done: mov al, 0x55
+    0xe6, 0x80, // out 0x80, al
     0xb8, 0x01, 0x00, // mov ax, 1 (log)
     0xbb, 0x34, 0x12, // mov bx, 0x1234
     0x81, 0xc3, 0x01, 0x01, // add bx, 0x0101
@@ -35,6 +57,12 @@ const HYPERCALLS: &[u8] = &[
     0x0f, 0x01, 0xc1, // vmcall
     0xf4, // hlt
 ];
+/// Where the first guest's line for COM1 is, and the line.
+const MESSAGE: u64 = 0x1800;
+const MESSAGE_TEXT: &[u8] = b"vm1: this line went straight to COM1\n\0";
+/// The ports assigned to the first guest: COM1.
+const COM1: core::ops::RangeInclusive<u16> = 0x3f8..=0x3ff;
+
 /// 16-bit code: read the word at 0x1000:0 (guest-physical 0x10000), just
 /// past the probe's memory.
 const PROBE: &[u8] = &[
@@ -47,34 +75,67 @@ const PROBE: &[u8] = &[
 const HYPERCALLS_RAM: u64 = LARGE_PAGE_SIZE;
 const PROBE_RAM: u64 = 16 * PAGE_SIZE;
 
+/// One selftest guest.
+struct TestGuest {
+    name: &'static str,
+    code: &'static [u8],
+    /// Data at a guest-physical address, if any.
+    data: Option<(u64, &'static [u8])>,
+    ram: u64,
+    /// Ports it reaches directly.
+    ports: Option<core::ops::RangeInclusive<u16>>,
+}
+
 /// Runs both guests; each one's end is logged.
 pub fn run(cpu: &VmxCpu, tables: &CpuTables) -> Result<(), VmxError> {
     let guests = [
-        ("vm1", HYPERCALLS, HYPERCALLS_RAM),
-        ("vm2", PROBE, PROBE_RAM),
+        TestGuest {
+            name: "vm1",
+            code: HYPERCALLS,
+            data: Some((MESSAGE, MESSAGE_TEXT)),
+            ram: HYPERCALLS_RAM,
+            ports: Some(COM1),
+        },
+        TestGuest {
+            name: "vm2",
+            code: PROBE,
+            data: None,
+            ram: PROBE_RAM,
+            ports: None,
+        },
     ];
-    for (vpid, (name, code, ram)) in (1..).zip(guests) {
-        let stopped = run_guest(cpu, tables, name, code, ram, vpid)?;
-        info!("{name}: stopped: {stopped}");
+    for (vpid, guest) in (1..).zip(guests) {
+        let stopped = run_guest(cpu, tables, &guest, vpid)?;
+        info!("{}: stopped: {stopped}", guest.name);
     }
     info!("VMX selftest: both VMs ran and were stopped; cordon runs on");
     Ok(())
 }
 
-/// Runs `code` in a VM of `ram` bytes until cordon stops it.
+/// Runs `guest` until cordon stops it.
 fn run_guest(
     cpu: &VmxCpu,
     tables: &CpuTables,
-    name: &str,
-    code: &[u8],
-    ram: u64,
+    guest: &TestGuest,
     vpid: u16,
 ) -> Result<Stopped, VmxError> {
+    let (name, ram) = (guest.name, guest.ram);
     let host = frames::allocate(ram, ram.min(LARGE_PAGE_SIZE)).ok_or(VmxError::NoMemory)?;
-    // SAFETY: `host` is a fresh identity-mapped block of `ram` bytes, and
-    // the code fits after GUEST_ENTRY.
-    unsafe {
-        core::ptr::copy_nonoverlapping(code.as_ptr(), (host + GUEST_ENTRY) as *mut u8, code.len());
+    let loads = [(GUEST_ENTRY, guest.code)].into_iter().chain(guest.data);
+    for (address, bytes) in loads {
+        // SAFETY: `host` is a fresh identity-mapped block of `ram` bytes,
+        // and each piece fits in it where it goes.
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                (host + address) as *mut u8,
+                bytes.len(),
+            );
+        }
+    }
+    let io_bitmaps: &'static mut IoBitmaps = Box::leak(Box::new(IoBitmaps::deny_all()));
+    if let Some(ports) = guest.ports.clone() {
+        io_bitmaps.allow(ports);
     }
     let mut ept = Ept::new(HeapFrames, cpu.ept).map_err(VmxError::Ept)?;
     ept.map(0, host, ram, Access::ALL).map_err(VmxError::Ept)?;
@@ -86,6 +147,7 @@ fn run_guest(
         vpid,
         rip: GUEST_ENTRY,
         rsp: GUEST_STACK,
+        io_bitmaps,
     };
     let mut vcpu = Vcpu::new(cpu, tables, start)?;
     info!(

@@ -12,6 +12,7 @@ use super::exit_reason::ExitReason;
 use super::fields::Field;
 use super::frames;
 use super::instructions::{self, VmFail};
+use super::io::IoBitmaps;
 use super::operation::{SECONDARY_VPID, VmxCpu, VmxError};
 use crate::arch::x86_64::gdt::CpuTables;
 
@@ -121,7 +122,7 @@ const DR7_RESET: u64 = 0x400;
 const NO_VMCS_LINK: u64 = u64::MAX;
 
 /// Where a VM's first vCPU starts and what it runs on.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct GuestStart {
     /// The EPT pointer of the VM's memory.
     pub ept_pointer: u64,
@@ -130,6 +131,8 @@ pub struct GuestStart {
     /// Real-mode entry point (CS = 0) and stack.
     pub rip: u64,
     pub rsp: u64,
+    /// The VM's I/O bitmaps, which say which ports it reaches directly.
+    pub io_bitmaps: &'static IoBitmaps,
 }
 
 /// A vCPU on this CPU.
@@ -216,6 +219,9 @@ impl Vcpu {
         self.write(Field::EntryControls, controls.entry.into())?;
         self.write(Field::ExceptionBitmap, 0)?;
         self.write(Field::EptPointer, start.ept_pointer)?;
+        let [bitmap_a, bitmap_b] = &start.io_bitmaps.bitmaps;
+        self.write(Field::IoBitmapA, bitmap_a.as_ptr() as u64)?;
+        self.write(Field::IoBitmapB, bitmap_b.as_ptr() as u64)?;
         if controls.secondary & SECONDARY_VPID != 0 {
             self.write(Field::Vpid, start.vpid.into())?;
         }
