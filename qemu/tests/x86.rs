@@ -4,7 +4,8 @@
 //! enter VMX operation, and the VMX selftest's two guests must run: one
 //! writes to COM1 (assigned to it) and to a port that is not, makes
 //! hypercalls (their values checked here) and halts; the other reads
-//! outside its memory and is stopped, with cordon running on.
+//! outside its memory and is stopped, while a third guest on the second
+//! CPU goes on beating, and cordon runs on.
 //!
 //! Run these through `cargo xtask test`, which builds the ISOs and passes
 //! their paths in the environment.
@@ -28,6 +29,12 @@ const ISO_SELFTEST_FAULT: &str = "CORDON_ISO_X86_PC_SELFTEST_FAULT";
 const ISO_SELFTEST_VMX: &str = "CORDON_ISO_X86_PC_SELFTEST_VMX";
 /// What the selftest's first guest logs with each hypercall.
 const VM1_LOG: &str = "vm1: hypercall log ";
+/// vm2's end, the heartbeat guest's beats (on the second CPU), and
+/// cordon's word that the heartbeat went on after vm2's end.
+const VM2_STOPPED: &str =
+    "vm2: stopped: EPT violation: read at guest-physical 0x10000, outside its memory";
+const HEARTBEAT_BEAT: &str = "[cpu1 INFO ] heartbeat: hypercall log 0x";
+const HEARTBEAT_STILL_BEATING: &str = "heartbeat: still beating on cpu1 after vm2 was stopped";
 /// CPUID leaf 1, ECX: VMX (must be hidden) and "hypervisor present".
 const CPUID_1_ECX_VMX: u64 = 1 << 5;
 const CPUID_1_ECX_HYPERVISOR: u64 = 1 << 31;
@@ -116,12 +123,27 @@ fn bochs_runs_the_vmx_selftest_guests() {
         // 0x42 plus the first call's result: 0 if it succeeded.
         .line(format!("{VM1_LOG}0x42").as_str())
         .line("vm1: stopped: HLT at rip 0x104b")
-        .line("vm2: stopped: EPT violation: read at guest-physical 0x10000, outside its memory")
-        .line("VMX selftest: both VMs ran and were stopped; cordon runs on")
+        .line(VM2_STOPPED)
+        .line(HEARTBEAT_BEAT)
+        .line(HEARTBEAT_STILL_BEATING)
+        .line("VMX selftest: the VMs ran and were stopped; cordon runs on")
         .forbid("no VMX")
         .forbid("unexpected exception")
         .forbid("panic");
     let transcript = boot_expecting(&machine, expect);
+
+    // The heartbeat guest, on the second CPU, beat after vm2 was stopped:
+    // cordon said so only after it saw the beat's log line.
+    let lines: Vec<&str> = transcript.lines().collect();
+    let position = |text: &str| lines.iter().position(|line| line.contains(text));
+    let vm2_stopped = position(VM2_STOPPED).expect("vm2 stopped");
+    let still_beating = position(HEARTBEAT_STILL_BEATING).expect("still beating");
+    assert!(
+        lines[vm2_stopped..still_beating]
+            .iter()
+            .any(|line| line.contains(HEARTBEAT_BEAT)),
+        "no heartbeat between vm2's stop and cordon's check\n{transcript}"
+    );
 
     // The third call logs what CPUID leaf 1 told the guest in ECX.
     let logged: Vec<u64> = transcript

@@ -159,6 +159,10 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
     let (tables, vmx) = start_vmx();
     info!("cpu0 online (APIC ID {boot_apic_id})");
 
+    let vmx_selftest = cmdline::option(command_line, "selftest") == Some("vmx");
+    if vmx_selftest {
+        selftest::want_heartbeat();
+    }
     let mut online = 1;
     for cpu in cpus().filter(|cpu| cpu.apic_id != boot_apic_id) {
         if cpu.apic_id > MAX_XAPIC_ID {
@@ -186,8 +190,9 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
         });
     }
     info!("VMX usable on all {online} CPUs");
-    if let (Some(vmx), Some("vmx")) = (vmx, cmdline::option(command_line, "selftest")) {
-        selftest::run(&vmx, tables).map_err(BootError::Vmx)?;
+    if let (Some(vmx), true) = (vmx, vmx_selftest) {
+        let heartbeat = online > selftest::HEARTBEAT_CPU;
+        selftest::run(&vmx, tables, heartbeat).map_err(BootError::Vmx)?;
     }
     Ok(())
 }
@@ -279,8 +284,13 @@ extern "C" fn x86_ap_main(index: u64) -> ! {
     // own at the same address.
     let lapic = unsafe { Lapic::new(lapic_address) };
     lapic.enable();
-    start_vmx();
+    let (tables, vmx) = start_vmx();
     info!("cpu{index} online (APIC ID {})", lapic.id());
     smp::report_in(index);
+    if let (Some(vmx), true) = (vmx, selftest::runs_heartbeat(index))
+        && let Err(error) = selftest::run_heartbeat(&vmx, tables)
+    {
+        error!("{error}");
+    }
     cpu::park()
 }

@@ -84,6 +84,10 @@ pub enum VmxError {
     Entry(VmFail),
     /// A VM's memory could not be mapped.
     Ept(EptError),
+    /// The selftest's heartbeat guest stopped beating after `beat`.
+    NoHeartbeat {
+        beat: u64,
+    },
 }
 
 impl fmt::Display for VmxError {
@@ -96,6 +100,9 @@ impl fmt::Display for VmxError {
             Self::Vmcs(error) => write!(f, "setting up a VMCS failed: {error}"),
             Self::Entry(error) => write!(f, "VM entry failed: {error}"),
             Self::Ept(error) => error.fmt(f),
+            Self::NoHeartbeat { beat } => {
+                write!(f, "the heartbeat guest stopped beating after beat {beat}")
+            }
         }
     }
 }

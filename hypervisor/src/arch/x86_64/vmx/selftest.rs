@@ -3,13 +3,19 @@
 //! assigned to it, and to port 0x80, which is not; makes hypercalls (a
 //! computed value, a value built on the previous call's result, CPUID leaf
 //! 1's ECX) and halts. The second reads outside its memory and must be
-//! stopped, with cordon running on. The boot test checks what they print.
+//! stopped, with cordon running on. Between the two, a third guest starts
+//! on the second CPU and beats (a hypercall, then a pause, for ever); it
+//! must go on beating after the second guest is stopped. (It starts after
+//! the first guest, whose COM1 output would otherwise mix with cordon's
+//! log lines.) The boot test checks what they print.
 
 use alloc::boxed::Box;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use log::info;
 
 use super::ept::{Access, Ept, LARGE_PAGE_SIZE, PAGE_SIZE};
+use super::exit_reason::ExitReason;
 use super::exits::{self, Next, Stopped};
 use super::frames::{self, HeapFrames};
 use super::io::IoBitmaps;
@@ -71,9 +77,31 @@ const PROBE: &[u8] = &[
     0x26, 0xa1, 0x00, 0x00, // mov ax, es:[0]
     0xf4, // hlt
 ];
+/// 16-bit code: log 1, 2, 3... with a pause between two.
+const HEARTBEAT: &[u8] = &[
+    0x66, 0x31, 0xdb, // xor ebx, ebx
+    0x66, 0x43, // beat: inc ebx
+    0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1 (log)
+    0x0f, 0x01, 0xc1, // vmcall
+    0x66, 0xb9, 0x00, 0x00, 0x40, 0x00, // mov ecx, 0x400000
+    0x66, 0x49, // pause: dec ecx
+    0x75, 0xfc, // jnz pause
+    0xeb, 0xe9, // jmp beat
+];
 /// The guests' memory: one large page, and 64 KiB of small ones.
 const HYPERCALLS_RAM: u64 = LARGE_PAGE_SIZE;
 const PROBE_RAM: u64 = 16 * PAGE_SIZE;
+const HEARTBEAT_RAM: u64 = 16 * PAGE_SIZE;
+/// The CPU the heartbeat guest runs on.
+pub const HEARTBEAT_CPU: usize = 1;
+/// How many times the boot CPU looks for a new beat before it gives up.
+const BEAT_WAIT_POLLS: u64 = 1 << 32;
+
+/// Whether the heartbeat CPU is to run the heartbeat guest, and when.
+static HEARTBEAT_WANTED: AtomicBool = AtomicBool::new(false);
+static HEARTBEAT_GO: AtomicBool = AtomicBool::new(false);
+/// The heartbeat guest's last beat, once it is logged.
+static BEATS: AtomicU64 = AtomicU64::new(0);
 
 /// One selftest guest.
 struct TestGuest {
@@ -86,30 +114,88 @@ struct TestGuest {
     ports: Option<core::ops::RangeInclusive<u16>>,
 }
 
-/// Runs both guests; each one's end is logged.
-pub fn run(cpu: &VmxCpu, tables: &CpuTables) -> Result<(), VmxError> {
-    let guests = [
-        TestGuest {
-            name: "vm1",
-            code: HYPERCALLS,
-            data: Some((MESSAGE, MESSAGE_TEXT)),
-            ram: HYPERCALLS_RAM,
-            ports: Some(COM1),
-        },
-        TestGuest {
-            name: "vm2",
-            code: PROBE,
-            data: None,
-            ram: PROBE_RAM,
-            ports: None,
-        },
-    ];
-    for (vpid, guest) in (1..).zip(guests) {
-        let stopped = run_guest(cpu, tables, &guest, vpid)?;
-        info!("{}: stopped: {stopped}", guest.name);
+/// Asks the heartbeat CPU, before it starts, to run the heartbeat guest.
+pub fn want_heartbeat() {
+    HEARTBEAT_WANTED.store(true, Ordering::Release);
+}
+
+/// Whether CPU `index` is to run the heartbeat guest.
+pub fn runs_heartbeat(index: usize) -> bool {
+    index == HEARTBEAT_CPU && HEARTBEAT_WANTED.load(Ordering::Acquire)
+}
+
+/// Runs the heartbeat guest on this CPU (the heartbeat CPU), once the boot
+/// CPU says so, until cordon stops it.
+pub fn run_heartbeat(cpu: &VmxCpu, tables: &CpuTables) -> Result<(), VmxError> {
+    while !HEARTBEAT_GO.load(Ordering::Acquire) {
+        core::hint::spin_loop();
     }
-    info!("VMX selftest: both VMs ran and were stopped; cordon runs on");
+    let guest = TestGuest {
+        name: "heartbeat",
+        code: HEARTBEAT,
+        data: None,
+        ram: HEARTBEAT_RAM,
+        ports: None,
+    };
+    let stopped = run_guest(cpu, tables, &guest, HEARTBEAT_VPID, |vcpu, reason| {
+        if reason == ExitReason::Vmcall {
+            BEATS.store(vcpu.registers.rbx, Ordering::Release);
+        }
+    })?;
+    info!("heartbeat: stopped: {stopped}");
     Ok(())
+}
+
+/// Each guest's VPID.
+const VM1_VPID: u16 = 1;
+const VM2_VPID: u16 = 2;
+const HEARTBEAT_VPID: u16 = 3;
+
+/// Runs the first two guests on this CPU, one after the other; each one's
+/// end is logged. With `heartbeat`, starts the heartbeat guest in between
+/// and waits for its first beat, and at the end for a beat after the
+/// second guest stopped.
+pub fn run(cpu: &VmxCpu, tables: &CpuTables, heartbeat: bool) -> Result<(), VmxError> {
+    let vm1 = TestGuest {
+        name: "vm1",
+        code: HYPERCALLS,
+        data: Some((MESSAGE, MESSAGE_TEXT)),
+        ram: HYPERCALLS_RAM,
+        ports: Some(COM1),
+    };
+    let vm2 = TestGuest {
+        name: "vm2",
+        code: PROBE,
+        data: None,
+        ram: PROBE_RAM,
+        ports: None,
+    };
+    let stopped = run_guest(cpu, tables, &vm1, VM1_VPID, |_, _| {})?;
+    info!("vm1: stopped: {stopped}");
+    if heartbeat {
+        HEARTBEAT_GO.store(true, Ordering::Release);
+        wait_for_beat_after(0)?;
+    }
+    let stopped = run_guest(cpu, tables, &vm2, VM2_VPID, |_, _| {})?;
+    info!("vm2: stopped: {stopped}");
+    if heartbeat {
+        let beat = wait_for_beat_after(BEATS.load(Ordering::Acquire))?;
+        info!("heartbeat: still beating on cpu{HEARTBEAT_CPU} after vm2 was stopped (beat {beat})");
+    }
+    info!("VMX selftest: the VMs ran and were stopped; cordon runs on");
+    Ok(())
+}
+
+/// Waits until the heartbeat guest logs a beat after `beat`; the new beat.
+fn wait_for_beat_after(beat: u64) -> Result<u64, VmxError> {
+    for _ in 0..BEAT_WAIT_POLLS {
+        let now = BEATS.load(Ordering::Acquire);
+        if now > beat {
+            return Ok(now);
+        }
+        core::hint::spin_loop();
+    }
+    Err(VmxError::NoHeartbeat { beat })
 }
 
 /// Runs `guest` until cordon stops it.
@@ -118,6 +204,7 @@ fn run_guest(
     tables: &CpuTables,
     guest: &TestGuest,
     vpid: u16,
+    mut on_exit: impl FnMut(&Vcpu, ExitReason),
 ) -> Result<Stopped, VmxError> {
     let (name, ram) = (guest.name, guest.ram);
     let host = frames::allocate(ram, ram.min(LARGE_PAGE_SIZE)).ok_or(VmxError::NoMemory)?;
@@ -159,7 +246,9 @@ fn run_guest(
     );
     loop {
         let reason = vcpu.run()?;
-        if let Next::Stop(stopped) = exits::handle(name, &mut vcpu, reason) {
+        let next = exits::handle(name, &mut vcpu, reason);
+        on_exit(&vcpu, reason);
+        if let Next::Stop(stopped) = next {
             return Ok(stopped);
         }
     }
