@@ -12,7 +12,7 @@ use uart_16550::{Config, Uart16550, Uart16550Tty};
 use super::cpu;
 
 /// The console UART, once [`init`] found it.
-pub static CONSOLE: Mutex<Option<Uart16550Tty<PioBackend>>> = Mutex::new(None);
+static CONSOLE: Mutex<Option<Uart16550Tty<PioBackend>>> = Mutex::new(None);
 
 /// Sets up the UART at `port` (115200 8N1) and starts logging at `level`.
 /// Without a working UART cordon stays silent.

@@ -3,6 +3,7 @@
 //! exit means is `exits`' business.
 
 use core::arch::global_asm;
+use core::mem::offset_of;
 
 use x86_64::instructions::tables::{sgdt, sidt};
 use x86_64::registers::control::{Cr0, Cr3, Cr4};
@@ -52,13 +53,14 @@ global_asm!(
     "    mov ${host_rsp}, %rax",
     "    vmwrite %rsp, %rax",
     "    mov %rsi, %rax",
-    "    mov 8(%rdi), %rbx; mov 16(%rdi), %rcx; mov 24(%rdi), %rdx; mov 32(%rdi), %rsi",
-    "    mov 48(%rdi), %rbp; mov 56(%rdi), %r8; mov 64(%rdi), %r9; mov 72(%rdi), %r10",
-    "    mov 80(%rdi), %r11; mov 88(%rdi), %r12; mov 96(%rdi), %r13; mov 104(%rdi), %r14",
-    "    mov 112(%rdi), %r15",
+    "    mov {rbx}(%rdi), %rbx; mov {rcx}(%rdi), %rcx; mov {rdx}(%rdi), %rdx",
+    "    mov {rsi}(%rdi), %rsi; mov {rbp}(%rdi), %rbp; mov {r8}(%rdi), %r8",
+    "    mov {r9}(%rdi), %r9; mov {r10}(%rdi), %r10; mov {r11}(%rdi), %r11",
+    "    mov {r12}(%rdi), %r12; mov {r13}(%rdi), %r13; mov {r14}(%rdi), %r14",
+    "    mov {r15}(%rdi), %r15",
     "    test %rax, %rax",
-    "    mov 0(%rdi), %rax",
-    "    mov 40(%rdi), %rdi",
+    "    mov {rax}(%rdi), %rax",
+    "    mov {rdi}(%rdi), %rdi",
     "    jnz 1f",
     "    vmlaunch",
     "    jmp 2f",
@@ -68,24 +70,41 @@ global_asm!(
     "    pop %rdi",
     "    pop %r15; pop %r14; pop %r13; pop %r12; pop %rbx; pop %rbp",
     "    and ${flags}, %rax",
-    "    bts $32, %rax",
+    "    bts ${entry_failed_bit}, %rax",
     "    ret",
     ".global vmx_exit",
     "vmx_exit:",
     "    push %rdi",
     "    mov 8(%rsp), %rdi",
-    "    mov %rax, 0(%rdi); mov %rbx, 8(%rdi); mov %rcx, 16(%rdi); mov %rdx, 24(%rdi)",
-    "    mov %rsi, 32(%rdi); mov %rbp, 48(%rdi); mov %r8, 56(%rdi); mov %r9, 64(%rdi)",
-    "    mov %r10, 72(%rdi); mov %r11, 80(%rdi); mov %r12, 88(%rdi); mov %r13, 96(%rdi)",
-    "    mov %r14, 104(%rdi); mov %r15, 112(%rdi)",
+    "    mov %rax, {rax}(%rdi); mov %rbx, {rbx}(%rdi); mov %rcx, {rcx}(%rdi)",
+    "    mov %rdx, {rdx}(%rdi); mov %rsi, {rsi}(%rdi); mov %rbp, {rbp}(%rdi)",
+    "    mov %r8, {r8}(%rdi); mov %r9, {r9}(%rdi); mov %r10, {r10}(%rdi)",
+    "    mov %r11, {r11}(%rdi); mov %r12, {r12}(%rdi); mov %r13, {r13}(%rdi)",
+    "    mov %r14, {r14}(%rdi); mov %r15, {r15}(%rdi)",
     "    pop %rax",
-    "    mov %rax, 40(%rdi)",
+    "    mov %rax, {rdi}(%rdi)",
     "    pop %rdi",
     "    pop %r15; pop %r14; pop %r13; pop %r12; pop %rbx; pop %rbp",
     "    xor %eax, %eax",
     "    ret",
     host_rsp = const Field::HostRsp as u32,
     flags = const RFLAGS_CF | RFLAGS_ZF,
+    entry_failed_bit = const ENTRY_FAILED_BIT,
+    rax = const offset_of!(GuestRegisters, rax),
+    rbx = const offset_of!(GuestRegisters, rbx),
+    rcx = const offset_of!(GuestRegisters, rcx),
+    rdx = const offset_of!(GuestRegisters, rdx),
+    rsi = const offset_of!(GuestRegisters, rsi),
+    rdi = const offset_of!(GuestRegisters, rdi),
+    rbp = const offset_of!(GuestRegisters, rbp),
+    r8 = const offset_of!(GuestRegisters, r8),
+    r9 = const offset_of!(GuestRegisters, r9),
+    r10 = const offset_of!(GuestRegisters, r10),
+    r11 = const offset_of!(GuestRegisters, r11),
+    r12 = const offset_of!(GuestRegisters, r12),
+    r13 = const offset_of!(GuestRegisters, r13),
+    r14 = const offset_of!(GuestRegisters, r14),
+    r15 = const offset_of!(GuestRegisters, r15),
     options(att_syntax),
 );
 
@@ -93,7 +112,8 @@ global_asm!(
 const RFLAGS_CF: u64 = 1 << 0;
 const RFLAGS_ZF: u64 = 1 << 6;
 /// `vmx_run`'s result when the entry failed (ORed with CF/ZF).
-const ENTRY_FAILED: u64 = 1 << 32;
+const ENTRY_FAILED_BIT: u32 = 32;
+const ENTRY_FAILED: u64 = 1 << ENTRY_FAILED_BIT;
 
 unsafe extern "C" {
     fn vmx_run(registers: *mut GuestRegisters, launched: u64) -> u64;
@@ -258,7 +278,6 @@ impl Vcpu {
         self.write(Field::HostSysenterCs, 0)?;
         self.write(Field::HostSysenterEsp, 0)?;
         self.write(Field::HostSysenterEip, 0)?;
-        // SAFETY: taking the address of the exit entry point only.
         self.write(Field::HostRip, &raw const vmx_exit as u64)
     }
 
