@@ -4,8 +4,9 @@
 //! enter VMX operation, and the VMX selftest's two guests must run: one
 //! writes to COM1 (assigned to it) and to a port that is not, makes
 //! hypercalls (their values checked here) and halts; the other reads
-//! outside its memory and is stopped, while a third guest on the second
-//! CPU goes on beating, and cordon runs on.
+//! outside its memory and is stopped, a third triple-faults and is
+//! stopped, while a fourth guest on the second CPU goes on beating, and
+//! cordon runs on.
 //!
 //! Run these through `cargo xtask test`, which builds the ISOs and passes
 //! their paths in the environment.
@@ -34,7 +35,9 @@ const VM1_LOG: &str = "vm1: hypercall log ";
 const VM2_STOPPED: &str =
     "vm2: stopped: EPT violation: read at guest-physical 0x10000, outside its memory";
 const HEARTBEAT_BEAT: &str = "[cpu1 INFO ] heartbeat: hypercall log 0x";
-const HEARTBEAT_STILL_BEATING: &str = "heartbeat: still beating on cpu1 after vm2 was stopped";
+const HEARTBEAT_STILL_BEATING: &str =
+    "heartbeat: still beating on cpu1 after vm2 and vm3 were stopped";
+const VM3_STOPPED: &str = "vm3: stopped: triple fault";
 /// CPUID leaf 1, ECX: VMX (must be hidden) and "hypervisor present".
 const CPUID_1_ECX_VMX: u64 = 1 << 5;
 const CPUID_1_ECX_HYPERVISOR: u64 = 1 << 31;
@@ -124,6 +127,7 @@ fn bochs_runs_the_vmx_selftest_guests() {
         .line(format!("{VM1_LOG}0x42").as_str())
         .line("vm1: stopped: HLT at rip 0x104b")
         .line(VM2_STOPPED)
+        .line(VM3_STOPPED)
         .line(HEARTBEAT_BEAT)
         .line(HEARTBEAT_STILL_BEATING)
         .line("VMX selftest: the VMs ran and were stopped; cordon runs on")
@@ -137,6 +141,11 @@ fn bochs_runs_the_vmx_selftest_guests() {
     let lines: Vec<&str> = transcript.lines().collect();
     let position = |text: &str| lines.iter().position(|line| line.contains(text));
     let vm2_stopped = position(VM2_STOPPED).expect("vm2 stopped");
+    let vm3_stopped = position(VM3_STOPPED).expect("vm3 stopped");
+    assert!(
+        vm2_stopped < vm3_stopped,
+        "vm3 ran before vm2\n{transcript}"
+    );
     let still_beating = position(HEARTBEAT_STILL_BEATING).expect("still beating");
     assert!(
         lines[vm2_stopped..still_beating]

@@ -3,9 +3,9 @@
 //! assigned to it, and to port 0x80, which is not; makes hypercalls (a
 //! computed value, a value built on the previous call's result, CPUID leaf
 //! 1's ECX) and halts. The second reads outside its memory and must be
-//! stopped, with cordon running on. Between the two, a third guest starts
+//! stopped; the third triple-faults and must be stopped; cordon runs on. Between the two, a third guest starts
 //! on the second CPU and beats (a hypercall, then a pause, for ever); it
-//! must go on beating after the second guest is stopped. (It starts after
+//! must go on beating after the second and third guests are stopped. (It starts after
 //! the first guest, whose COM1 output would otherwise mix with cordon's
 //! log lines.) The boot test checks what they print.
 
@@ -77,6 +77,13 @@ const PROBE: &[u8] = &[
     0x26, 0xa1, 0x00, 0x00, // mov ax, es:[0]
     0xf4, // hlt
 ];
+/// 16-bit code: load an empty IDT (the zeroed descriptor at 0x1800), then
+/// INT3: #GP, #DF, triple fault.
+const TRIPLE_FAULT: &[u8] = &[
+    0x0f, 0x01, 0x1e, 0x00, 0x18, // lidt [0x1800]
+    0xcc, // int3
+    0xf4, // hlt
+];
 /// 16-bit code: log 1, 2, 3... with a pause between two.
 const HEARTBEAT: &[u8] = &[
     0x66, 0x31, 0xdb, // xor ebx, ebx
@@ -88,7 +95,8 @@ const HEARTBEAT: &[u8] = &[
     0x75, 0xfc, // jnz pause
     0xeb, 0xe9, // jmp beat
 ];
-/// The guests' memory: one large page, and 64 KiB of small ones.
+/// The guests' memory: one large page, and 64 KiB of small ones (the
+/// probe, the triple fault, the heartbeat).
 const HYPERCALLS_RAM: u64 = LARGE_PAGE_SIZE;
 const PROBE_RAM: u64 = 16 * PAGE_SIZE;
 const HEARTBEAT_RAM: u64 = 16 * PAGE_SIZE;
@@ -149,12 +157,13 @@ pub fn run_heartbeat(cpu: &VmxCpu, tables: &CpuTables) -> Result<(), VmxError> {
 /// Each guest's VPID.
 const VM1_VPID: u16 = 1;
 const VM2_VPID: u16 = 2;
-const HEARTBEAT_VPID: u16 = 3;
+const VM3_VPID: u16 = 3;
+const HEARTBEAT_VPID: u16 = 4;
 
-/// Runs the first two guests on this CPU, one after the other; each one's
-/// end is logged. With `heartbeat`, starts the heartbeat guest in between
-/// and waits for its first beat, and at the end for a beat after the
-/// second guest stopped.
+/// Runs the other guests on this CPU, one after the other; each one's
+/// end is logged. With `heartbeat`, starts the heartbeat guest after the
+/// first and waits for its first beat, and at the end for a beat after the
+/// others stopped.
 pub fn run(cpu: &VmxCpu, tables: &CpuTables, heartbeat: bool) -> Result<(), VmxError> {
     let vm1 = TestGuest {
         name: "vm1",
@@ -176,11 +185,23 @@ pub fn run(cpu: &VmxCpu, tables: &CpuTables, heartbeat: bool) -> Result<(), VmxE
         HEARTBEAT_GO.store(true, Ordering::Release);
         wait_for_beat_after(0)?;
     }
-    let stopped = run_guest(cpu, tables, &vm2, VM2_VPID, |_, _| {})?;
-    info!("vm2: stopped: {stopped}");
+    let vm3 = TestGuest {
+        name: "vm3",
+        code: TRIPLE_FAULT,
+        data: None,
+        ram: PROBE_RAM,
+        ports: None,
+    };
+    for (guest, vpid) in [(vm2, VM2_VPID), (vm3, VM3_VPID)] {
+        let stopped = run_guest(cpu, tables, &guest, vpid, |_, _| {})?;
+        info!("{}: stopped: {stopped}", guest.name);
+    }
     if heartbeat {
         let beat = wait_for_beat_after(BEATS.load(Ordering::Acquire))?;
-        info!("heartbeat: still beating on cpu{HEARTBEAT_CPU} after vm2 was stopped (beat {beat})");
+        info!(
+            "heartbeat: still beating on cpu{HEARTBEAT_CPU} after vm2 and vm3 were stopped \
+             (beat {beat})"
+        );
     }
     info!("VMX selftest: the VMs ran and were stopped; cordon runs on");
     Ok(())
