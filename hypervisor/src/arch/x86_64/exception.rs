@@ -5,6 +5,9 @@ use core::fmt;
 
 /// Vectors below this are exceptions the CPU defines.
 pub const EXCEPTION_COUNT: usize = 32;
+/// The general-protection vector (also what cordon gives a guest for an
+/// MSR it may not touch).
+pub const GENERAL_PROTECTION: u8 = 13;
 /// The page-fault vector, whose report adds CR2 and the decoded error code.
 pub const PAGE_FAULT: u8 = 14;
 
@@ -111,7 +114,7 @@ mod tests {
             "#PF (page fault, vector 14)"
         );
         assert_eq!(
-            Vector(13).to_string(),
+            Vector(GENERAL_PROTECTION).to_string(),
             "#GP (general protection, vector 13)"
         );
         assert_eq!(Vector(0).to_string(), "#DE (divide error, vector 0)");

@@ -21,7 +21,7 @@ use super::smp::{self, SmpError};
 use super::vmx::feature::{self, FeatureControl, IA32_FEATURE_CONTROL};
 use super::vmx::operation::{self, VmxCpu, VmxError};
 use super::vmx::selftest;
-use super::{console, cpu, idt};
+use super::{console, cpu, idt, pic};
 use crate::cmdline;
 
 /// `cordon.selftest=fault` reads this address, which the boot page tables
@@ -105,6 +105,7 @@ impl fmt::Display for BootError {
 extern "C" fn x86_bsp_main(magic: u32, boot_information: u64) -> ! {
     cpu::set_index(0);
     idt::load();
+    pic::mask_all();
     let board = this_board();
     console::init(board.console_port, LevelFilter::Info);
     console::write_fmt(format_args!(

@@ -13,6 +13,7 @@ use super::hypercall::{self, Hypercall};
 use super::io::IoAccess;
 use super::vcpu::Vcpu;
 use crate::arch::x86_64::cpu;
+use crate::arch::x86_64::exception::GENERAL_PROTECTION;
 
 /// EPT violation exit qualification: the access was a read, a write, an
 /// instruction fetch.
@@ -88,6 +89,10 @@ pub fn handle(vm: &str, vcpu: &mut Vcpu, reason: ExitReason) -> Next {
             Next::Resume
         }
         ExitReason::IoInstruction => port_io(vm, vcpu),
+        ExitReason::Rdmsr | ExitReason::Wrmsr => {
+            refuse_msr(vm, vcpu, reason == ExitReason::Wrmsr);
+            Next::Resume
+        }
         ExitReason::Hlt => Next::Stop(Stopped::Halted {
             rip: vcpu.read(Field::GuestRip),
         }),
@@ -138,6 +143,15 @@ fn port_io(vm: &str, vcpu: &mut Vcpu) -> Next {
     }
     vcpu.skip_instruction();
     Next::Resume
+}
+
+/// An MSR the VM's bitmap does not pass through: #GP, as for an MSR the
+/// CPU does not have.
+fn refuse_msr(vm: &str, vcpu: &mut Vcpu, write: bool) {
+    let msr = vcpu.registers.rcx as u32;
+    let access = if write { "WRMSR" } else { "RDMSR" };
+    debug!("{vm}: {access} {msr:#x} refused: #GP");
+    vcpu.inject_exception(GENERAL_PROTECTION, 0);
 }
 
 /// CPUID as the host answers it, with VMX hidden and cordon's leaf added.

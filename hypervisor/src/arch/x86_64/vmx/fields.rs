@@ -37,6 +37,7 @@ pub enum Field {
     ExitControls = 0x400c,
     EntryControls = 0x4012,
     EntryInterruptionInfo = 0x4016,
+    EntryExceptionErrorCode = 0x4018,
     SecondaryProcessorControls = 0x401e,
     InstructionError = 0x4400,
     ExitReason = 0x4402,

@@ -2,7 +2,8 @@
 //! can enter VMX operation, and why not), [`controls`] (control words
 //! adjusted to the capability MSRs), [`ept`] (extended page tables),
 //! [`exit_reason`] (why a VM exited), [`cpuid`] (what guests see),
-//! [`hypercall`] (cordon's VMCALLs) and [`fields`] (VMCS field encodings).
+//! [`hypercall`] (cordon's VMCALLs), [`io`] and [`msr`] (the I/O and MSR
+//! bitmaps) and [`fields`] (VMCS field encodings).
 //! On the CPU: [`operation`] (VMXON), [`vcpu`] (the VMCS, entering the
 //! guest), [`exits`] (every VM exit's handling, in one place), [`frames`]
 //! (memory for all that) and [`selftest`] (two tiny guests).
@@ -15,6 +16,7 @@ pub mod feature;
 pub mod fields;
 pub mod hypercall;
 pub mod io;
+pub mod msr;
 
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod exits;

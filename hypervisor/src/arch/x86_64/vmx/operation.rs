@@ -25,10 +25,12 @@ const REVISION_MASK: u64 = 0x7fff_ffff;
 /// host's, or another VM's).
 const PIN_EXTERNAL_INTERRUPT_EXITING: u32 = 1 << 0;
 const PIN_NMI_EXITING: u32 = 1 << 3;
-/// Primary processor-based controls: exit on HLT and on I/O to ports the
-/// VM's I/O bitmaps do not let through; use the secondary controls.
+/// Primary processor-based controls: exit on HLT, and on I/O to ports and
+/// accesses to MSRs the VM's bitmaps do not let through; use the secondary
+/// controls.
 const PRIMARY_HLT_EXITING: u32 = 1 << 7;
 const PRIMARY_IO_BITMAPS: u32 = 1 << 25;
+const PRIMARY_MSR_BITMAPS: u32 = 1 << 28;
 const PRIMARY_SECONDARY_CONTROLS: u32 = 1 << 31;
 /// Secondary controls: EPT, unrestricted guest (real mode without paging),
 /// and VPID if the CPU has it.
@@ -130,7 +132,10 @@ pub fn enable() -> Result<VmxCpu, VmxError> {
         )?,
         primary: controls::adjust(
             Control::PrimaryProcessorBased,
-            PRIMARY_HLT_EXITING | PRIMARY_IO_BITMAPS | PRIMARY_SECONDARY_CONTROLS,
+            PRIMARY_HLT_EXITING
+                | PRIMARY_IO_BITMAPS
+                | PRIMARY_MSR_BITMAPS
+                | PRIMARY_SECONDARY_CONTROLS,
             0,
             capability(Control::PrimaryProcessorBased),
         )?,

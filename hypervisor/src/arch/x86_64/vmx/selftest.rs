@@ -3,7 +3,8 @@
 //! assigned to it, and to port 0x80, which is not; makes hypercalls (a
 //! computed value, a value built on the previous call's result, CPUID leaf
 //! 1's ECX) and halts. The second reads outside its memory and must be
-//! stopped; the third triple-faults and must be stopped; cordon runs on. Between the two, a third guest starts
+//! stopped; the third triple-faults and must be stopped; the fourth reads
+//! an MSR it may not, and its own #GP handler must run; cordon runs on. Between the two, a third guest starts
 //! on the second CPU and beats (a hypercall, then a pause, for ever); it
 //! must go on beating after the second and third guests are stopped. (It starts after
 //! the first guest, whose COM1 output would otherwise mix with cordon's
@@ -19,6 +20,7 @@ use super::exit_reason::ExitReason;
 use super::exits::{self, Next, Stopped};
 use super::frames::{self, HeapFrames};
 use super::io::IoBitmaps;
+use super::msr::MsrBitmap;
 use super::operation::{VmxCpu, VmxError};
 use super::vcpu::{GuestStart, Vcpu};
 use crate::arch::x86_64::gdt::CpuTables;
@@ -82,6 +84,23 @@ const PROBE: &[u8] = &[
 const TRIPLE_FAULT: &[u8] = &[
     0x0f, 0x01, 0x1e, 0x00, 0x18, // lidt [0x1800]
     0xcc, // int3
+    0xf4, // hlt
+];
+/// 16-bit code: point the #GP vector at [`MSR_HANDLER`], then read
+/// IA32_FEATURE_CONTROL, which the guest may not.
+const MSR_READ: &[u8] = &[
+    0xc7, 0x06, 0x34, 0x00, 0x00, 0x11, // mov word [13 * 4], 0x1100
+    0xc7, 0x06, 0x36, 0x00, 0x00, 0x00, // mov word [13 * 4 + 2], 0
+    0x66, 0xb9, 0x3a, 0x00, 0x00, 0x00, // mov ecx, 0x3a
+    0x0f, 0x32, // rdmsr
+    0xf4, // hlt (not reached)
+];
+/// Where the #GP handler is, and the handler: log 13, halt.
+const MSR_HANDLER: u64 = 0x1100;
+const MSR_HANDLER_CODE: &[u8] = &[
+    0xb8, 0x01, 0x00, // mov ax, 1 (log)
+    0xbb, 0x0d, 0x00, // mov bx, 13
+    0x0f, 0x01, 0xc1, // vmcall
     0xf4, // hlt
 ];
 /// 16-bit code: log 1, 2, 3... with a pause between two.
@@ -158,7 +177,8 @@ pub fn run_heartbeat(cpu: &VmxCpu, tables: &CpuTables) -> Result<(), VmxError> {
 const VM1_VPID: u16 = 1;
 const VM2_VPID: u16 = 2;
 const VM3_VPID: u16 = 3;
-const HEARTBEAT_VPID: u16 = 4;
+const VM4_VPID: u16 = 4;
+const HEARTBEAT_VPID: u16 = 5;
 
 /// Runs the other guests on this CPU, one after the other; each one's
 /// end is logged. With `heartbeat`, starts the heartbeat guest after the
@@ -192,14 +212,21 @@ pub fn run(cpu: &VmxCpu, tables: &CpuTables, heartbeat: bool) -> Result<(), VmxE
         ram: PROBE_RAM,
         ports: None,
     };
-    for (guest, vpid) in [(vm2, VM2_VPID), (vm3, VM3_VPID)] {
+    let vm4 = TestGuest {
+        name: "vm4",
+        code: MSR_READ,
+        data: Some((MSR_HANDLER, MSR_HANDLER_CODE)),
+        ram: PROBE_RAM,
+        ports: None,
+    };
+    for (guest, vpid) in [(vm2, VM2_VPID), (vm3, VM3_VPID), (vm4, VM4_VPID)] {
         let stopped = run_guest(cpu, tables, &guest, vpid, |_, _| {})?;
         info!("{}: stopped: {stopped}", guest.name);
     }
     if heartbeat {
         let beat = wait_for_beat_after(BEATS.load(Ordering::Acquire))?;
         info!(
-            "heartbeat: still beating on cpu{HEARTBEAT_CPU} after vm2 and vm3 were stopped \
+            "heartbeat: still beating on cpu{HEARTBEAT_CPU} after the others were stopped \
              (beat {beat})"
         );
     }
@@ -241,6 +268,7 @@ fn run_guest(
             );
         }
     }
+    let msr_bitmap: &'static MsrBitmap = Box::leak(Box::new(MsrBitmap::new()));
     let io_bitmaps: &'static mut IoBitmaps = Box::leak(Box::new(IoBitmaps::deny_all()));
     if let Some(ports) = guest.ports.clone() {
         io_bitmaps.allow(ports);
@@ -256,6 +284,7 @@ fn run_guest(
         rip: GUEST_ENTRY,
         rsp: GUEST_STACK,
         io_bitmaps,
+        msr_bitmap,
     };
     let mut vcpu = Vcpu::new(cpu, tables, start)?;
     info!(

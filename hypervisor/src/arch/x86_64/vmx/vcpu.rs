@@ -14,7 +14,9 @@ use super::fields::Field;
 use super::frames;
 use super::instructions::{self, VmFail};
 use super::io::IoBitmaps;
+use super::msr::MsrBitmap;
 use super::operation::{SECONDARY_VPID, VmxCpu, VmxError};
+use crate::arch::x86_64::exception;
 use crate::arch::x86_64::gdt::CpuTables;
 
 /// The guest's general-purpose registers (RSP and RIP live in the VMCS),
@@ -138,6 +140,13 @@ const GUEST_CR0: u64 = (1 << 4) | (1 << 5);
 const CR4_VMXE: u64 = 1 << 13;
 /// DR7's reset value.
 const DR7_RESET: u64 = 0x400;
+/// VM-entry interruption information: a hardware exception, with an error
+/// code, valid.
+const INTERRUPTION_HARDWARE_EXCEPTION: u64 = 3 << 8;
+const INTERRUPTION_ERROR_CODE: u64 = 1 << 11;
+const INTERRUPTION_VALID: u64 = 1 << 31;
+/// CR0.PE: the guest is in protected mode.
+const CR0_PE: u64 = 1 << 0;
 /// "No shadow VMCS".
 const NO_VMCS_LINK: u64 = u64::MAX;
 
@@ -153,6 +162,8 @@ pub struct GuestStart {
     pub rsp: u64,
     /// The VM's I/O bitmaps, which say which ports it reaches directly.
     pub io_bitmaps: &'static IoBitmaps,
+    /// Which MSRs it reaches directly.
+    pub msr_bitmap: &'static MsrBitmap,
 }
 
 /// A vCPU on this CPU.
@@ -219,6 +230,29 @@ impl Vcpu {
         let _ = unsafe { instructions::vmwrite(Field::GuestRip, rip) };
     }
 
+    /// Makes the guest take exception `vector` at the next entry, instead
+    /// of running on. The error code goes with it if the CPU pushes one for
+    /// that vector, which it does only in protected mode.
+    pub fn inject_exception(&mut self, vector: u8, error_code: u32) {
+        let protected = self.read(Field::GuestCr0) & CR0_PE != 0;
+        let with_code = protected && exception::has_error_code(vector);
+        let info = u64::from(vector)
+            | INTERRUPTION_HARDWARE_EXCEPTION
+            | if with_code {
+                INTERRUPTION_ERROR_CODE
+            } else {
+                0
+            }
+            | INTERRUPTION_VALID;
+        // SAFETY (both): this vCPU's VMCS is current; an exception is what
+        // the guest's own instruction would have raised on hardware.
+        let _ = unsafe { instructions::vmwrite(Field::EntryInterruptionInfo, info) };
+        if with_code {
+            let _ =
+                unsafe { instructions::vmwrite(Field::EntryExceptionErrorCode, error_code.into()) };
+        }
+    }
+
     /// The VMCS's physical address.
     pub fn vmcs(&self) -> u64 {
         self.vmcs
@@ -242,6 +276,7 @@ impl Vcpu {
         let [bitmap_a, bitmap_b] = &start.io_bitmaps.bitmaps;
         self.write(Field::IoBitmapA, bitmap_a.as_ptr() as u64)?;
         self.write(Field::IoBitmapB, bitmap_b.as_ptr() as u64)?;
+        self.write(Field::MsrBitmap, start.msr_bitmap.bits.as_ptr() as u64)?;
         if controls.secondary & SECONDARY_VPID != 0 {
             self.write(Field::Vpid, start.vpid.into())?;
         }
