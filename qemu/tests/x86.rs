@@ -38,6 +38,9 @@ const HEARTBEAT_BEAT: &str = "[cpu1 INFO ] heartbeat: hypercall log 0x";
 const HEARTBEAT_STILL_BEATING: &str =
     "heartbeat: still beating on cpu1 after the others were stopped";
 const VM3_STOPPED: &str = "vm3: stopped: triple fault";
+/// What vm5 logs: CR0 as it reads it back after clearing NE.
+const VM5_LOG: &str = "vm5: hypercall log ";
+const CR0_NE: u64 = 1 << 5;
 /// CPUID leaf 1, ECX: VMX (must be hidden) and "hypervisor present".
 const CPUID_1_ECX_VMX: u64 = 1 << 5;
 const CPUID_1_ECX_HYPERVISOR: u64 = 1 << 31;
@@ -132,6 +135,10 @@ fn bochs_runs_the_vmx_selftest_guests() {
         .line("vm4: RDMSR 0x3a refused: #GP")
         .line("vm4: hypercall log 0xd")
         .line("vm4: stopped: HLT at rip 0x1109")
+        // vm5 clears CR0.NE, which cordon keeps set underneath.
+        .line("vm5: CR0 write 0x")
+        .line(VM5_LOG)
+        .line("vm5: stopped: HLT at rip 0x1019")
         .line(HEARTBEAT_BEAT)
         .line(HEARTBEAT_STILL_BEATING)
         .line("VMX selftest: the VMs ran and were stopped; cordon runs on")
@@ -159,15 +166,14 @@ fn bochs_runs_the_vmx_selftest_guests() {
         "no heartbeat between vm2's stop and cordon's check\n{transcript}"
     );
 
+    // vm5 reads back CR0 as it wrote it: NE clear.
+    let [cr0] = logged_values(&transcript, VM5_LOG)[..] else {
+        panic!("vm5 did not log CR0 once\n{transcript}");
+    };
+    assert_eq!(cr0 & CR0_NE, 0, "vm5 sees CR0.NE set: {cr0:#x}");
+
     // The third call logs what CPUID leaf 1 told the guest in ECX.
-    let logged: Vec<u64> = transcript
-        .lines()
-        .filter_map(|line| line.split_once(VM1_LOG))
-        .map(|(_, value)| {
-            let digits = value.trim().trim_start_matches("0x");
-            u64::from_str_radix(digits, 16).unwrap_or_else(|_| panic!("bad value {value:?}"))
-        })
-        .collect();
+    let logged = logged_values(&transcript, VM1_LOG);
     let [_, _, cpuid_ecx] = logged[..] else {
         panic!(
             "vm1 made {} log hypercalls, not 3\n{transcript}",
@@ -184,4 +190,16 @@ fn bochs_runs_the_vmx_selftest_guests() {
         0,
         "no hypervisor bit: {cpuid_ecx:#x}"
     );
+}
+
+/// The values of the lines with `prefix` followed by a hexadecimal number.
+fn logged_values(transcript: &Transcript, prefix: &str) -> Vec<u64> {
+    transcript
+        .lines()
+        .filter_map(|line| line.split_once(prefix))
+        .map(|(_, value)| {
+            let digits = value.trim().trim_start_matches("0x");
+            u64::from_str_radix(digits, 16).unwrap_or_else(|_| panic!("bad value {value:?}"))
+        })
+        .collect()
 }

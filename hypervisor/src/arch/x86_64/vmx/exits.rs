@@ -7,11 +7,12 @@ use core::fmt;
 use log::{debug, info, warn};
 
 use super::cpuid;
+use super::cr_access::{self, CR0_TS, CrAccess};
 use super::exit_reason::ExitReason;
 use super::fields::Field;
 use super::hypercall::{self, Hypercall};
 use super::io::IoAccess;
-use super::vcpu::Vcpu;
+use super::vcpu::{GuestCr, Vcpu};
 use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::exception::GENERAL_PROTECTION;
 
@@ -20,6 +21,10 @@ use crate::arch::x86_64::exception::GENERAL_PROTECTION;
 const EPT_READ: u64 = 1 << 0;
 const EPT_WRITE: u64 = 1 << 1;
 const EPT_FETCH: u64 = 1 << 2;
+
+/// CR0.PG and EFER.LME: both set means entering long mode.
+const CR0_PG: u64 = 1 << 31;
+const EFER_LME: u64 = 1 << 8;
 
 /// What to do after an exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +94,7 @@ pub fn handle(vm: &str, vcpu: &mut Vcpu, reason: ExitReason) -> Next {
             Next::Resume
         }
         ExitReason::IoInstruction => port_io(vm, vcpu),
+        ExitReason::ControlRegisterAccess => control_register(vm, vcpu),
         ExitReason::Rdmsr | ExitReason::Wrmsr => {
             refuse_msr(vm, vcpu, reason == ExitReason::Wrmsr);
             Next::Resume
@@ -140,6 +146,39 @@ fn port_io(vm: &str, vcpu: &mut Vcpu) -> Next {
     );
     if access.input {
         vcpu.registers.rax = access.floating_input(vcpu.registers.rax);
+    }
+    vcpu.skip_instruction();
+    Next::Resume
+}
+
+/// A guest access to CR0, CR3 or CR4 that exited. Turning paging on with
+/// EFER.LME set (entering long mode) is not emulated yet: the VM stops.
+fn control_register(vm: &str, vcpu: &mut Vcpu) -> Next {
+    let unhandled = |vcpu: &Vcpu| {
+        Next::Stop(Stopped::Unhandled {
+            reason: ExitReason::ControlRegisterAccess,
+            rip: vcpu.read(Field::GuestRip),
+        })
+    };
+    match CrAccess::decode(vcpu.read(Field::ExitQualification)) {
+        CrAccess::MoveTo { cr: 0, gpr } => {
+            let value = vcpu.gpr(gpr);
+            if value & CR0_PG != 0 && vcpu.read(Field::GuestIa32Efer) & EFER_LME != 0 {
+                return unhandled(vcpu);
+            }
+            debug!("{vm}: CR0 write {value:#x}");
+            vcpu.write_guest_cr(GuestCr::Cr0, value);
+        }
+        CrAccess::MoveTo { cr: 4, gpr } => {
+            let value = vcpu.gpr(gpr);
+            debug!("{vm}: CR4 write {value:#x}");
+            vcpu.write_guest_cr(GuestCr::Cr4, value);
+        }
+        CrAccess::Clts => vcpu.write_guest_cr(GuestCr::Cr0, vcpu.guest_cr0() & !CR0_TS),
+        CrAccess::Lmsw { source } => {
+            vcpu.write_guest_cr(GuestCr::Cr0, cr_access::lmsw(vcpu.guest_cr0(), source));
+        }
+        CrAccess::MoveTo { .. } | CrAccess::MoveFrom { .. } => return unhandled(vcpu),
     }
     vcpu.skip_instruction();
     Next::Resume

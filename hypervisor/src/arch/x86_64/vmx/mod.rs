@@ -10,6 +10,7 @@
 
 pub mod controls;
 pub mod cpuid;
+pub mod cr_access;
 pub mod ept;
 pub mod exit_reason;
 pub mod feature;

@@ -4,7 +4,8 @@
 //! computed value, a value built on the previous call's result, CPUID leaf
 //! 1's ECX) and halts. The second reads outside its memory and must be
 //! stopped; the third triple-faults and must be stopped; the fourth reads
-//! an MSR it may not, and its own #GP handler must run; cordon runs on. Between the two, a third guest starts
+//! an MSR it may not, and its own #GP handler must run; the fifth clears
+//! CR0.NE and must read back what it wrote; cordon runs on. Between the two, a third guest starts
 //! on the second CPU and beats (a hypercall, then a pause, for ever); it
 //! must go on beating after the second and third guests are stopped. (It starts after
 //! the first guest, whose COM1 output would otherwise mix with cordon's
@@ -103,6 +104,18 @@ const MSR_HANDLER_CODE: &[u8] = &[
     0x0f, 0x01, 0xc1, // vmcall
     0xf4, // hlt
 ];
+/// 16-bit code: clear CR0.NE, which VMX keeps set underneath, read CR0
+/// back and log it: the guest must see what it wrote.
+const CR0_WRITE: &[u8] = &[
+    0x0f, 0x20, 0xc0, // mov eax, cr0
+    0x66, 0x83, 0xe0, 0xdf, // and eax, ~0x20 (NE)
+    0x0f, 0x22, 0xc0, // mov cr0, eax
+    0x0f, 0x20, 0xc0, // mov eax, cr0
+    0x66, 0x89, 0xc3, // mov ebx, eax
+    0x66, 0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1 (log)
+    0x0f, 0x01, 0xc1, // vmcall
+    0xf4, // hlt
+];
 /// 16-bit code: log 1, 2, 3... with a pause between two.
 const HEARTBEAT: &[u8] = &[
     0x66, 0x31, 0xdb, // xor ebx, ebx
@@ -178,7 +191,8 @@ const VM1_VPID: u16 = 1;
 const VM2_VPID: u16 = 2;
 const VM3_VPID: u16 = 3;
 const VM4_VPID: u16 = 4;
-const HEARTBEAT_VPID: u16 = 5;
+const VM5_VPID: u16 = 5;
+const HEARTBEAT_VPID: u16 = 6;
 
 /// Runs the other guests on this CPU, one after the other; each one's
 /// end is logged. With `heartbeat`, starts the heartbeat guest after the
@@ -219,7 +233,20 @@ pub fn run(cpu: &VmxCpu, tables: &CpuTables, heartbeat: bool) -> Result<(), VmxE
         ram: PROBE_RAM,
         ports: None,
     };
-    for (guest, vpid) in [(vm2, VM2_VPID), (vm3, VM3_VPID), (vm4, VM4_VPID)] {
+    let vm5 = TestGuest {
+        name: "vm5",
+        code: CR0_WRITE,
+        data: None,
+        ram: PROBE_RAM,
+        ports: None,
+    };
+    let others = [
+        (vm2, VM2_VPID),
+        (vm3, VM3_VPID),
+        (vm4, VM4_VPID),
+        (vm5, VM5_VPID),
+    ];
+    for (guest, vpid) in others {
         let stopped = run_guest(cpu, tables, &guest, vpid, |_, _| {})?;
         info!("{}: stopped: {stopped}", guest.name);
     }

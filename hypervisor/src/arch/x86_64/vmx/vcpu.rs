@@ -9,6 +9,7 @@ use x86_64::instructions::tables::{sgdt, sidt};
 use x86_64::registers::control::{Cr0, Cr3, Cr4};
 use x86_64::registers::model_specific::{Efer, FsBase, GsBase};
 
+use super::cr_access;
 use super::exit_reason::ExitReason;
 use super::fields::Field;
 use super::frames;
@@ -134,8 +135,10 @@ const ACCESS_UNUSABLE: u64 = 1 << 16;
 const REAL_MODE_LIMIT: u64 = 0xffff;
 /// RFLAGS bit 1 is always 1.
 const RFLAGS_FIXED: u64 = 1 << 1;
-/// CR0 of a real-mode guest: ET (hard-wired) and NE (VMX needs it).
-const GUEST_CR0: u64 = (1 << 4) | (1 << 5);
+/// CR0 of a real-mode guest: ET (hard-wired) and NE (VMX needs it, so
+/// cordon keeps it set whatever the guest writes).
+const CR0_KEPT: u64 = 1 << 5;
+const GUEST_CR0: u64 = (1 << 4) | CR0_KEPT;
 /// CR4.VMXE: VMX requires it in the guest too; the read shadow hides it.
 const CR4_VMXE: u64 = 1 << 13;
 /// DR7's reset value.
@@ -164,6 +167,43 @@ pub struct GuestStart {
     pub io_bitmaps: &'static IoBitmaps,
     /// Which MSRs it reaches directly.
     pub msr_bitmap: &'static MsrBitmap,
+}
+
+/// A control register whose guest-owned bits the guest may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuestCr {
+    Cr0,
+    Cr4,
+}
+
+impl GuestRegisters {
+    /// Register `number` in exit-qualification order; `None` for RSP,
+    /// which the VMCS holds.
+    fn by_number(&self, number: u8) -> Option<u64> {
+        let mut copy = *self;
+        copy.by_number_mut(number).map(|register| *register)
+    }
+
+    fn by_number_mut(&mut self, number: u8) -> Option<&mut u64> {
+        Some(match number {
+            0 => &mut self.rax,
+            1 => &mut self.rcx,
+            2 => &mut self.rdx,
+            3 => &mut self.rbx,
+            5 => &mut self.rbp,
+            6 => &mut self.rsi,
+            7 => &mut self.rdi,
+            8 => &mut self.r8,
+            9 => &mut self.r9,
+            10 => &mut self.r10,
+            11 => &mut self.r11,
+            12 => &mut self.r12,
+            13 => &mut self.r13,
+            14 => &mut self.r14,
+            15 => &mut self.r15,
+            _ => return None,
+        })
+    }
 }
 
 /// A vCPU on this CPU.
@@ -230,6 +270,47 @@ impl Vcpu {
         let _ = unsafe { instructions::vmwrite(Field::GuestRip, rip) };
     }
 
+    /// General-purpose register `number` (0 = RAX, 1 = RCX, ... 15 = R15,
+    /// as exit qualifications number them).
+    pub fn gpr(&self, number: u8) -> u64 {
+        match self.registers.by_number(number) {
+            Some(value) => value,
+            None => self.read(Field::GuestRsp),
+        }
+    }
+
+    /// Sets general-purpose register `number` (as for [`Vcpu::gpr`]).
+    pub fn set_gpr(&mut self, number: u8, value: u64) {
+        match self.registers.by_number_mut(number) {
+            Some(register) => *register = value,
+            // SAFETY: this vCPU's VMCS is current; RSP is the guest's own.
+            None => {
+                let _ = unsafe { instructions::vmwrite(Field::GuestRsp, value) };
+            }
+        }
+    }
+
+    /// CR0 as the guest sees it (its read shadow for the bits cordon keeps).
+    pub fn guest_cr0(&self) -> u64 {
+        (self.read(Field::GuestCr0) & !CR0_KEPT) | (self.read(Field::Cr0ReadShadow) & CR0_KEPT)
+    }
+
+    /// The guest writes `value` to `cr`: it runs with the bits VMX needs
+    /// kept set, and reads back what it wrote.
+    pub fn write_guest_cr(&mut self, cr: GuestCr, value: u64) {
+        let (real, shadow, kept) = match cr {
+            GuestCr::Cr0 => (Field::GuestCr0, Field::Cr0ReadShadow, CR0_KEPT),
+            GuestCr::Cr4 => (Field::GuestCr4, Field::Cr4ReadShadow, CR4_VMXE),
+        };
+        let (running, seen) = cr_access::guest_write(value, kept);
+        // SAFETY: this vCPU's VMCS is current; the kept bits keep the guest
+        // within what VMX requires.
+        unsafe {
+            let _ = instructions::vmwrite(real, running);
+            let _ = instructions::vmwrite(shadow, seen);
+        }
+    }
+
     /// Makes the guest take exception `vector` at the next entry, instead
     /// of running on. The error code goes with it if the CPU pushes one for
     /// that vector, which it does only in protected mode.
@@ -282,7 +363,7 @@ impl Vcpu {
         }
         // The guest owns no CR0/CR4 bit that VMX fixes: changing NE or
         // VMXE exits; reads see the shadow (VMXE clear).
-        self.write(Field::Cr0GuestHostMask, GUEST_CR0)?;
+        self.write(Field::Cr0GuestHostMask, CR0_KEPT)?;
         self.write(Field::Cr0ReadShadow, GUEST_CR0)?;
         self.write(Field::Cr4GuestHostMask, CR4_VMXE)?;
         self.write(Field::Cr4ReadShadow, 0)?;
