@@ -2,6 +2,13 @@
 //! for cordon's controller-facing agent and its test controller.
 //!
 //! [`proto`] holds the messages, generated from the vendored `.proto` files
-//! (`proto/UPSTREAM.md` names their upstream commits).
+//! (`proto/UPSTREAM.md` names their upstream commits). Every message travels
+//! in a signed [`envelope`]; [`cert`] reads the certificates that name and
+//! check senders, [`signing`] holds a P-256 key and [`issue`] makes
+//! certificates with one.
 
+pub mod cert;
+pub mod envelope;
+pub mod issue;
 pub mod proto;
+pub mod signing;
