@@ -176,6 +176,11 @@ impl Cert {
         &self.key
     }
 
+    /// Whether the certificate is for this P-256 key.
+    pub fn is_for(&self, key: &EcdsaKey) -> bool {
+        matches!(&self.key, PublicKey::EcdsaP256(own) if own == key)
+    }
+
     /// The subject's distinguished name, for messages.
     pub fn subject(&self) -> String {
         self.x509.tbs_certificate().subject().to_string()
@@ -238,6 +243,15 @@ impl Cert {
             Ok(Some((_, constraints))) if constraints.ca
         )
     }
+}
+
+/// Lower-case hex SHA-256 of `bytes`, as the protocol's string hashes
+/// (config hash, `controllercert_confighash`) are written.
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Checks that `leaf` chains to `root` through some of `intermediates`,

@@ -5,9 +5,10 @@
 //! (`proto/UPSTREAM.md` names their upstream commits). Every message travels
 //! in a signed [`envelope`]; [`cert`] reads the certificates that name and
 //! check senders, [`signing`] holds a P-256 key and [`issue`] makes
-//! certificates with one.
+//! certificates with one. [`endpoint`] names the paths.
 
 pub mod cert;
+pub mod endpoint;
 pub mod envelope;
 pub mod issue;
 pub mod proto;

@@ -1,0 +1,158 @@
+//! The agent's state directory: files written atomically (a temporary file,
+//! synced, renamed over the old one, the directory synced), so that a power
+//! cut leaves either the old content or the new, never a mix.
+
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Suffix of the temporary file a write goes to before its rename.
+const TEMPORARY_SUFFIX: &str = ".new";
+
+/// Who may read a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Owner read/write only (private keys).
+    Private,
+    /// Everyone may read (certificates, config).
+    Public,
+}
+
+impl Access {
+    fn mode(self) -> u32 {
+        match self {
+            Self::Private => 0o600,
+            Self::Public => 0o644,
+        }
+    }
+}
+
+/// A file of the state directory could not be read or written.
+#[derive(Debug)]
+pub struct StoreError {
+    pub path: PathBuf,
+    pub action: &'static str,
+    pub error: io::Error,
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "cannot {} {}: {}",
+            self.action,
+            self.path.display(),
+            self.error
+        )
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    root: PathBuf,
+}
+
+impl StateDir {
+    /// Opens the directory, making it (owner-only) if needed.
+    pub fn open(root: &Path) -> Result<Self, StoreError> {
+        fs::create_dir_all(root).map_err(|error| StoreError {
+            path: root.to_owned(),
+            action: "create",
+            error,
+        })?;
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// The file's content, or `None` if there is no such file.
+    pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.path(name);
+        match fs::read(&path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(StoreError {
+                path,
+                action: "read",
+                error,
+            }),
+        }
+    }
+
+    /// Replaces the file's content atomically.
+    pub fn write(&self, name: &str, bytes: &[u8], access: Access) -> Result<(), StoreError> {
+        let path = self.path(name);
+        let temporary = self.path(&format!("{name}{TEMPORARY_SUFFIX}"));
+        let fail = |action, error| StoreError {
+            path: path.clone(),
+            action,
+            error,
+        };
+        // A leftover from an interrupted write may have other permissions.
+        match fs::remove_file(&temporary) {
+            Ok(()) => {}
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+            Err(error) => return Err(fail("clear the temporary file of", error)),
+        }
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(access.mode())
+            .open(&temporary)
+            .map_err(|error| fail("create the temporary file of", error))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|error| fail("write", error))?;
+        fs::rename(&temporary, &path).map_err(|error| fail("replace", error))?;
+        File::open(&self.root)
+            .and_then(|directory| directory.sync_all())
+            .map_err(|error| fail("sync the directory of", error))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn scratch(name: &str) -> StateDir {
+        let root =
+            std::env::temp_dir().join(format!("cordon-agent-store-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&root);
+        StateDir::open(&root).expect("scratch directory")
+    }
+
+    #[test]
+    fn written_file_reads_back_and_replaces_the_old() {
+        let dir = scratch("replace");
+        dir.write("a", b"old", Access::Public).expect("write");
+        dir.write("a", b"new", Access::Public).expect("write");
+        assert_eq!(dir.read("a").expect("read"), Some(b"new".to_vec()));
+        assert!(!dir.path(&format!("a{TEMPORARY_SUFFIX}")).exists());
+    }
+
+    #[test]
+    fn private_file_is_owner_only() {
+        let dir = scratch("private");
+        dir.write("key", b"secret", Access::Private).expect("write");
+        let mode = fs::metadata(dir.path("key"))
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn missing_file_reads_as_none() {
+        assert_eq!(scratch("missing").read("nothing").expect("read"), None);
+    }
+}
