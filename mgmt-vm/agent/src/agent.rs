@@ -13,6 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cordon_eve::cert::Cert;
 use cordon_eve::endpoint::Endpoint;
+use cordon_eve::envelope::EnvelopeError;
 use cordon_eve::proto::attest::{
     ZAttestQuote, ZAttestReq, ZAttestReqType, ZAttestResponse, ZAttestResponseCode,
 };
@@ -36,6 +37,8 @@ use crate::trust::{ControllerCerts, verify_certs};
 
 /// The file the device UUID is kept in.
 const UUID_FILE: &str = "uuid";
+/// HTTP statuses with which a controller refuses a device's credentials.
+const REFUSED: [u16; 2] = [401, 403];
 
 /// What went wrong in a round.
 #[derive(Debug)]
@@ -343,7 +346,24 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
         ) {
             Ok(response) => response,
             Err(error @ (ExchangeError::Envelope { .. } | ExchangeError::Malformed { .. })) => {
+                if matches!(
+                    error,
+                    ExchangeError::Envelope {
+                        error: EnvelopeError::UnknownSender { .. },
+                        ..
+                    }
+                ) {
+                    // Signed with a certificate the node has not seen:
+                    // the controller may have a new one.
+                    self.certs = None;
+                }
                 return Ok(ConfigOutcome::Rejected(error.to_string()));
+            }
+            Err(error @ ExchangeError::Status { status, .. }) if REFUSED.contains(&status) => {
+                // The controller no longer takes the integrity token:
+                // attest again next round.
+                self.integrity_token = None;
+                return Err(error.into());
             }
             Err(error) => return Err(error.into()),
         };

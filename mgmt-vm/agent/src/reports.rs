@@ -83,11 +83,15 @@ pub fn device_info(facts: &Facts<'_>) -> ZInfoMsg {
         state: ZDeviceState::ZdeviceStateOnline as i32,
         ..ZInfoDevice::default()
     };
+    info_msg(facts, ZInfoTypes::ZiDevice, InfoContent::Dinfo(device))
+}
+
+fn info_msg(facts: &Facts<'_>, ztype: ZInfoTypes, content: InfoContent) -> ZInfoMsg {
     ZInfoMsg {
-        ztype: ZInfoTypes::ZiDevice as i32,
+        ztype: ztype as i32,
         dev_id: facts.device.to_owned(),
         at_time_stamp: Some(timestamp(facts.now)),
-        info_content: Some(InfoContent::Dinfo(device)),
+        info_content: Some(content),
     }
 }
 
@@ -142,12 +146,7 @@ pub fn app_infos(facts: &Facts<'_>) -> Vec<ZInfoMsg> {
                     .collect(),
                 ..ZInfoApp::default()
             };
-            ZInfoMsg {
-                ztype: ZInfoTypes::ZiApp as i32,
-                dev_id: facts.device.to_owned(),
-                at_time_stamp: Some(timestamp(facts.now)),
-                info_content: Some(InfoContent::Ainfo(info)),
-            }
+            info_msg(facts, ZInfoTypes::ZiApp, InfoContent::Ainfo(info))
         })
         .collect()
 }

@@ -172,6 +172,23 @@ fn controller_for(node: &Provisioned) -> TestController {
     TestController::start(authority, vec![node.onboarding.clone()]).expect("controller")
 }
 
+fn set_config(controller: &TestController, config: EdgeDevConfig) {
+    controller
+        .registry()
+        .configs
+        .insert(SERIAL.to_owned(), config);
+}
+
+/// A provisioned node, a controller that accepts it with `config` set for
+/// it, and the root CA the node trusts.
+fn scenario(test: &str, config: EdgeDevConfig) -> (Provisioned, TestController, Cert) {
+    let node = Provisioned::new(test);
+    let controller = controller_for(&node);
+    set_config(&controller, config);
+    let root = controller.authority().root.clone();
+    (node, controller, root)
+}
+
 fn config(activate: bool, restarts: u32) -> EdgeDevConfig {
     EdgeDevConfig {
         apps: vec![AppInstanceConfig {
@@ -208,13 +225,7 @@ fn last_app_state(controller: &TestController, device: &str) -> Option<i32> {
 
 #[test]
 fn node_onboards_applies_its_config_and_reports() {
-    let node = Provisioned::new("happy");
-    let controller = controller_for(&node);
-    controller
-        .registry()
-        .configs
-        .insert(SERIAL.to_owned(), config(true, 0));
-    let root = controller.authority().root.clone();
+    let (node, controller, root) = scenario("happy", config(true, 0));
     let mut agent = node.agent(&controller, &root);
 
     assert_eq!(agent.round().expect("first round"), ConfigOutcome::New);
@@ -259,10 +270,7 @@ fn node_onboards_applies_its_config_and_reports() {
         ConfigOutcome::Unchanged
     );
 
-    controller
-        .registry()
-        .configs
-        .insert(SERIAL.to_owned(), config(false, 0));
+    set_config(&controller, config(false, 0));
     assert_eq!(agent.round().expect("third round"), ConfigOutcome::New);
     assert_eq!(agent.partitions().state(WORKLOAD), PartitionState::Halted);
     assert_eq!(
@@ -273,32 +281,17 @@ fn node_onboards_applies_its_config_and_reports() {
 
 #[test]
 fn restart_counter_going_up_restarts_the_partition() {
-    let node = Provisioned::new("restart");
-    let controller = controller_for(&node);
-    controller
-        .registry()
-        .configs
-        .insert(SERIAL.to_owned(), config(true, 1));
-    let root = controller.authority().root.clone();
+    let (node, controller, root) = scenario("restart", config(true, 1));
     let mut agent = node.agent(&controller, &root);
     agent.round().expect("first round");
-    controller
-        .registry()
-        .configs
-        .insert(SERIAL.to_owned(), config(true, 2));
+    set_config(&controller, config(true, 2));
     agent.round().expect("second round");
     assert_eq!(agent.partitions().actions, ["start web", "restart web"]);
 }
 
 #[test]
 fn node_keeps_its_identity_and_config_across_restarts() {
-    let node = Provisioned::new("persist");
-    let controller = controller_for(&node);
-    controller
-        .registry()
-        .configs
-        .insert(SERIAL.to_owned(), config(true, 0));
-    let root = controller.authority().root.clone();
+    let (node, controller, root) = scenario("persist", config(true, 0));
     let mut first = node.agent(&controller, &root);
     first.round().expect("first run");
     let config = first.config().cloned().expect("config");
@@ -315,13 +308,7 @@ fn node_keeps_its_identity_and_config_across_restarts() {
 
 #[test]
 fn agent_recovers_when_the_controller_comes_back() {
-    let node = Provisioned::new("recover");
-    let mut controller = controller_for(&node);
-    controller
-        .registry()
-        .configs
-        .insert(SERIAL.to_owned(), config(true, 0));
-    let root = controller.authority().root.clone();
+    let (node, mut controller, root) = scenario("recover", config(true, 0));
     let mut agent = node.agent(&controller, &root);
     controller.stop();
 
@@ -365,13 +352,7 @@ fn agent_recovers_when_the_controller_comes_back() {
 
 #[test]
 fn tampered_config_is_rejected_and_the_old_one_stays() {
-    let node = Provisioned::new("tamper");
-    let controller = controller_for(&node);
-    controller
-        .registry()
-        .configs
-        .insert(SERIAL.to_owned(), config(true, 0));
-    let root = controller.authority().root.clone();
+    let (node, controller, root) = scenario("tamper", config(true, 0));
     let mut agent = node.agent(&controller, &root);
     agent.round().expect("first round");
     let good = agent.config().cloned().expect("config");
@@ -444,5 +425,25 @@ fn agent_refuses_a_controller_that_does_not_chain_to_its_root() {
     assert!(
         controller.registry().devices.is_empty(),
         "nothing was registered"
+    );
+}
+
+#[test]
+fn agent_attests_again_when_the_controller_refuses_its_token() {
+    let (node, controller, root) = scenario("reattest", config(true, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    controller.registry().devices[0].integrity_token = Some(b"forgotten".to_vec());
+    let error = agent.round().expect_err("token refused");
+    assert!(
+        matches!(
+            error,
+            RoundError::Exchange(ExchangeError::Status { status: 403, .. })
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        agent.round().expect("round after attesting again"),
+        ConfigOutcome::Unchanged
     );
 }
