@@ -3,6 +3,7 @@
 //! (a controller's signing certificate).
 
 use std::fmt;
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -12,7 +13,9 @@ use x509_cert::TbsCertificate;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::der::EncodePem;
-use x509_cert::ext::pkix::BasicConstraints;
+use x509_cert::der::asn1::OctetString;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{BasicConstraints, SubjectAltName};
 use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
@@ -58,6 +61,8 @@ pub enum Role {
     Authority,
     /// Signs messages only.
     EndEntity,
+    /// A TLS server at this IP address (a test controller's).
+    TlsServer(IpAddr),
 }
 
 /// Who signs a new certificate.
@@ -124,8 +129,8 @@ fn random_serial() -> Result<SerialNumber, IssueError> {
     SerialNumber::new(&bytes).map_err(|error| IssueError::Build(error.to_string()))
 }
 
-/// The names and the one extension (basic constraints) a new certificate
-/// gets.
+/// The names and the extensions (basic constraints; a TLS server's
+/// address) a new certificate gets.
 struct Profile {
     subject: Name,
     issuer: Name,
@@ -151,6 +156,15 @@ impl BuilderProfile for Profile {
             ca: self.role == Role::Authority,
             path_len_constraint: None,
         };
-        Ok(vec![(true, &constraints).to_extension(tbs.subject(), &[])?])
+        let mut extensions = vec![(true, &constraints).to_extension(tbs.subject(), &[])?];
+        if let Role::TlsServer(address) = self.role {
+            let octets = match address {
+                IpAddr::V4(address) => address.octets().to_vec(),
+                IpAddr::V6(address) => address.octets().to_vec(),
+            };
+            let names = SubjectAltName(vec![GeneralName::IpAddress(OctetString::new(octets)?)]);
+            extensions.push((false, &names).to_extension(tbs.subject(), &extensions)?);
+        }
+        Ok(extensions)
     }
 }
