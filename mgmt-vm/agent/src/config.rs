@@ -112,3 +112,71 @@ pub fn save(state: &StateDir, good: &GoodConfig) -> Result<(), StoreError> {
     };
     state.write(CONFIG_FILE, &response.encode_to_vec(), Access::Public)
 }
+
+#[cfg(test)]
+mod tests {
+    use cordon_eve::proto::config::UuiDandVersion;
+
+    use super::*;
+
+    const DEVICE: &str = "device-1";
+    const HASH: &str = "hash";
+
+    fn response(device: &str, seconds: i64) -> ConfigResponse {
+        ConfigResponse {
+            config: Some(EdgeDevConfig {
+                id: Some(UuiDandVersion {
+                    uuid: device.to_owned(),
+                    version: String::new(),
+                }),
+                config_timestamp: Some(Timestamp { seconds, nanos: 0 }),
+                ..EdgeDevConfig::default()
+            }),
+            config_hash: HASH.to_owned(),
+        }
+    }
+
+    #[test]
+    fn config_for_this_device_is_accepted_with_its_hash() {
+        let good = check(response(DEVICE, 10), DEVICE, None).expect("accepted");
+        assert_eq!(good.hash, HASH);
+    }
+
+    #[test]
+    fn answer_without_config_is_refused() {
+        let empty = ConfigResponse::default();
+        assert_eq!(check(empty, DEVICE, None), Err(ConfigError::Missing));
+    }
+
+    #[test]
+    fn config_for_another_device_is_refused() {
+        assert_eq!(
+            check(response("device-2", 10), DEVICE, None),
+            Err(ConfigError::OtherDevice {
+                expected: DEVICE.to_owned(),
+                got: "device-2".to_owned()
+            })
+        );
+    }
+
+    #[test]
+    fn older_config_is_refused_as_a_replay() {
+        let in_force = check(response(DEVICE, 20), DEVICE, None).expect("accepted");
+        let result = check(response(DEVICE, 10), DEVICE, Some(&in_force));
+        assert!(
+            matches!(result, Err(ConfigError::Older { .. })),
+            "{result:?}"
+        );
+        assert!(check(response(DEVICE, 20), DEVICE, Some(&in_force)).is_ok());
+    }
+
+    #[test]
+    fn unreadable_stored_config_counts_as_none() {
+        let root = std::env::temp_dir().join(format!("cordon-agent-config-{}", std::process::id()));
+        let state = StateDir::open(&root).expect("state");
+        state
+            .write(CONFIG_FILE, b"\xff\xff\xff", Access::Public)
+            .expect("write");
+        assert_eq!(load(&state).expect("load"), None);
+    }
+}

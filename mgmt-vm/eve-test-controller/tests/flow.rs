@@ -447,3 +447,19 @@ fn agent_attests_again_when_the_controller_refuses_its_token() {
         ConfigOutcome::Unchanged
     );
 }
+
+#[test]
+fn app_naming_no_workload_partition_is_reported_in_error() {
+    let mut unbound = config(true, 0);
+    // The management VM's partition is never bound.
+    unbound.apps[0].displayname = "mgmt".to_owned();
+    let (node, controller, root) = scenario("unbound", unbound);
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("round");
+    let device = agent.device().expect("device").to_owned();
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Error as i32)
+    );
+    assert!(agent.partitions().actions.is_empty());
+}
