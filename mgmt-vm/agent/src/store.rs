@@ -5,9 +5,11 @@
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// Permissions of the state directory: owner only.
+const DIRECTORY_MODE: u32 = 0o700;
 /// Suffix of the temporary file a write goes to before its rename.
 const TEMPORARY_SUFFIX: &str = ".new";
 
@@ -57,13 +59,17 @@ pub struct StateDir {
 }
 
 impl StateDir {
-    /// Opens the directory, making it (owner-only) if needed.
+    /// Opens the directory, making it if needed; only its owner may enter
+    /// it (it holds the device's private key).
     pub fn open(root: &Path) -> Result<Self, StoreError> {
-        fs::create_dir_all(root).map_err(|error| StoreError {
+        let fail = |action, error| StoreError {
             path: root.to_owned(),
-            action: "create",
+            action,
             error,
-        })?;
+        };
+        fs::create_dir_all(root).map_err(|error| fail("create", error))?;
+        fs::set_permissions(root, fs::Permissions::from_mode(DIRECTORY_MODE))
+            .map_err(|error| fail("restrict access to", error))?;
         Ok(Self {
             root: root.to_owned(),
         })
@@ -120,8 +126,6 @@ impl StateDir {
 
 #[cfg(test)]
 mod tests {
-    use std::os::unix::fs::PermissionsExt;
-
     use super::*;
 
     fn scratch(name: &str) -> StateDir {
@@ -149,6 +153,16 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn directory_is_owner_only() {
+        let dir = scratch("directory");
+        let mode = fs::metadata(dir.path(""))
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, DIRECTORY_MODE);
     }
 
     #[test]
