@@ -33,7 +33,7 @@ use crate::partitions::{self, AppOutcome, PartitionError, Partitions};
 use crate::reports::{self, Facts};
 use crate::store::{Access, StateDir, StoreError};
 use crate::transport::Transport;
-use crate::trust::{ControllerCerts, verify_certs};
+use crate::trust::{self, ControllerCerts, verify_certs};
 
 /// The file the device UUID is kept in.
 const UUID_FILE: &str = "uuid";
@@ -196,11 +196,11 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
                 format!("config rejected, the one in force stays: {reason}"),
             );
         }
-        let renewed = self
+        if self
             .config
             .as_ref()
-            .is_some_and(|good| good.config.controllercert_confighash != certs.list_hash);
-        if renewed {
+            .is_some_and(|good| trust::certs_changed(&good.config, &certs))
+        {
             self.note(
                 Severity::Info,
                 "controller certificates changed; fetching them again".to_owned(),
