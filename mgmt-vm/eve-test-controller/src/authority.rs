@@ -1,6 +1,8 @@
 //! The test controller's keys: a root CA (the one a node is provisioned
-//! with) and the signing certificate it issues, which signs every answer.
+//! with), the signing certificate it issues, which signs every answer, and
+//! the TLS server certificate it issues when the controller serves HTTPS.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use cordon_eve::cert::{Cert, hex_sha256};
@@ -15,6 +17,7 @@ use prost::Message;
 const LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 const ROOT_NAME: &str = "cordon test controller root";
 const SIGNING_NAME: &str = "cordon test controller signing";
+const TLS_NAME: &str = "cordon test controller";
 
 #[derive(Debug)]
 pub enum AuthorityError {
@@ -36,6 +39,7 @@ impl std::error::Error for AuthorityError {}
 #[derive(Debug, Clone)]
 pub struct Authority {
     pub root: Cert,
+    root_key: SigningKey,
     pub signing: Cert,
     signing_key: SigningKey,
 }
@@ -67,9 +71,23 @@ impl Authority {
         .map_err(AuthorityError::Issue)?;
         Ok(Self {
             root,
+            root_key,
             signing,
             signing_key,
         })
+    }
+
+    /// A TLS server certificate for `address`, issued by the root, and its
+    /// key.
+    pub fn tls_server(&self, address: IpAddr) -> Result<(Cert, SigningKey), AuthorityError> {
+        let key = SigningKey::generate().map_err(AuthorityError::Key)?;
+        let by_root = Issuer::Authority {
+            cert: &self.root,
+            key: &self.root_key,
+        };
+        let cert = issue(TLS_NAME, &key, Role::TlsServer(address), by_root, LIFETIME)
+            .map_err(AuthorityError::Issue)?;
+        Ok((cert, key))
     }
 
     /// `message` in an envelope signed with the signing key, encoded.

@@ -1,9 +1,10 @@
-//! `cordon-agent` against the test controller over loopback HTTP: the whole
+//! `cordon-agent` against the test controller over loopback HTTPS: the whole
 //! flow, a controller that goes down and comes back, a tampered config, and
 //! what the controller refuses.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
+use std::net::{IpAddr, Ipv4Addr};
 use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -167,9 +168,12 @@ impl Provisioned {
     }
 }
 
+/// A controller serving HTTPS on loopback that accepts `node`.
 fn controller_for(node: &Provisioned) -> TestController {
     let authority = Authority::generate().expect("authority");
-    TestController::start(authority, vec![node.onboarding.clone()]).expect("controller")
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    TestController::start_https(authority, vec![node.onboarding.clone()], loopback)
+        .expect("controller")
 }
 
 fn set_config(controller: &TestController, config: EdgeDevConfig) {
@@ -411,7 +415,11 @@ fn controller_refuses_an_unknown_onboarding_certificate() {
 #[test]
 fn agent_refuses_a_controller_that_does_not_chain_to_its_root() {
     let node = Provisioned::new("rogue");
-    let controller = controller_for(&node);
+    // Plain HTTP, so that the EVE API's own certificate check, not TLS,
+    // is what refuses the controller.
+    let authority = Authority::generate().expect("authority");
+    let controller =
+        TestController::start(authority, vec![node.onboarding.clone()]).expect("controller");
     let provisioned_root = Authority::generate().expect("authority").root;
     let mut agent = node.agent(&controller, &provisioned_root);
     let error = agent.round().expect_err("rogue controller refused");
