@@ -28,6 +28,7 @@ use crate::backoff::Backoff;
 use crate::config::{self, GoodConfig};
 use crate::exchange::{self, CONFLICT, ExchangeError, NOT_MODIFIED};
 use crate::identity::Identity;
+use crate::images::{self, Datastores};
 use crate::logs::{AGENT_SOURCE, CORDON_SOURCE, LogBuffer, Severity};
 use crate::partitions::{self, AppOutcome, PartitionError, Partitions};
 use crate::reports::{self, Facts};
@@ -88,8 +89,18 @@ pub enum ConfigOutcome {
     Rejected(String),
 }
 
+/// What the image provisions a node with.
+#[derive(Debug, Clone)]
+pub struct Provisioning {
+    pub identity: Identity,
+    /// The controller's root CA.
+    pub root: Cert,
+    pub serial: String,
+}
+
 pub struct Agent<T, P> {
     transport: T,
+    datastores: Box<dyn Datastores>,
     partitions: P,
     identity: Identity,
     root: Cert,
@@ -108,10 +119,9 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
     /// config of earlier runs.
     pub fn new(
         transport: T,
+        datastores: Box<dyn Datastores>,
         partitions: P,
-        identity: Identity,
-        root: Cert,
-        serial: &str,
+        provisioning: Provisioning,
         state: StateDir,
     ) -> Result<Self, StoreError> {
         let device = state
@@ -121,10 +131,11 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
         let config = config::load(&state)?;
         Ok(Self {
             transport,
+            datastores,
             partitions,
-            identity,
-            root,
-            serial: serial.to_owned(),
+            identity: provisioning.identity,
+            root: provisioning.root,
+            serial: provisioning.serial,
             state,
             certs: None,
             device,
@@ -371,10 +382,12 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             Ok(good) => good,
             Err(error) => return Ok(ConfigOutcome::Rejected(error.to_string())),
         };
+        let (datastores, state) = (&self.datastores, &self.state);
         self.outcomes = partitions::apply(
             &good.config,
             self.config.as_ref().map(|good| &good.config),
             &mut self.partitions,
+            &mut |image| images::fetch(image, datastores.as_ref(), state),
         )?;
         for (app, outcome) in &self.outcomes {
             if let AppOutcome::Failed(error) = outcome {

@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
-use cordon_abi::{Request, Response, VmState};
+use cordon_abi::{Digest, Request, Response, VmState};
+use cordon_agent::images::SHA256_LEN;
 use cordon_agent::partitions::{Node, Partition, PartitionError, PartitionState, Partitions};
+use cordonctl::cli::{ImageFile, Load};
 use cordonctl::client::{Client, RESPONSE_TIMEOUT, SharedRegion};
 use cordonctl::commands;
 use cordonctl::device_tree::{self, PROC_DEVICE_TREE};
@@ -87,6 +89,25 @@ impl<R: SharedRegion> Partitions for Cordon<R> {
 
     fn restart(&mut self, name: &str) -> Result<(), PartitionError> {
         self.act(Request::Restart { vm: name })
+    }
+
+    fn load(
+        &mut self,
+        name: &str,
+        kernel: &Path,
+        sha256: &[u8; SHA256_LEN],
+    ) -> Result<(), PartitionError> {
+        let load = Load {
+            vm: name.to_owned(),
+            kernel: ImageFile {
+                path: kernel.to_owned(),
+                sha256: Some(Digest(*sha256)),
+            },
+            initrd: None,
+        };
+        commands::load(&mut self.client, &load)
+            .map(|_| ())
+            .map_err(failed)
     }
 
     /// Whole lines of cordon's log after those already given; an

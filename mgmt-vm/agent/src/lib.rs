@@ -6,7 +6,8 @@
 //! runs the rounds with the controller over a [`transport`], each request
 //! an [`exchange`], trusting the controller's certificates through
 //! [`trust`]. A received [`config`] is applied to cordon's [`partitions`]
-//! (the binding rule is documented there); [`reports`] and [`logs`] tell
+//! (the binding rule is documented there), with [`images`] from the
+//! config's datastores; [`reports`] and [`logs`] tell
 //! the controller what runs. [`store`] writes the state atomically;
 //! [`backoff`] spaces retries; [`host`] reads the VM's own storage size.
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod exchange;
 pub mod host;
 pub mod identity;
+pub mod images;
 pub mod logs;
 pub mod partitions;
 pub mod reports;

@@ -8,12 +8,12 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use cordon_agent::agent::Agent;
+use cordon_agent::agent::{Agent, Provisioning};
 use cordon_agent::backoff::Backoff;
 use cordon_agent::identity::Identity;
 use cordon_agent::settings::Settings;
 use cordon_agent::store::StateDir;
-use cordon_agent::transport::HttpTransport;
+use cordon_agent::transport::{HttpDatastores, HttpTransport};
 use cordon_eve::cert::Cert;
 
 /// Where the image puts the settings.
@@ -52,14 +52,13 @@ fn start(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let root = Cert::from_pem(&root_pem)?;
     let transport = HttpTransport::new(&settings.controller, root_pem.as_bytes())?;
     let partitions = cordon::open()?;
-    let mut agent = Agent::new(
-        transport,
-        partitions,
+    let provisioning = Provisioning {
         identity,
         root,
-        &settings.serial,
-        state,
-    )?;
+        serial: settings.serial.clone(),
+    };
+    let datastores = Box::new(HttpDatastores::default());
+    let mut agent = Agent::new(transport, datastores, partitions, provisioning, state)?;
     agent.run(settings.interval(), &mut Backoff::default(), |wait| {
         std::thread::sleep(wait);
         ControlFlow::Continue(())

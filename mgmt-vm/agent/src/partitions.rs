@@ -8,11 +8,21 @@
 //! `displayname`. The management VM's own partition is never bound. An app
 //! naming no partition is reported in error; a partition no app names is
 //! left as it is.
+//!
+//! `activate` starts or stops the partition; a `restart` counter higher
+//! than in the previous config restarts it. An app with a volume runs that
+//! volume's image ([`crate::images`]): when the partition does not run it
+//! yet, or the `purge` counter went up, the image is fetched, checked,
+//! loaded through the management interface and the partition (re)started.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
-use cordon_eve::proto::config::{AppInstanceConfig, EdgeDevConfig};
+use cordon_eve::cert::hex;
+use cordon_eve::proto::config::{AppInstanceConfig, EdgeDevConfig, InstanceOpsCmd};
+
+use crate::images::{ImageError, ImageRef, SHA256_LEN, image_of};
 
 /// What a partition is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +65,8 @@ pub enum PartitionError {
     Cordon(String),
     /// No partition has this name.
     Unknown(String),
+    /// The app's image cannot be had.
+    Image(String),
 }
 
 impl fmt::Display for PartitionError {
@@ -62,6 +74,7 @@ impl fmt::Display for PartitionError {
         match self {
             Self::Cordon(error) => write!(f, "cordon: {error}"),
             Self::Unknown(name) => write!(f, "no partition named '{name}'"),
+            Self::Image(error) => write!(f, "image: {error}"),
         }
     }
 }
@@ -75,6 +88,14 @@ pub trait Partitions {
     fn start(&mut self, name: &str) -> Result<(), PartitionError>;
     fn stop(&mut self, name: &str) -> Result<(), PartitionError>;
     fn restart(&mut self, name: &str) -> Result<(), PartitionError>;
+    /// Loads `kernel`, whose SHA-256 is `sha256`, for the partition's next
+    /// start.
+    fn load(
+        &mut self,
+        name: &str,
+        kernel: &Path,
+        sha256: &[u8; SHA256_LEN],
+    ) -> Result<(), PartitionError>;
     /// Lines of cordon's log written since the last call.
     fn new_log_lines(&mut self) -> Result<Vec<String>, PartitionError>;
 }
@@ -86,18 +107,22 @@ pub enum AppOutcome {
     Failed(PartitionError),
 }
 
+/// Gets an image into the state directory; its path.
+pub type FetchImage<'a> = dyn FnMut(&ImageRef) -> Result<PathBuf, ImageError> + 'a;
+
 /// Applies `config` to the partitions; `previous` is the config applied
-/// before (its restart counters tell whether a restart is new). Returns
+/// before (its counters tell whether a restart or purge is new). Returns
 /// each app's outcome by app UUID.
 pub fn apply(
     config: &EdgeDevConfig,
     previous: Option<&EdgeDevConfig>,
     partitions: &mut dyn Partitions,
+    fetch: &mut FetchImage<'_>,
 ) -> Result<BTreeMap<String, AppOutcome>, PartitionError> {
     let current = partitions.list()?;
     let mut outcomes = BTreeMap::new();
     for app in &config.apps {
-        let outcome = match apply_app(app, previous, &current, partitions) {
+        let outcome = match apply_app(app, config, previous, &current, partitions, fetch) {
             Ok(()) => AppOutcome::Applied,
             Err(error) => AppOutcome::Failed(error),
         };
@@ -108,18 +133,43 @@ pub fn apply(
 
 fn apply_app(
     app: &AppInstanceConfig,
+    config: &EdgeDevConfig,
     previous: Option<&EdgeDevConfig>,
     current: &[Partition],
     partitions: &mut dyn Partitions,
+    fetch: &mut FetchImage<'_>,
 ) -> Result<(), PartitionError> {
     let partition = bound_partition(app, current)
         .ok_or_else(|| PartitionError::Unknown(app.displayname.clone()))?;
+    let name = partition.name.as_str();
     let running = partition.state == PartitionState::Running;
-    match (app.activate, running) {
-        (true, false) => partitions.start(&partition.name),
-        (false, true) => partitions.stop(&partition.name),
-        (true, true) if restart_requested(app, previous) => partitions.restart(&partition.name),
-        _ => Ok(()),
+    if !app.activate {
+        return if running {
+            partitions.stop(name)
+        } else {
+            Ok(())
+        };
+    }
+    let image = image_of(app, config).map_err(|error| PartitionError::Image(error.to_string()))?;
+    let purge = went_up(app, previous, |app| app.purge.as_ref());
+    let stale = image.filter(|image| {
+        purge || partition.image_sha256.as_deref() != Some(hex(&image.sha256).as_str())
+    });
+    if let Some(image) = stale {
+        let kernel = fetch(&image).map_err(|error| PartitionError::Image(error.to_string()))?;
+        partitions.load(name, &kernel, &image.sha256)?;
+        return if running {
+            partitions.restart(name)
+        } else {
+            partitions.start(name)
+        };
+    }
+    if !running {
+        partitions.start(name)
+    } else if went_up(app, previous, |app| app.restart.as_ref()) {
+        partitions.restart(name)
+    } else {
+        Ok(())
     }
 }
 
@@ -140,11 +190,14 @@ pub fn app_id(app: &AppInstanceConfig) -> &str {
         .map_or("", |id| id.uuid.as_str())
 }
 
-/// Whether the app's restart counter went up since the previous config;
-/// an app the previous config did not have is not restarted.
-fn restart_requested(app: &AppInstanceConfig, previous: Option<&EdgeDevConfig>) -> bool {
-    let counter =
-        |app: &AppInstanceConfig| app.restart.as_ref().map_or(0, |command| command.counter);
+/// Whether the app's counter `command` went up since the previous config;
+/// an app the previous config did not have gets no command.
+fn went_up(
+    app: &AppInstanceConfig,
+    previous: Option<&EdgeDevConfig>,
+    command: impl Fn(&AppInstanceConfig) -> Option<&InstanceOpsCmd>,
+) -> bool {
+    let counter = |app: &AppInstanceConfig| command(app).map_or(0, |command| command.counter);
     let before = previous
         .and_then(|config| config.apps.iter().find(|old| app_id(old) == app_id(app)))
         .map_or(counter(app), counter);

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -93,8 +93,24 @@ impl StateDir {
         }
     }
 
+    /// Whether there is such a file.
+    pub fn exists(&self, name: &str) -> bool {
+        self.path(name).is_file()
+    }
+
     /// Replaces the file's content atomically.
-    pub fn write(&self, name: &str, bytes: &[u8], access: Access) -> Result<(), StoreError> {
+    pub fn write(&self, name: &str, mut bytes: &[u8], access: Access) -> Result<(), StoreError> {
+        self.write_from(name, &mut bytes, access)
+    }
+
+    /// Replaces the file's content atomically with what `source` gives; if
+    /// `source` fails, the file is left as it was.
+    pub fn write_from(
+        &self,
+        name: &str,
+        source: &mut dyn Read,
+        access: Access,
+    ) -> Result<(), StoreError> {
         let path = self.path(name);
         let temporary = self.path(&format!("{name}{TEMPORARY_SUFFIX}"));
         let fail = |action, error| StoreError {
@@ -114,9 +130,11 @@ impl StateDir {
             .mode(access.mode())
             .open(&temporary)
             .map_err(|error| fail("create the temporary file of", error))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(|error| fail("write", error))?;
+        if let Err(error) = io::copy(source, &mut file).and_then(|_| file.sync_all()) {
+            // Nothing of a failed write is kept.
+            let _ = fs::remove_file(&temporary);
+            return Err(fail("write", error));
+        }
         fs::rename(&temporary, &path).map_err(|error| fail("replace", error))?;
         File::open(&self.root)
             .and_then(|directory| directory.sync_all())
@@ -163,6 +181,21 @@ mod tests {
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, DIRECTORY_MODE);
+    }
+
+    #[test]
+    fn failed_write_keeps_the_old_content_and_no_temporary_file() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::other("source broke"))
+            }
+        }
+        let dir = scratch("failing");
+        dir.write("a", b"old", Access::Public).expect("write");
+        assert!(dir.write_from("a", &mut Failing, Access::Public).is_err());
+        assert_eq!(dir.read("a").expect("read"), Some(b"old".to_vec()));
+        assert!(!dir.path(&format!("a{TEMPORARY_SUFFIX}")).exists());
     }
 
     #[test]

@@ -11,10 +11,14 @@ use std::time::Duration;
 
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
+use crate::images::Datastores;
+
 /// The EVE API's content type for every body.
 pub const CONTENT_TYPE: &str = "application/x-proto-binary";
 /// Longest wait for a whole exchange with the controller.
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest wait for a whole image download.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 /// Largest response body accepted (a config with many apps fits easily).
 const MAX_RESPONSE_BYTES: u64 = 16 << 20;
 /// Hosts plain `http://` may go to.
@@ -136,6 +140,39 @@ impl Transport for HttpTransport {
                 error: error.to_string(),
             })?;
         Ok(Reply { status, body })
+    }
+}
+
+/// Datastores over HTTP or HTTPS under the public web PKI: what they
+/// give is checked against the SHA-256 in the signed config
+/// ([`crate::images`]).
+pub struct HttpDatastores {
+    agent: ureq::Agent,
+}
+
+impl Default for HttpDatastores {
+    fn default() -> Self {
+        let tls = TlsConfig::builder()
+            .provider(TlsProvider::Rustls)
+            .root_certs(RootCerts::WebPki)
+            .build();
+        let agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .timeout_global(Some(DOWNLOAD_TIMEOUT))
+            .build()
+            .into();
+        Self { agent }
+    }
+}
+
+impl Datastores for HttpDatastores {
+    fn open(&self, url: &str) -> Result<Box<dyn Read>, String> {
+        let response = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|error| error.to_string())?;
+        Ok(Box::new(response.into_body().into_reader()))
     }
 }
 

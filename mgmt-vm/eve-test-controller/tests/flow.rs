@@ -3,23 +3,28 @@
 //! what the controller refuses.
 
 use std::cell::Cell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{Cursor, Read};
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::ControlFlow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cordon_agent::agent::{Agent, ConfigOutcome, RoundError};
+use cordon_agent::agent::{Agent, ConfigOutcome, Provisioning, RoundError};
 use cordon_agent::backoff::Backoff;
 use cordon_agent::exchange::ExchangeError;
 use cordon_agent::identity::Identity;
+use cordon_agent::images::{Datastores, SHA256_LEN};
 use cordon_agent::partitions::{Node, Partition, PartitionError, PartitionState, Partitions};
 use cordon_agent::store::StateDir;
 use cordon_agent::transport::HttpTransport;
 use cordon_agent::trust::TrustError;
-use cordon_eve::cert::Cert;
+use cordon_eve::cert::{Cert, hex, hex_sha256};
 use cordon_eve::issue::{Issuer, Role, issue};
-use cordon_eve::proto::config::{AppInstanceConfig, EdgeDevConfig, UuiDandVersion};
+use cordon_eve::proto::config::{
+    AppInstanceConfig, ContentTree, DatastoreConfig, EdgeDevConfig, InstanceOpsCmd, UuiDandVersion,
+    Volume, VolumeContentOrigin, VolumeRef,
+};
 use cordon_eve::proto::info::{ZInfoMsg, ZSwState, z_info_msg::InfoContent};
 use cordon_eve::signing::SigningKey;
 use eve_test_controller::{Authority, TestController};
@@ -113,8 +118,42 @@ impl Partitions for FakeCordon {
         self.set(name, PartitionState::Running, "restart")
     }
 
+    fn load(
+        &mut self,
+        name: &str,
+        kernel: &Path,
+        sha256: &[u8; SHA256_LEN],
+    ) -> Result<(), PartitionError> {
+        let bytes =
+            std::fs::read(kernel).map_err(|error| PartitionError::Cordon(error.to_string()))?;
+        assert_eq!(
+            hex_sha256(&bytes),
+            hex(sha256),
+            "cordon measures what it loads"
+        );
+        let partition = self
+            .partitions
+            .iter_mut()
+            .find(|partition| partition.name == name)
+            .ok_or_else(|| PartitionError::Unknown(name.to_owned()))?;
+        partition.image_sha256 = Some(hex(sha256));
+        self.actions.push(format!("load {name}"));
+        Ok(())
+    }
+
     fn new_log_lines(&mut self) -> Result<Vec<String>, PartitionError> {
         Ok(self.log.drain(..).collect())
+    }
+}
+
+/// Datastores as a map from URL to content.
+#[derive(Default)]
+struct FakeDatastore(BTreeMap<String, Vec<u8>>);
+
+impl Datastores for FakeDatastore {
+    fn open(&self, url: &str) -> Result<Box<dyn Read>, String> {
+        let content = self.0.get(url).ok_or_else(|| format!("no {url}"))?;
+        Ok(Box::new(Cursor::new(content.clone())))
     }
 }
 
@@ -146,6 +185,15 @@ impl Provisioned {
 
     /// An agent as the node starts it: from its files and state.
     fn agent(&self, controller: &TestController, root: &Cert) -> Agent<HttpTransport, FakeCordon> {
+        self.agent_with_datastore(controller, root, FakeDatastore::default())
+    }
+
+    fn agent_with_datastore(
+        &self,
+        controller: &TestController,
+        root: &Cert,
+        datastore: FakeDatastore,
+    ) -> Agent<HttpTransport, FakeCordon> {
         let state = StateDir::open(&self.dir.join("state")).expect("state");
         let identity = Identity::load_or_create(
             &self.dir.join("onboard.cert.pem"),
@@ -156,15 +204,13 @@ impl Provisioned {
         .expect("identity");
         let transport =
             HttpTransport::new(&controller.url(), root.pem().as_bytes()).expect("transport");
-        Agent::new(
-            transport,
-            FakeCordon::new(),
+        let provisioning = Provisioning {
             identity,
-            root.clone(),
-            SERIAL,
-            state,
-        )
-        .expect("agent")
+            root: root.clone(),
+            serial: SERIAL.to_owned(),
+        };
+        let datastore = Box::new(datastore);
+        Agent::new(transport, datastore, FakeCordon::new(), provisioning, state).expect("agent")
     }
 }
 
@@ -470,4 +516,94 @@ fn app_naming_no_workload_partition_is_reported_in_error() {
         Some(ZSwState::Error as i32)
     );
     assert!(agent.partitions().actions.is_empty());
+}
+
+const DATASTORE_URL: &str = "http://datastore.example";
+const IMAGE_PATH: &str = "images/web.img";
+const IMAGE: &[u8] = b"a workload kernel";
+
+/// `config(true, 0)` whose app runs the image at [`IMAGE_PATH`], said to
+/// have the SHA-256 of `claimed`, with the purge counter at `purges`.
+fn config_with_image(claimed: &[u8], purges: u32) -> EdgeDevConfig {
+    let mut config = config(true, 0);
+    config.apps[0].volume_ref_list = vec![VolumeRef {
+        uuid: "volume-1".to_owned(),
+        ..VolumeRef::default()
+    }];
+    config.apps[0].purge = Some(InstanceOpsCmd {
+        counter: purges,
+        ..InstanceOpsCmd::default()
+    });
+    config.volumes = vec![Volume {
+        uuid: "volume-1".to_owned(),
+        origin: Some(VolumeContentOrigin {
+            download_content_tree_id: "tree-1".to_owned(),
+            ..VolumeContentOrigin::default()
+        }),
+        ..Volume::default()
+    }];
+    config.content_info = vec![ContentTree {
+        uuid: "tree-1".to_owned(),
+        ds_id: "store-1".to_owned(),
+        url: IMAGE_PATH.to_owned(),
+        sha256: hex_sha256(claimed),
+        ..ContentTree::default()
+    }];
+    config.datastores = vec![DatastoreConfig {
+        id: "store-1".to_owned(),
+        fqdn: DATASTORE_URL.to_owned(),
+        ..DatastoreConfig::default()
+    }];
+    config
+}
+
+fn datastore_with_image() -> FakeDatastore {
+    let url = format!("{DATASTORE_URL}/{IMAGE_PATH}");
+    FakeDatastore(BTreeMap::from([(url, IMAGE.to_vec())]))
+}
+
+#[test]
+fn image_from_the_datastore_is_checked_loaded_and_run() {
+    let (node, controller, root) = scenario("image", config_with_image(IMAGE, 0));
+    let mut agent = node.agent_with_datastore(&controller, &root, datastore_with_image());
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::New);
+    assert_eq!(agent.partitions().actions, ["load web", "start web"]);
+    let device = agent.device().expect("device").to_owned();
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Running as i32)
+    );
+
+    set_config(&controller, config_with_image(IMAGE, 1));
+    assert_eq!(agent.round().expect("purge round"), ConfigOutcome::New);
+    assert_eq!(
+        agent.partitions().actions,
+        ["load web", "start web", "load web", "restart web"]
+    );
+}
+
+#[test]
+fn image_whose_sha256_is_not_the_configs_is_not_run() {
+    let (node, controller, root) = scenario("bad-image", config_with_image(b"another kernel", 0));
+    let mut agent = node.agent_with_datastore(&controller, &root, datastore_with_image());
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::New);
+    assert!(
+        agent.partitions().actions.is_empty(),
+        "{:?}",
+        agent.partitions().actions
+    );
+    let device = agent.device().expect("device").to_owned();
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Error as i32)
+    );
+    let registry = controller.registry();
+    let logs = &registry.reports[&device].logs;
+    assert!(logs.iter().any(|line| line.contains("SHA-256")), "{logs:?}");
+    let kept = std::fs::read_dir(node.dir.join("state"))
+        .expect("state directory")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("image-"))
+        .count();
+    assert_eq!(kept, 0, "the bad image is not kept");
 }

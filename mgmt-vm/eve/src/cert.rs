@@ -248,10 +248,12 @@ impl Cert {
 /// Lower-case hex SHA-256 of `bytes`, as the protocol's string hashes
 /// (config hash, `controllercert_confighash`) are written.
 pub fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hexadecimal of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Checks that `leaf` chains to `root` through some of `intermediates`,
