@@ -9,27 +9,19 @@ use std::fmt;
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use cordon_eve::cert::Cert;
 use cordon_eve::endpoint::Endpoint;
 use cordon_eve::envelope::EnvelopeError;
-use cordon_eve::proto::attest::{
-    ZAttestQuote, ZAttestReq, ZAttestReqType, ZAttestResponse, ZAttestResponseCode,
-};
-use cordon_eve::proto::certs::{ZCert, ZCertType};
-use cordon_eve::proto::common::HashAlgorithm;
 use cordon_eve::proto::config::{ConfigRequest, ConfigResponse};
-use cordon_eve::proto::register::ZRegisterMsg;
-use cordon_eve::proto::uuid::{UuidRequest, UuidResponse};
 use prost::Message;
 
 use crate::backoff::Backoff;
 use crate::config::{self, GoodConfig};
-use crate::exchange::{self, CONFLICT, ExchangeError, NOT_MODIFIED};
+use crate::exchange::{self, ExchangeError, NOT_MODIFIED};
 use crate::identity::Identity;
 use crate::images::{self, Datastores};
 use crate::logs::{AGENT_SOURCE, CORDON_SOURCE, LogBuffer, Severity};
+use crate::onboarding;
 use crate::partitions::{self, AppOutcome, PartitionError, Partitions};
 use crate::reports::{self, Facts};
 use crate::store::{Access, StateDir, StoreError};
@@ -238,92 +230,21 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
         Ok(certs)
     }
 
-    /// Registers the device certificate with the onboarding credential and
-    /// learns the device UUID.
+    /// Registers and keeps the device UUID.
     fn onboard(&mut self, certs: &ControllerCerts) -> Result<String, RoundError> {
-        let register = ZRegisterMsg {
-            pem_cert: BASE64.encode(self.identity.device.cert.pem()).into_bytes(),
-            serial: self.serial.clone(),
-            ..ZRegisterMsg::default()
-        };
-        let reply = exchange::post(
-            &self.transport,
-            Endpoint::Register,
-            "",
-            &register,
-            &self.identity.onboarding,
-        )?;
-        if reply.status != CONFLICT {
-            exchange::check_success(Endpoint::Register, &reply)?;
-        }
-        let reply = exchange::post(
-            &self.transport,
-            Endpoint::Uuid,
-            "",
-            &UuidRequest::default(),
-            &self.identity.device,
-        )?;
-        let answer: UuidResponse = exchange::open_reply(Endpoint::Uuid, &reply, &certs.signing)?;
+        let uuid = onboarding::register(&self.transport, &self.identity, &self.serial, certs)?;
         self.state
-            .write(UUID_FILE, answer.uuid.as_bytes(), Access::Public)?;
-        self.note(
-            Severity::Info,
-            format!("onboarded as device {}", answer.uuid),
-        );
-        self.device = Some(answer.uuid.clone());
-        Ok(answer.uuid)
+            .write(UUID_FILE, uuid.as_bytes(), Access::Public)?;
+        self.note(Severity::Info, format!("onboarded as device {uuid}"));
+        self.device = Some(uuid.clone());
+        Ok(uuid)
     }
 
-    /// Attests without a TPM: sends the key-exchange certificate, gets a
-    /// nonce, sends an empty quote and keeps the integrity token.
+    /// Attests and keeps the integrity token.
     fn attest(&mut self, certs: &ControllerCerts, device: &str) -> Result<Vec<u8>, RoundError> {
-        let ecdh = &self.identity.ecdh.cert;
-        let cert = ZCert {
-            hash_algo: HashAlgorithm::Sha25632bytes as i32,
-            cert_hash: ecdh.hash().to_vec(),
-            r#type: ZCertType::CertTypeDeviceEcdhExchange as i32,
-            cert: ecdh.pem().as_bytes().to_vec(),
-            ..ZCert::default()
-        };
-        let steps = [
-            ZAttestReq {
-                req_type: ZAttestReqType::AttestReqCert as i32,
-                certs: vec![cert],
-                ..ZAttestReq::default()
-            },
-            ZAttestReq {
-                req_type: ZAttestReqType::AttestReqNonce as i32,
-                ..ZAttestReq::default()
-            },
-            ZAttestReq {
-                req_type: ZAttestReqType::AttestReqQuote as i32,
-                quote: Some(ZAttestQuote::default()),
-                ..ZAttestReq::default()
-            },
-        ];
-        let mut last = ZAttestResponse::default();
-        for step in &steps {
-            let reply = exchange::post(
-                &self.transport,
-                Endpoint::Attest,
-                device,
-                step,
-                &self.identity.device,
-            )?;
-            last = exchange::open_reply(Endpoint::Attest, &reply, &certs.signing)?;
-        }
-        let quote = last
-            .quote_resp
-            .ok_or_else(|| ExchangeError::Attestation("no answer to the quote".to_owned()))?;
-        if quote.response != ZAttestResponseCode::Success as i32 {
-            return Err(ExchangeError::Attestation(format!(
-                "quote refused with code {}",
-                quote.response
-            ))
-            .into());
-        }
-        self.integrity_token = Some(quote.integrity_token.clone());
-        Ok(quote.integrity_token)
+        let token = onboarding::attest(&self.transport, &self.identity, certs, device)?;
+        self.integrity_token = Some(token.clone());
+        Ok(token)
     }
 
     fn fetch_config(

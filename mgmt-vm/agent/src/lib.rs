@@ -5,11 +5,12 @@
 //! [`identity`] holds the onboarding and device credentials; [`agent`]
 //! runs the rounds with the controller over a [`transport`], each request
 //! an [`exchange`], trusting the controller's certificates through
-//! [`trust`]. A received [`config`] is applied to cordon's [`partitions`]
-//! (the binding rule is documented there), with [`images`] from the
-//! config's datastores; [`reports`] and [`logs`] tell
-//! the controller what runs. [`store`] writes the state atomically;
-//! [`backoff`] spaces retries; [`host`] reads the VM's own storage size.
+//! [`trust`] and becoming known to it through [`onboarding`]. A received
+//! [`config`] is applied to cordon's [`partitions`] (the binding rule is
+//! documented there), with [`images`] from the config's datastores;
+//! [`reports`] and [`logs`] tell the controller what runs. [`store`]
+//! writes the state atomically; [`backoff`] spaces retries; [`host`] reads
+//! the VM's own storage size.
 
 pub mod agent;
 pub mod backoff;
@@ -19,6 +20,7 @@ pub mod host;
 pub mod identity;
 pub mod images;
 pub mod logs;
+pub mod onboarding;
 pub mod partitions;
 pub mod reports;
 pub mod settings;
