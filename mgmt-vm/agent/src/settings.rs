@@ -48,6 +48,10 @@ pub enum SettingsError {
         path: PathBuf,
         error: String,
     },
+    /// A round every 0 seconds would flood the controller.
+    ZeroInterval {
+        path: PathBuf,
+    },
 }
 
 impl fmt::Display for SettingsError {
@@ -58,6 +62,13 @@ impl fmt::Display for SettingsError {
             }
             Self::Parse { path, error } => {
                 write!(f, "settings {} are not valid: {error}", path.display())
+            }
+            Self::ZeroInterval { path } => {
+                write!(
+                    f,
+                    "settings {}: interval_secs must be at least 1",
+                    path.display()
+                )
             }
         }
     }
@@ -71,13 +82,68 @@ impl Settings {
             path: path.to_owned(),
             error,
         })?;
-        toml::from_str(&text).map_err(|error| SettingsError::Parse {
+        Self::parse(&text, path)
+    }
+
+    fn parse(text: &str, path: &Path) -> Result<Self, SettingsError> {
+        let settings: Self = toml::from_str(text).map_err(|error| SettingsError::Parse {
             path: path.to_owned(),
             error: error.to_string(),
-        })
+        })?;
+        if settings.interval_secs == 0 {
+            return Err(SettingsError::ZeroInterval {
+                path: path.to_owned(),
+            });
+        }
+        Ok(settings)
     }
 
     pub fn interval(&self) -> Duration {
         Duration::from_secs(self.interval_secs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PATH: &str = "/etc/cordon-agent.toml";
+    const VALID: &str = r#"
+        controller = "https://controller.example"
+        root_ca = "/etc/cordon/root.pem"
+        onboarding_cert = "/etc/cordon/onboard.cert.pem"
+        onboarding_key = "/etc/cordon/onboard.key.pem"
+        serial = "node-1"
+        state_dir = "/persist/cordon-agent"
+    "#;
+
+    #[test]
+    fn settings_read_with_the_default_interval() {
+        let settings = Settings::parse(VALID, Path::new(PATH)).expect("valid");
+        assert_eq!(settings.serial, "node-1");
+        assert_eq!(
+            settings.interval(),
+            Duration::from_secs(DEFAULT_INTERVAL_SECS)
+        );
+    }
+
+    #[test]
+    fn unknown_setting_is_refused() {
+        let text = format!("{VALID}\ncontroler = \"typo\"\n");
+        let result = Settings::parse(&text, Path::new(PATH));
+        assert!(
+            matches!(result, Err(SettingsError::Parse { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn zero_interval_is_refused() {
+        let text = format!("{VALID}\ninterval_secs = 0\n");
+        let result = Settings::parse(&text, Path::new(PATH));
+        assert!(
+            matches!(result, Err(SettingsError::ZeroInterval { .. })),
+            "{result:?}"
+        );
     }
 }
