@@ -18,6 +18,7 @@ pub mod channels;
 mod chosen;
 mod copy;
 mod error;
+mod initrd_patch;
 mod interrupts;
 pub mod management;
 mod memory;
@@ -30,6 +31,7 @@ use alloc::vec::Vec;
 
 pub use crate::GuestMemory;
 pub use error::GuestDtError;
+pub use initrd_patch::{InitrdPatchError, set_initrd};
 
 /// Most vCPUs a VM has: a GICv2 routes interrupts to at most 8 CPUs.
 pub const MAX_VCPUS: usize = 8;

@@ -866,3 +866,5 @@ fn the_management_region_is_reserved_memory_outside_ram() {
     assert!(property_names(region).contains(&"no-map"));
     assert_eq!(cells(region, "interrupts"), [0, 254, 1]);
 }
+
+mod initrd_patch;
