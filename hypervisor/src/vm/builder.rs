@@ -32,8 +32,9 @@ use crate::mm::{FRAME_SIZE, PhysRange};
 use crate::vdev::pl011::VirtualPl011;
 use crate::vm::channel::{ChannelEnd, DOORBELL_SIZE};
 use crate::vm::exits::ExitCounters;
+use crate::vm::images::VmImages;
 use crate::vm::spec::{ChannelEndSpec, Role, VmSpec};
-use crate::vm::{BootPayload, EmulatedUart, Lifecycle, Vcpu, Vm};
+use crate::vm::{EmulatedUart, Lifecycle, Vcpu, Vm};
 
 /// GIC interrupt specifier: type cell values and the trigger flag mask.
 const IRQ_TYPE_SPI: u32 = 0;
@@ -332,12 +333,14 @@ pub fn build(
         distributor: SpinMutex::new(vdist),
         gicd_ipa: board.gic.gicd,
         exits: ExitCounters::new(),
-        payload: BootPayload {
-            ram,
-            ipa_base,
+        ram,
+        ipa_base,
+        images: SpinMutex::new(VmImages::from_boot_modules(
+            spec.kernel,
+            spec.initrd,
             plan,
             dtb,
-        },
+        )),
         lifecycle: Lifecycle::new(),
         spec,
     }));
@@ -365,19 +368,18 @@ fn take_free_spi(vdist: &mut VirtualDistributor, next: &mut u32) -> u32 {
 /// Copies the VM's kernel, initrd and device tree into its RAM (after
 /// clearing it, on a restart).
 pub fn load(vm: &Vm, clear: bool) {
-    let payload = &vm.payload;
     if clear {
         // SAFETY: the VM's RAM, mapped at EL2; every vCPU is stopped.
-        unsafe {
-            core::ptr::write_bytes(payload.ram.start as *mut u8, 0, payload.ram.size() as usize)
-        };
+        unsafe { core::ptr::write_bytes(vm.ram.start as *mut u8, 0, vm.ram.size() as usize) };
     }
-    let pa = |ipa: u64| payload.ram.start + (ipa - payload.ipa_base);
-    copy_into(pa(payload.plan.kernel), module_bytes(vm.spec.kernel));
-    if let (Some(module), Some((start, _))) = (vm.spec.initrd, payload.plan.initrd) {
-        copy_into(pa(start), module_bytes(module));
+    let images = vm.images.lock();
+    let plan = images.plan();
+    let pa = |ipa: u64| vm.ram.start + (ipa - vm.ipa_base);
+    copy_into(pa(plan.kernel), images.kernel());
+    if let (Some(initrd), Some((start, _))) = (images.initrd(), plan.initrd) {
+        copy_into(pa(start), initrd);
     }
-    copy_into(pa(payload.plan.dtb), &payload.dtb);
+    copy_into(pa(plan.dtb), images.dtb());
 }
 
 /// The bytes of a boot module (RAM, mapped at EL2).
