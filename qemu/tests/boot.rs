@@ -169,7 +169,7 @@ fn mgmt_vm_restarts_after_a_reset() {
     let expect = Expect::within(MGMT_VM_DEADLINE)
         .line(mgmt_vm::marker::RESTARTING)
         .line("VM mgmt asked for a reset")
-        .line("restarting from its boot images (restart 1;")
+        .line("restarting from its images (restart 1;")
         .line(mgmt_vm::marker::SECOND_LIFE)
         .line(mgmt_vm::marker::POWERING_OFF)
         .forbid(mgmt_vm::marker::FAILED)

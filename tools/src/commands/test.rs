@@ -22,8 +22,6 @@ const MGMT_INITRAMFS_VAR: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK_VAR: &str = "CORDON_MGMT_DISK";
 const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
 
-/// The test guest that tries to escape its VM (`qemu/guests/hostile`).
-const HOSTILE_GUEST: &str = "hostile";
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
 const BOOT_TESTS: [&str; 2] = ["boot", "partitions"];
 /// The board whose example partition configs the boot tests boot.
@@ -69,7 +67,7 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     }));
     let mut hostile = None;
     steps.push(timed("build test guests", || {
-        hostile = Some(guests::build(workspace, HOSTILE_GUEST)?);
+        hostile = Some(guests::build(workspace, guests::HOSTILE)?);
         Ok(())
     }));
     let configs = build_configs(workspace, &mut steps);

@@ -50,6 +50,13 @@ use mode::Mode;
 use platform::Platform;
 use report::Report;
 
+/// Tells builds of this guest apart (`CORDON_GUEST_LABEL` at build time):
+/// a test that loads another build into a VM sees which one runs.
+const BUILD_LABEL: &str = match option_env!("CORDON_GUEST_LABEL") {
+    Some(label) => label,
+    None => "default",
+};
+
 /// Entered from `entry.rs` with the device tree's address.
 extern "C" fn main(dtb: u64) -> ! {
     let platform = match Platform::read(dtb) {
@@ -71,6 +78,7 @@ extern "C" fn main(dtb: u64) -> ! {
         platform.virtio.len(),
         platform.bootargs,
     );
+    say!("hostile: build {BUILD_LABEL}");
     match Mode::of(platform.bootargs) {
         Mode::Probe => {
             let mut report = Report::default();
