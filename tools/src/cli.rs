@@ -47,6 +47,9 @@ tasks:
   bench                 boot the management VM without and with cordon, in
                         deterministic virtual time, and compare the time from
                         reset to its /init
+  fuzz [--seconds S]    fuzz cordon's decoder of management requests for S
+                        seconds (default 60; installs a pinned nightly
+                        toolchain and cargo-fuzz if missing)
   help                  print this
 
 boards: qemu-virt, rpi4";
@@ -62,8 +65,14 @@ pub enum Task {
     Run(RunOptions),
     Test,
     Bench,
+    Fuzz {
+        time: Duration,
+    },
     Help,
 }
+
+/// How long `fuzz` runs unless told.
+pub const DEFAULT_FUZZ_TIME: Duration = Duration::from_secs(60);
 
 /// Options of `cargo xtask run`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +121,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
         Some("run") => Task::Run(parse_run(&mut args)?),
         Some("test") => Task::Test,
         Some("bench") => Task::Bench,
+        Some("fuzz") => Task::Fuzz {
+            time: args
+                .value("--seconds")?
+                .map(|s| number("--seconds", &s).map(Duration::from_secs))
+                .transpose()?
+                .unwrap_or(DEFAULT_FUZZ_TIME),
+        },
         Some(other) => return Err(Error::Usage(format!("unknown task `{other}`"))),
     };
     args.finish()?;

@@ -60,5 +60,6 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
         Task::Run(options) => commands::run::run(&workspace, &options),
         Task::Test => commands::test::test(&workspace),
         Task::Bench => commands::bench::bench(&workspace),
+        Task::Fuzz { time } => commands::fuzz::fuzz(&workspace, time),
     }
 }

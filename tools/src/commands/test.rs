@@ -9,6 +9,8 @@ use cordon_qemu::mgmt_vm::CHECK_OPTION;
 use cordon_qemu::{Board, config_machine};
 
 use super::build::build_image;
+use super::fuzz;
+use crate::cli::DEFAULT_FUZZ_TIME;
 use crate::error::{Error, Result};
 use crate::paths::Workspace;
 use crate::{exec, guests, mgmt_vm, partition, prereq};
@@ -52,6 +54,9 @@ pub fn test(workspace: &Workspace) -> Result<()> {
 
     steps.push(timed("host unit tests", || {
         exec::run(exec::cargo(workspace.root()).arg("test"))
+    }));
+    steps.push(timed("fuzz management requests", || {
+        fuzz::fuzz(workspace, DEFAULT_FUZZ_TIME)
     }));
     let mut images = Vec::new();
     for board in Board::ALL {

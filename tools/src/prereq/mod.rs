@@ -4,6 +4,7 @@
 
 mod apt_sources;
 mod debian_package;
+pub mod fuzzing;
 mod mgmt_vm;
 mod os_release;
 mod qemu;
