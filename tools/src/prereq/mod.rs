@@ -1,12 +1,13 @@
 //! What the tasks need on this machine, checked and installed when missing:
-//! the Rust targets, QEMU, the Raspberry Pi 4 device tree, and the Debian
-//! files the management VM is made of.
+//! the Rust targets, QEMU, the Raspberry Pi 4 device tree, the Debian
+//! files the management VM is made of, and what SD card images need.
 
 mod apt_sources;
 mod debian_package;
 mod mgmt_vm;
 mod os_release;
 mod qemu;
+mod sdcard;
 mod system;
 mod toolchain;
 
@@ -19,6 +20,7 @@ use crate::paths::Workspace;
 use debian_package::{Origin, PackageFile, PackageFiles};
 
 pub use mgmt_vm::{fetch as mgmt_vm_files, kernel as mgmt_vm_kernel};
+pub use sdcard::{BootFiles, fetch as sd_card_files};
 
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
 /// Debian's generic arm64 kernel package carries the Raspberry Pi 4 DTB.
