@@ -40,6 +40,14 @@ tasks:
       --config FILE     qemu-virt only: boot the VMs of a partition config
                         (built as by `build --config`), each VM's kernel and
                         initrd loaded where the config places them
+  sdcard [--board B] [--config FILE]
+                        write an SD card image that U-Boot boots cordon from
+                        (target/cordon/B/[configs/NAME/]sdcard/sd.img): a
+                        FAT partition with cordon, the config's boot modules
+                        and a boot.scr; on rpi4 (the default) also the Pi's
+                        firmware, config.txt and U-Boot (see README.md for
+                        flashing it); on qemu-virt the config defaults to
+                        run's, and U-Boot is QEMU's -bios
   test                  install what is missing, run the host unit tests,
                         build every board, the management VM, the test
                         guests and the example partition configs of
@@ -60,6 +68,11 @@ pub enum Task {
         config: Option<PathBuf>,
     },
     Run(RunOptions),
+    SdCard {
+        board: Board,
+        /// A partition config whose VMs go on the card.
+        config: Option<PathBuf>,
+    },
     Test,
     Bench,
     Help,
@@ -110,6 +123,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
             config: args.value("--config")?.map(PathBuf::from),
         },
         Some("run") => Task::Run(parse_run(&mut args)?),
+        Some("sdcard") => Task::SdCard {
+            board: match args.value("--board")? {
+                Some(name) => board(&name)?,
+                None => Board::Rpi4,
+            },
+            config: args.value("--config")?.map(PathBuf::from),
+        },
         Some("test") => Task::Test,
         Some("bench") => Task::Bench,
         Some(other) => return Err(Error::Usage(format!("unknown task `{other}`"))),
@@ -324,6 +344,28 @@ mod tests {
                 ..RunOptions::default()
             })
         );
+    }
+
+    #[test]
+    fn sdcard_defaults_to_the_pi() {
+        assert_eq!(
+            parse_words("sdcard").unwrap(),
+            Task::SdCard {
+                board: Board::Rpi4,
+                config: None
+            }
+        );
+        assert_eq!(
+            parse_words("sdcard --board qemu-virt --config c.toml").unwrap(),
+            Task::SdCard {
+                board: Board::QemuVirt,
+                config: Some("c.toml".into())
+            }
+        );
+        assert!(matches!(
+            parse_words("sdcard --smp 2"),
+            Err(Error::Usage(_))
+        ));
     }
 
     #[test]

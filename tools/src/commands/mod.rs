@@ -3,4 +3,5 @@
 pub mod bench;
 pub mod build;
 pub mod run;
+pub mod sdcard;
 pub mod test;
