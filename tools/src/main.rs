@@ -59,9 +59,16 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
             commands::build::build(&workspace, &boards)
         }
         Task::Run(options) => commands::run::run(&workspace, &options),
-        Task::SdCard { board, config } => {
-            commands::sdcard::sdcard(&workspace, board, config.as_deref())
-        }
+        Task::SdCard {
+            board,
+            config,
+            guest_append,
+        } => commands::sdcard::sdcard(
+            &workspace,
+            board,
+            config.as_deref(),
+            guest_append.as_deref(),
+        ),
         Task::Test => commands::test::test(&workspace),
         Task::Bench => commands::bench::bench(&workspace),
     }

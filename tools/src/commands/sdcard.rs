@@ -10,11 +10,22 @@ use crate::error::Result;
 use crate::paths::Workspace;
 use crate::sdcard;
 
-/// Writes the card image of `board` with `config`; on qemu-virt the config
-/// defaults to the one `cargo xtask run` boots.
-pub fn sdcard(workspace: &Workspace, board: Board, config: Option<&Path>) -> Result<()> {
+/// Writes the card image of `board` with `config`, `guest_append` on its
+/// management VM's command line; on qemu-virt the config defaults to the
+/// one `cargo xtask run` boots.
+pub fn sdcard(
+    workspace: &Workspace,
+    board: Board,
+    config: Option<&Path>,
+    guest_append: Option<&str>,
+) -> Result<()> {
     let default = (board == Board::QemuVirt).then(|| workspace.root().join(DEFAULT_VIRT_CONFIG));
-    let card = sdcard::make(workspace, board, config.or(default.as_deref()), None)?;
+    let card = sdcard::make(
+        workspace,
+        board,
+        config.or(default.as_deref()),
+        guest_append,
+    )?;
     eprintln!("xtask: SD card image {} ready", card.image.display());
     match board {
         Board::Rpi4 => eprintln!(
