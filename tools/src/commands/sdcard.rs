@@ -29,8 +29,8 @@ pub fn sdcard(
     eprintln!("xtask: SD card image {} ready", card.image.display());
     match board {
         Board::Rpi4 => eprintln!(
-            "xtask: flash it to a card (README.md, \"Booting a Raspberry Pi 4 from an SD \
-             card\"); the serial console is the mini-UART on GPIO 14/15 at 115200 baud"
+            "xtask: flash it to a card (README.md, \"Flashing it to a Raspberry Pi 4\"); the \
+             serial console is the mini-UART on GPIO 14/15 at 115200 baud"
         ),
         Board::QemuVirt => eprintln!(
             "xtask: U-Boot for it: {} (QEMU's -bios; the image goes in as a virtio disk)",

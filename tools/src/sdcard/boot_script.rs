@@ -18,6 +18,9 @@ const MODULE_CELLS: u32 = 2;
 const DT_EXTRA_BYTES: u32 = 0x1000;
 /// The compatible every boot module has, and the one saying what it holds.
 const MODULE_COMPATIBLE: &str = "multiboot,module";
+/// Set when a step fails. (U-Boot 2023.01's `exit` does not end a script
+/// from inside `cmd || exit`: the steps go on, and only `booti` waits on this.)
+const FAILED_VAR: &str = "cordon_failed";
 /// Characters U-Boot's shell would take as the end of a quoted string, a
 /// variable or an escape inside double quotes.
 const SHELL_SPECIAL: [char; 3] = ['"', '$', '\\'];
@@ -81,8 +84,9 @@ impl std::error::Error for ScriptError {}
 
 /// The script that loads `cordon` (its path on the card) and `modules`,
 /// describes the modules in `/chosen` and boots cordon. Each step that
-/// fails ends the script, so that U-Boot goes on to its next boot device
-/// instead of starting cordon without what it needs.
+/// fails keeps `booti` from running: the script says so and returns, and
+/// U-Boot goes on to its next boot device instead of starting cordon
+/// without what it needs.
 pub fn boot_script(cordon: &str, modules: &[Module]) -> Result<String, ScriptError> {
     check_file(cordon)?;
     let mut script = String::from(
@@ -96,17 +100,15 @@ pub fn boot_script(cordon: &str, modules: &[Module]) -> Result<String, ScriptErr
             "echo \"cordon: booting {cordon} from ${{devtype}} ${{devnum}}:${{distro_bootpart}}\""
         ),
     );
+    line(&mut script, format_args!("setenv {FAILED_VAR}"));
     load(&mut script, "${kernel_addr_r}", cordon);
-    line(&mut script, format_args!("fdt addr ${{fdt_addr}} || exit"));
+    step(&mut script, format_args!("fdt addr ${{fdt_addr}}"));
     if !modules.is_empty() {
-        line(
-            &mut script,
-            format_args!("fdt resize {DT_EXTRA_BYTES:#x} || exit"),
-        );
+        step(&mut script, format_args!("fdt resize {DT_EXTRA_BYTES:#x}"));
         for cells in ["#address-cells", "#size-cells"] {
-            line(
+            step(
                 &mut script,
-                format_args!("fdt set /chosen \"{cells}\" <{MODULE_CELLS:#x}> || exit"),
+                format_args!("fdt set /chosen \"{cells}\" <{MODULE_CELLS:#x}>"),
             );
         }
     }
@@ -115,7 +117,10 @@ pub fn boot_script(cordon: &str, modules: &[Module]) -> Result<String, ScriptErr
     }
     line(
         &mut script,
-        format_args!("booti ${{kernel_addr_r}} - ${{fdt_addr}}"),
+        format_args!(
+            "if test -n \"${{{FAILED_VAR}}}\"; then echo \"cordon: a step above failed; not \
+             starting cordon\"; else booti ${{kernel_addr_r}} - ${{fdt_addr}}; fi"
+        ),
     );
     Ok(script)
 }
@@ -126,14 +131,14 @@ fn describe(script: &mut String, module: &Module) -> Result<(), ScriptError> {
     let address = format!("{:#x}", module.address);
     load(script, &address, &module.file);
     let node = format!("/chosen/module@{:x}", module.address);
-    line(
+    step(
         script,
-        format_args!("fdt mknode /chosen module@{:x} || exit", module.address),
+        format_args!("fdt mknode /chosen module@{:x}", module.address),
     );
-    line(
+    step(
         script,
         format_args!(
-            "fdt set {node} compatible \"{}\" \"{MODULE_COMPATIBLE}\" || exit",
+            "fdt set {node} compatible \"{}\" \"{MODULE_COMPATIBLE}\"",
             module.kind.compatible()
         ),
     );
@@ -142,9 +147,9 @@ fn describe(script: &mut String, module: &Module) -> Result<(), ScriptError> {
         module.address & u64::from(u32::MAX),
     );
     // `filesize` is what the `load` just before read, in hex without `0x`.
-    line(
+    step(
         script,
-        format_args!("fdt set {node} reg <{high:#x} {low:#x} 0x0 0x${{filesize}}> || exit"),
+        format_args!("fdt set {node} reg <{high:#x} {low:#x} 0x0 0x${{filesize}}>"),
     );
     if let Some(bootargs) = &module.bootargs {
         if let Some(character) = bootargs.chars().find(|c| SHELL_SPECIAL.contains(c)) {
@@ -153,9 +158,9 @@ fn describe(script: &mut String, module: &Module) -> Result<(), ScriptError> {
                 character,
             });
         }
-        line(
+        step(
             script,
-            format_args!("fdt set {node} bootargs \"{bootargs}\" || exit"),
+            format_args!("fdt set {node} bootargs \"{bootargs}\""),
         );
     }
     Ok(())
@@ -163,10 +168,15 @@ fn describe(script: &mut String, module: &Module) -> Result<(), ScriptError> {
 
 /// Loads `file` from the script's partition to `address`.
 fn load(script: &mut String, address: &str, file: &str) {
-    line(
+    step(
         script,
-        format_args!("load ${{devtype}} ${{devnum}}:${{distro_bootpart}} {address} {file} || exit"),
+        format_args!("load ${{devtype}} ${{devnum}}:${{distro_bootpart}} {address} {file}"),
     );
+}
+
+/// A command whose failure sets [`FAILED_VAR`].
+fn step(script: &mut String, command: fmt::Arguments<'_>) {
+    line(script, format_args!("{command} || setenv {FAILED_VAR} 1"));
 }
 
 fn line(script: &mut String, text: fmt::Arguments<'_>) {
@@ -190,6 +200,10 @@ fn check_file(file: &str) -> Result<(), ScriptError> {
 mod tests {
     use super::*;
 
+    /// The last line: boot unless a step failed.
+    const BOOT: &str = "if test -n \"${cordon_failed}\"; then echo \"cordon: a step above failed; \
+                        not starting cordon\"; else booti ${kernel_addr_r} - ${fdt_addr}; fi";
+
     /// The lines that are not comments.
     fn commands(script: &str) -> Vec<&str> {
         script
@@ -205,9 +219,10 @@ mod tests {
             commands(&script),
             [
                 "echo \"cordon: booting cordon.bin from ${devtype} ${devnum}:${distro_bootpart}\"",
-                "load ${devtype} ${devnum}:${distro_bootpart} ${kernel_addr_r} cordon.bin || exit",
-                "fdt addr ${fdt_addr} || exit",
-                "booti ${kernel_addr_r} - ${fdt_addr}",
+                "setenv cordon_failed",
+                "load ${devtype} ${devnum}:${distro_bootpart} ${kernel_addr_r} cordon.bin || setenv cordon_failed 1",
+                "fdt addr ${fdt_addr} || setenv cordon_failed 1",
+                BOOT,
             ]
         );
     }
@@ -231,23 +246,23 @@ mod tests {
         let script = boot_script("cordon.bin", &modules).unwrap();
         let commands = commands(&script);
         assert_eq!(
-            commands[3..],
+            commands[4..],
             [
-                "fdt resize 0x1000 || exit",
-                "fdt set /chosen \"#address-cells\" <0x2> || exit",
-                "fdt set /chosen \"#size-cells\" <0x2> || exit",
-                "load ${devtype} ${devnum}:${distro_bootpart} 0x30000000 vms/mgmt/kernel || exit",
-                "fdt mknode /chosen module@30000000 || exit",
+                "fdt resize 0x1000 || setenv cordon_failed 1",
+                "fdt set /chosen \"#address-cells\" <0x2> || setenv cordon_failed 1",
+                "fdt set /chosen \"#size-cells\" <0x2> || setenv cordon_failed 1",
+                "load ${devtype} ${devnum}:${distro_bootpart} 0x30000000 vms/mgmt/kernel || setenv cordon_failed 1",
+                "fdt mknode /chosen module@30000000 || setenv cordon_failed 1",
                 "fdt set /chosen/module@30000000 compatible \"multiboot,kernel\" \
-                 \"multiboot,module\" || exit",
-                "fdt set /chosen/module@30000000 reg <0x0 0x30000000 0x0 0x${filesize}> || exit",
-                "fdt set /chosen/module@30000000 bootargs \"console=ttyAMA0 rdinit=/init\" || exit",
-                "load ${devtype} ${devnum}:${distro_bootpart} 0x132000000 vms/mgmt/initrd || exit",
-                "fdt mknode /chosen module@132000000 || exit",
+                 \"multiboot,module\" || setenv cordon_failed 1",
+                "fdt set /chosen/module@30000000 reg <0x0 0x30000000 0x0 0x${filesize}> || setenv cordon_failed 1",
+                "fdt set /chosen/module@30000000 bootargs \"console=ttyAMA0 rdinit=/init\" || setenv cordon_failed 1",
+                "load ${devtype} ${devnum}:${distro_bootpart} 0x132000000 vms/mgmt/initrd || setenv cordon_failed 1",
+                "fdt mknode /chosen module@132000000 || setenv cordon_failed 1",
                 "fdt set /chosen/module@132000000 compatible \"multiboot,ramdisk\" \
-                 \"multiboot,module\" || exit",
-                "fdt set /chosen/module@132000000 reg <0x1 0x32000000 0x0 0x${filesize}> || exit",
-                "booti ${kernel_addr_r} - ${fdt_addr}",
+                 \"multiboot,module\" || setenv cordon_failed 1",
+                "fdt set /chosen/module@132000000 reg <0x1 0x32000000 0x0 0x${filesize}> || setenv cordon_failed 1",
+                BOOT,
             ]
         );
     }
