@@ -20,7 +20,7 @@ use crate::paths::Workspace;
 use debian_package::{Origin, PackageFile, PackageFiles};
 
 pub use mgmt_vm::{fetch as mgmt_vm_files, kernel as mgmt_vm_kernel};
-pub use sdcard::{BootFiles, fetch as sd_card_files};
+pub use sdcard::BootFiles;
 
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
 /// Debian's generic arm64 kernel package carries the Raspberry Pi 4 DTB.
@@ -48,6 +48,17 @@ pub fn for_boot(workspace: &Workspace, boards: &[Board]) -> Result<()> {
         debian_package::fetch(&RPI4_DTB, &workspace.cache())?;
     }
     Ok(())
+}
+
+/// What writing an SD card image for `board` needs (without a partition
+/// config: checking one needs QEMU, see [`for_boot`]); the Debian files
+/// that go on the card.
+pub fn for_sd_card(workspace: &Workspace, board: Board) -> Result<BootFiles> {
+    for_build(workspace)?;
+    if board == Board::Rpi4 {
+        debian_package::fetch(&RPI4_DTB, &workspace.cache())?;
+    }
+    sdcard::fetch(workspace, board)
 }
 
 /// Where [`for_boot`] puts the Raspberry Pi 4 DTB.

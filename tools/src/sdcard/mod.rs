@@ -59,8 +59,7 @@ pub fn make(
     config: Option<&Path>,
     guest_append: Option<&str>,
 ) -> Result<Card> {
-    prereq::for_boot(workspace, &[board])?;
-    let boot_files = prereq::sd_card_files(workspace, board)?;
+    let boot_files = prereq::for_sd_card(workspace, board)?;
     let (cordon, vms) = match config {
         Some(file) => {
             let prepared = partition::prepare(workspace, file, Some(board), guest_append, |m| m)?;
