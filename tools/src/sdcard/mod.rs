@@ -144,19 +144,15 @@ fn modules(vms: &[ConfigVm]) -> (Vec<Module>, Vec<CardFile>) {
     let mut files = Vec::new();
     for vm in vms {
         let placed = &vm.modules;
-        let initrd = placed.initrd.as_ref().map(|initrd| (initrd, "initrd"));
-        for (file, name) in std::iter::once((&placed.kernel, "kernel")).chain(initrd) {
-            let dest = format!("{VMS_DIR}/{}/{name}", vm.name);
-            let is_kernel = name == "kernel";
+        let kernel = (&placed.kernel, ModuleKind::Kernel);
+        let initrd = placed.initrd.as_ref().map(|f| (f, ModuleKind::Ramdisk));
+        for (file, kind) in std::iter::once(kernel).chain(initrd) {
+            let dest = format!("{VMS_DIR}/{}/{}", vm.name, card_name(kind));
             modules.push(Module {
                 file: dest.clone(),
                 address: file.address,
-                kind: if is_kernel {
-                    ModuleKind::Kernel
-                } else {
-                    ModuleKind::Ramdisk
-                },
-                bootargs: is_kernel.then(|| placed.bootargs.clone()),
+                kind,
+                bootargs: (kind == ModuleKind::Kernel).then(|| placed.bootargs.clone()),
             });
             files.push(CardFile {
                 source: file.file.clone(),
@@ -165,6 +161,14 @@ fn modules(vms: &[ConfigVm]) -> (Vec<Module>, Vec<CardFile>) {
         }
     }
     (modules, files)
+}
+
+/// A module's file name in its VM's directory on the card.
+fn card_name(kind: ModuleKind) -> &'static str {
+    match kind {
+        ModuleKind::Kernel => "kernel",
+        ModuleKind::Ramdisk => "initrd",
+    }
 }
 
 fn total_size(files: &[CardFile]) -> Result<u64> {
