@@ -40,6 +40,15 @@ tasks:
       --config FILE     qemu-virt only: boot the VMs of a partition config
                         (built as by `build --config`), each VM's kernel and
                         initrd loaded where the config places them
+  sdcard [--board B] [--config FILE] [--guest-append \"ARGS\"]
+                        write an SD card image that U-Boot boots cordon from
+                        (target/cordon/B/[configs/NAME/]sdcard/sd.img): a
+                        FAT partition with cordon, the config's boot modules
+                        and a boot.scr; on rpi4 (the default) also the Pi's
+                        firmware, config.txt and U-Boot (see README.md for
+                        flashing it); on qemu-virt the config defaults to
+                        run's, and U-Boot is QEMU's -bios; ARGS go on the
+                        management VM's command line
   test                  install what is missing, run the host unit tests,
                         build every board, the management VM, the test
                         guests and the example partition configs of
@@ -63,6 +72,13 @@ pub enum Task {
         config: Option<PathBuf>,
     },
     Run(RunOptions),
+    SdCard {
+        board: Board,
+        /// A partition config whose VMs go on the card.
+        config: Option<PathBuf>,
+        /// Added to the management VM's command line.
+        guest_append: Option<String>,
+    },
     Test,
     Bench,
     Fuzz {
@@ -119,6 +135,14 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
             config: args.value("--config")?.map(PathBuf::from),
         },
         Some("run") => Task::Run(parse_run(&mut args)?),
+        Some("sdcard") => Task::SdCard {
+            board: match args.value("--board")? {
+                Some(name) => board(&name)?,
+                None => Board::Rpi4,
+            },
+            config: args.value("--config")?.map(PathBuf::from),
+            guest_append: args.value("--guest-append")?,
+        },
         Some("test") => Task::Test,
         Some("bench") => Task::Bench,
         Some("fuzz") => Task::Fuzz {
@@ -340,6 +364,31 @@ mod tests {
                 ..RunOptions::default()
             })
         );
+    }
+
+    #[test]
+    fn sdcard_defaults_to_the_pi() {
+        assert_eq!(
+            parse_words("sdcard").unwrap(),
+            Task::SdCard {
+                board: Board::Rpi4,
+                config: None,
+                guest_append: None,
+            }
+        );
+        assert_eq!(
+            parse_words("sdcard --board qemu-virt --config c.toml --guest-append cordon.check")
+                .unwrap(),
+            Task::SdCard {
+                board: Board::QemuVirt,
+                config: Some("c.toml".into()),
+                guest_append: Some("cordon.check".to_owned()),
+            }
+        );
+        assert!(matches!(
+            parse_words("sdcard --smp 2"),
+            Err(Error::Usage(_))
+        ));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: prerequisites, host unit tests, every board image, the
 //! management VM, the test guests, an image for each example partition
-//! config, and the QEMU boot tests, with a summary of each step.
+//! config, the SD card images, and the QEMU boot tests, with a summary of
+//! each step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use super::fuzz;
 use crate::cli::DEFAULT_FUZZ_TIME;
 use crate::error::{Error, Result};
 use crate::paths::Workspace;
-use crate::{exec, guests, mgmt_vm, partition, prereq};
+use crate::{exec, guests, mgmt_vm, partition, prereq, sdcard};
 
 /// The environment variables through which the boot tests find their inputs.
 const IMAGE_QEMU_VIRT_VAR: &str = "CORDON_IMAGE_QEMU_VIRT";
@@ -23,11 +24,18 @@ const MGMT_KERNEL_VAR: &str = "CORDON_MGMT_KERNEL";
 const MGMT_INITRAMFS_VAR: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK_VAR: &str = "CORDON_MGMT_DISK";
 const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
+const SDCARD_RPI4_VAR: &str = "CORDON_SDCARD_RPI4";
+const UBOOT_RPI4_VAR: &str = "CORDON_UBOOT_RPI4";
+const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
+const UBOOT_QEMU_VIRT_VAR: &str = "CORDON_UBOOT_QEMU_VIRT";
 
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
 const BOOT_TESTS: [&str; 2] = ["boot", "partitions"];
 /// The board whose example partition configs the boot tests boot.
 const CONFIG_BOARD: Board = Board::QemuVirt;
+/// The example config of [`CONFIG_BOARD`] whose SD card the boot tests
+/// boot (the Pi's card holds cordon alone: it runs no VMs there yet).
+const SDCARD_CONFIG: &str = "mgmt-only.toml";
 
 /// How a step ended.
 enum Outcome {
@@ -76,6 +84,15 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         Ok(())
     }));
     let configs = build_configs(workspace, &mut steps);
+    let mut cards = Vec::new();
+    steps.push(timed("build SD card images", || {
+        let config = workspace.example_configs(CONFIG_BOARD).join(SDCARD_CONFIG);
+        for (board, config) in [(Board::Rpi4, None), (CONFIG_BOARD, Some(config.as_path()))] {
+            let card = sdcard::make(workspace, board, config, config.and(Some(CHECK_OPTION)))?;
+            cards.push((board, card));
+        }
+        Ok(())
+    }));
     if images.len() == Board::ALL.len() {
         steps.push(timed("QEMU boot tests", || {
             let mut command = exec::cargo(workspace.root());
@@ -103,6 +120,12 @@ pub fn test(workspace: &Workspace) -> Result<()> {
             }
             for (var, description) in &configs {
                 command.env(var, description);
+            }
+            for (board, card) in &cards {
+                let (image_var, u_boot_var) = sd_card_vars(*board);
+                command
+                    .env(image_var, &card.image)
+                    .env(u_boot_var, &card.u_boot);
             }
             exec::run(&mut command)
         }));
@@ -145,6 +168,14 @@ fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, P
         }));
     }
     described
+}
+
+/// The variables with `board`'s SD card image and its U-Boot.
+fn sd_card_vars(board: Board) -> (&'static str, &'static str) {
+    match board {
+        Board::QemuVirt => (SDCARD_QEMU_VIRT_VAR, UBOOT_QEMU_VIRT_VAR),
+        Board::Rpi4 => (SDCARD_RPI4_VAR, UBOOT_RPI4_VAR),
+    }
 }
 
 fn image_var(board: Board) -> &'static str {

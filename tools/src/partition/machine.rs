@@ -37,6 +37,20 @@ pub fn machine(
     }
     let highest_cpu = config.vms.iter().flat_map(|vm| &vm.cpus).max();
     let cpus = highest_cpu.map_or(1, |cpu| cpu.saturating_add(1));
+    ConfigMachine {
+        board,
+        image,
+        dtb: None,
+        cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
+        memory_mib: Some(MEMORY_MIB),
+        disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
+        vms: placed_vms(config, made),
+    }
+}
+
+/// Each VM's boot modules where `config` (placed) puts them, from the
+/// files `made`: what a loader puts into RAM.
+pub fn placed_vms(config: &Config, made: &Made) -> Vec<ConfigVm> {
     let vms = config.vms.iter().zip(&made.vms).map(|(vm, files)| {
         let placed = |file: &ModuleFile, address: Option<u64>| PlacedFile {
             file: file.path.clone(),
@@ -52,13 +66,5 @@ pub fn machine(
             },
         }
     });
-    ConfigMachine {
-        board,
-        image,
-        dtb: None,
-        cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
-        memory_mib: Some(MEMORY_MIB),
-        disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
-        vms: vms.collect(),
-    }
+    vms.collect()
 }

@@ -14,6 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use cordon_config::Role;
+use cordon_qemu::config_machine::ConfigVm;
 use cordon_qemu::{Board, Machine};
 
 use crate::commands::build::build_image_with_config;
@@ -34,6 +35,9 @@ pub struct Prepared {
     /// The file that describes that machine, before `tune` (see
     /// `cordon_qemu::config_machine`).
     pub description: PathBuf,
+    /// Each VM's boot modules, where the config places them (for any
+    /// board; the machine loads them on qemu-virt only).
+    pub vms: Vec<ConfigVm>,
 }
 
 /// Checks the config in `file` for `board` (default: the config's own),
@@ -89,6 +93,7 @@ pub fn prepare(
     Ok(Prepared {
         machine,
         description,
+        vms: machine::placed_vms(&loaded.config, &made),
     })
 }
 

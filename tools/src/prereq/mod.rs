@@ -1,6 +1,6 @@
 //! What the tasks need on this machine, checked and installed when missing:
-//! the Rust targets, QEMU, the Raspberry Pi 4 device tree, and the Debian
-//! files the management VM is made of.
+//! the Rust targets, QEMU, the Raspberry Pi 4 device tree, the Debian
+//! files the management VM is made of, and what SD card images need.
 
 mod apt_sources;
 mod debian_package;
@@ -8,6 +8,7 @@ pub mod fuzzing;
 mod mgmt_vm;
 mod os_release;
 mod qemu;
+mod sdcard;
 mod system;
 mod toolchain;
 
@@ -20,6 +21,7 @@ use crate::paths::Workspace;
 use debian_package::{Origin, PackageFile, PackageFiles};
 
 pub use mgmt_vm::{fetch as mgmt_vm_files, kernel as mgmt_vm_kernel};
+pub use sdcard::BootFiles;
 
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
 /// Debian's generic arm64 kernel package carries the Raspberry Pi 4 DTB.
@@ -47,6 +49,17 @@ pub fn for_boot(workspace: &Workspace, boards: &[Board]) -> Result<()> {
         debian_package::fetch(&RPI4_DTB, &workspace.cache())?;
     }
     Ok(())
+}
+
+/// What writing an SD card image for `board` needs (without a partition
+/// config: checking one needs QEMU, see [`for_boot`]); the Debian files
+/// that go on the card.
+pub fn for_sd_card(workspace: &Workspace, board: Board) -> Result<BootFiles> {
+    for_build(workspace)?;
+    if board == Board::Rpi4 {
+        debian_package::fetch(&RPI4_DTB, &workspace.cache())?;
+    }
+    sdcard::fetch(workspace, board)
 }
 
 /// Where [`for_boot`] puts the Raspberry Pi 4 DTB.
