@@ -17,6 +17,7 @@ mod cells;
 pub mod channels;
 mod chosen;
 mod copy;
+mod dma;
 mod error;
 mod interrupts;
 pub mod management;
@@ -29,6 +30,7 @@ mod tree;
 use alloc::vec::Vec;
 
 pub use crate::GuestMemory;
+pub use dma::{BusDma, RamMapping, dma_limit};
 pub use error::GuestDtError;
 
 /// Most vCPUs a VM has: a GICv2 routes interrupts to at most 8 CPUs.
@@ -92,6 +94,8 @@ pub struct VmDescription<'a> {
     /// Inter-VM channels this VM is an end of.
     pub channels: &'a [GuestChannel<'a>],
     pub management: Option<GuestManagement>,
+    /// What the VM's buses say about DMA (`dma-ranges`).
+    pub dma: BusDma<'a>,
 }
 
 /// The DTB of the VM described by `vm`, from the boot device tree `boot`.
@@ -117,6 +121,7 @@ pub fn build(boot: &fdt::Fdt, vm: &VmDescription) -> Result<Vec<u8>, GuestDtErro
 
     let provided = passthrough::provided_by_cordon(&index, gic.path, &timer.path);
     passthrough::add(&index, &provided, vm.devices, &mut root)?;
+    dma::rewrite(&mut root, vm.dma)?;
     if let Some(aliases) = chosen::aliases(&index, &root) {
         root.children.push(aliases);
     }

@@ -17,7 +17,7 @@ use crate::mm::region::RegionSet;
 use crate::mm::{FRAME_SIZE, heap};
 use crate::vm::placement::{self, PlacementError};
 use crate::vm::spec::{ChannelEndSpec, ChannelSpec, VmSpec};
-use crate::vm::{builder, default_partition, partition_config};
+use crate::vm::{builder, default_partition, dma, partition_config};
 use crate::{VERSION, cpu};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -253,11 +253,18 @@ fn setup_memory(ctx: &BootContext) -> Partitioning {
     // SAFETY: taken out of free RAM, mapped read-write, given to nobody else.
     unsafe { heap::init(heap_range) };
     let (vm_specs, channels) = partition_specs(ctx);
+    dma::configure(ctx.info);
     let vms: Vec<Partition> = vm_specs
         .into_iter()
-        .map(|spec| {
-            let ram = placement::place(&mut free, &spec.memory);
-            (spec, ram)
+        .filter_map(|mut spec| match dma::confine(&mut spec, ctx.fdt) {
+            Ok(()) => {
+                let ram = placement::place(&mut free, &spec.memory);
+                Some((spec, ram))
+            }
+            Err(err) => {
+                error!("VM {} not started: DMA: {err}", spec.name);
+                None
+            }
         })
         .collect();
     let channel_ends = place_channels(&mut free, channels);

@@ -43,6 +43,7 @@ fn virt_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         gic: VIRT_GIC_AT,
         channels: &[],
         management: None,
+        dma: BusDma::AsOnHost,
     }
 }
 
@@ -57,6 +58,7 @@ fn rpi4_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         gic: RPI4_GIC_AT,
         channels: &[],
         management: None,
+        dma: BusDma::AsOnHost,
     }
 }
 

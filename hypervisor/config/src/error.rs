@@ -173,6 +173,12 @@ pub enum Problem {
         path: String,
         owner: Owner,
     },
+    /// A device below a bus with DMA translation, in a VM not trusted with
+    /// DMA.
+    DmaNotTrusted {
+        path: String,
+        bus: String,
+    },
 }
 
 /// Why a device-tree node belongs to cordon and is not passed through.
@@ -354,6 +360,11 @@ impl fmt::Display for Problem {
             Self::NoSuchDevice { path } => write!(f, "{path} is not in the board's device tree"),
             Self::NoRegisters { path } => write!(f, "{path} has no reg with registers to map"),
             Self::Owned { path, owner } => write!(f, "{path} is {owner}, which cordon keeps"),
+            Self::DmaNotTrusted { path, bus } => write!(
+                f,
+                "{path} may master DMA (its bus {bus} has dma-ranges) and there is no IOMMU: \
+                 set dma-trusted = true to trust the VM with all memory the bus reaches"
+            ),
         }
     }
 }

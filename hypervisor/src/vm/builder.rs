@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use cordon_abi::REGION_SIZE;
 use cordon_guest_loader::GuestMemory;
 use cordon_guest_loader::device_tree::{
-    self, GuestChannel, GuestGic, GuestManagement, VmDescription,
+    self, GuestChannel, GuestGic, GuestManagement, RamMapping, VmDescription,
 };
 use cordon_guest_loader::linux_boot;
 use fdt::Fdt;
@@ -247,6 +247,12 @@ pub fn build(
         ipa: ipa_base,
         size: ram.size(),
     };
+    let ram_mapping = RamMapping {
+        ipa: ipa_base,
+        pa: ram.start,
+        size: ram.size(),
+    };
+    let bus_dma = crate::vm::dma::bus_view(&spec, core::slice::from_ref(&ram_mapping));
     let kernel_bytes = module_bytes(spec.kernel);
     let initrd_len = spec.initrd.map_or(0, |m| m.size() as usize);
     // The management interface: its region after the channels, then the
@@ -291,6 +297,7 @@ pub fn build(
             size: port.region.size(),
             spi: port.spi,
         }),
+        dma: bus_dma,
     };
     // The DTB's size does not depend on where the initrd goes: size it
     // first with a placeholder, then build it for real.

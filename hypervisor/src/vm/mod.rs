@@ -2,9 +2,11 @@
 //! (the VM cordon runs without a config), [`partition_config`] (the VMs
 //! and channels of an embedded config), [`placement`] (where VM RAM
 //! goes), [`builder`] (putting a VM together), [`machine`] (a VM and its
-//! vCPUs), [`lifecycle`] (stop, restart), [`exits`] (why guests stop).
+//! vCPUs), [`lifecycle`] (stop, restart), [`exits`] (why guests stop),
+//! [`dma`] (VMs trusted with DMA).
 
 pub mod default_partition;
+pub mod dma;
 pub mod exits;
 pub mod partition_config;
 pub mod placement;

@@ -53,7 +53,12 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     }
 
     steps.push(timed("host unit tests", || {
-        exec::run(exec::cargo(workspace.root()).arg("test"))
+        // Some use Debian's real RPi4 device tree.
+        let mut command = exec::cargo(workspace.root());
+        command
+            .arg("test")
+            .env(RPI4_DTB_VAR, prereq::rpi4_dtb(workspace));
+        exec::run(&mut command)
     }));
     let mut images = Vec::new();
     for board in Board::ALL {

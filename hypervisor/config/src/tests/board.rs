@@ -71,6 +71,17 @@ fn write_virt(memreserve: &[FdtReserveEntry]) -> Result<Vec<u8>, vm_fdt::Error> 
         w.property_string("compatible", "arm,pl061")?;
         w.property_array_u64("reg", &[0x903_0000, 0x1000])
     })?;
+    // A bus whose masters see CPU 0 at bus 0xc000_0000 (RPi4's `/soc`).
+    node(&mut w, "soc", |w| {
+        w.property_u32("#address-cells", 1)?;
+        w.property_u32("#size-cells", 1)?;
+        w.property_array_u32("ranges", &[0x7e00_0000, 0, 0xc00_0000, 0x10_0000])?;
+        w.property_array_u32("dma-ranges", &[0xc000_0000, 0, 0, 0x4000_0000])?;
+        node(w, "dma@7e007000", |w| {
+            w.property_string("compatible", "brcm,bcm2835-dma")?;
+            w.property_array_u32("reg", &[0x7e00_7000, 0x1000])
+        })
+    })?;
     node(&mut w, "apb-pclk", |w| {
         w.property_string("compatible", "fixed-clock")
     })?;
@@ -141,6 +152,20 @@ fn cpus_exist_on_the_board() {
         board_errors(&config),
         "VM \"rt\": cpus: CPU 4 does not exist: the board has 4 (0 to 3)",
     );
+}
+
+#[test]
+fn dma_masters_need_a_vm_trusted_with_dma() {
+    let mut config = two_vms();
+    config.vms[1].devices = ["/soc/dma@7e007000".into()].into();
+    assert_only(
+        board_errors(&config),
+        "VM \"rt\": devices: /soc/dma@7e007000 may master DMA (its bus /soc has dma-ranges) \
+         and there is no IOMMU: set dma-trusted = true to trust the VM with all memory the bus \
+         reaches",
+    );
+    config.vms[1].dma_trusted = true;
+    assert_eq!(board_errors(&config), []);
 }
 
 #[test]
