@@ -16,6 +16,7 @@ mod boot;
 mod cells;
 pub mod channels;
 mod chosen;
+mod console;
 mod copy;
 mod dma;
 mod error;
@@ -88,8 +89,11 @@ pub struct VmDescription<'a> {
     pub bootargs: &'a str,
     /// Guest-physical `[start, end)` of the initrd.
     pub initrd: Option<(u64, u64)>,
-    /// Path of a passed-through device, optionally followed by `:options`.
+    /// Path of a passed-through device or of the emulated console,
+    /// optionally followed by `:options`.
     pub stdout_path: Option<&'a str>,
+    /// Boot-tree path of the UART cordon emulates for the VM, if any.
+    pub emulated_console: Option<&'a str>,
     pub gic: GuestGic,
     /// Inter-VM channels this VM is an end of.
     pub channels: &'a [GuestChannel<'a>],
@@ -121,6 +125,9 @@ pub fn build(boot: &fdt::Fdt, vm: &VmDescription) -> Result<Vec<u8>, GuestDtErro
 
     let provided = passthrough::provided_by_cordon(&index, gic.path, &timer.path);
     passthrough::add(&index, &provided, vm.devices, &mut root)?;
+    if let Some(path) = vm.emulated_console {
+        console::add(&index, &provided, path, &mut root)?;
+    }
     dma::rewrite(&mut root, vm.dma)?;
     if let Some(aliases) = chosen::aliases(&index, &root) {
         root.children.push(aliases);

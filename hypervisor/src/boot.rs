@@ -176,7 +176,11 @@ fn start_vms(ctx: &BootContext, partitioning: Partitioning) {
         }
         return;
     }
-    let console_path = ctx.console.as_ref().ok().map(|(_, path)| *path);
+    let console = ctx
+        .console
+        .as_ref()
+        .ok()
+        .map(|(uart, path)| (uart.kind, *path));
     let board_ram_base = ctx.info.memory.iter().next().map_or(0, |bank| bank.start);
     for (index, (spec, ram)) in partitions.into_iter().enumerate() {
         let name = spec.name.clone();
@@ -195,17 +199,8 @@ fn start_vms(ctx: &BootContext, partitioning: Partitioning) {
                     board_ram_base
                 };
                 let vmid = index as u16 + 1;
-                builder::build(
-                    spec,
-                    vmid,
-                    ram,
-                    ipa_base,
-                    ends,
-                    ctx.fdt,
-                    ctx.board,
-                    console_path,
-                )
-                .map_err(|err| err.to_string())
+                builder::build(spec, vmid, ram, ipa_base, ends, ctx.fdt, ctx.board, console)
+                    .map_err(|err| err.to_string())
             }
         };
         match result {

@@ -48,6 +48,7 @@ fn vm<'a>(devices: &'a [&'a str], memory: &'a [GuestMemory], dma: BusDma<'a>) ->
         bootargs: "",
         initrd: None,
         stdout_path: None,
+        emulated_console: None,
         gic: GuestGic {
             distributor: 0xff84_1000,
             cpu_interface: 0xff84_2000,
@@ -331,4 +332,36 @@ fn walk(node: FdtNode, path: String, out: &mut Vec<String>) {
     for (path, child) in children {
         walk(child, path, out);
     }
+}
+
+/// The mini-UART cordon emulates keeps its path, registers and interrupt,
+/// and loses the pins and the clocks of the AUX block it does not get.
+#[test]
+fn emulated_mini_uart_console() {
+    const MINI_UART: &str = "/soc/serial@7e215040";
+    let boot = rpi4_dtb();
+    let memory = [GuestMemory {
+        ipa: 0,
+        size: 64 * MIB,
+    }];
+    let vm = VmDescription {
+        emulated_console: Some(MINI_UART),
+        stdout_path: Some("/soc/serial@7e215040:115200n8"),
+        ..vm(&[], &memory, BusDma::AsOnHost)
+    };
+    let dtb = super::super::build(&Fdt::new(&boot).unwrap(), &vm).unwrap();
+    let fdt = Fdt::new(&dtb).unwrap();
+    let uart = fdt.find_node(MINI_UART).unwrap();
+    assert_eq!(cells(uart, "reg"), [0x7e21_5040, 0x40]);
+    assert_eq!(cells(uart, "interrupts"), [0, 0x5d, 4]);
+    assert_eq!(cells(uart, "clock-frequency"), [500_000_000]);
+    for gone in ["clocks", "pinctrl-0", "pinctrl-names"] {
+        assert!(uart.property(gone).is_none(), "{gone} survived");
+    }
+    assert!(fdt.find_node("/soc/aux@7e215000").is_none());
+    let chosen = fdt.find_node("/chosen").unwrap();
+    assert_eq!(
+        chosen.property("stdout-path").unwrap().as_str(),
+        Some("/soc/serial@7e215040:115200n8")
+    );
 }
