@@ -37,7 +37,7 @@ tasks:
                         e.g. \"cordon.check\" (check the VM, then power off)
       --mgmt-only       qemu-virt: the management VM alone (no config) instead
                         of the default three VMs
-      --config FILE     qemu-virt only: boot the VMs of a partition config
+      --config FILE     boot the VMs of a partition config
                         (built as by `build --config`), each VM's kernel and
                         initrd loaded where the config places them
   test                  install what is missing, run the host unit tests,
@@ -75,7 +75,7 @@ pub struct RunOptions {
     pub append: Option<String>,
     /// Added to the management VM's command line (qemu-virt only).
     pub guest_append: Option<String>,
-    /// A partition config whose VMs to boot (qemu-virt only).
+    /// A partition config whose VMs to boot.
     pub config: Option<PathBuf>,
     /// Boot cordon's default partition (the management VM alone) instead
     /// of qemu-virt's default config.
@@ -139,15 +139,10 @@ fn parse_run(args: &mut Options) -> Result<RunOptions> {
         config: args.value("--config")?.map(PathBuf::from),
         mgmt_only: args.flag("--mgmt-only"),
     };
-    if options.config.is_some() && options.board != Board::QemuVirt {
-        return Err(Error::Usage(format!(
-            "--config boots its VMs on {} only; `build --board {} --config FILE` checks and \
-             embeds a config",
-            Board::QemuVirt,
-            options.board
-        )));
-    }
-    if options.guest_append.is_some() && options.board != Board::QemuVirt {
+    if options.guest_append.is_some()
+        && options.config.is_none()
+        && options.board != Board::QemuVirt
+    {
         return Err(Error::Usage(format!(
             "--guest-append is for the management VM, which only {} boots for now",
             Board::QemuVirt
@@ -345,7 +340,6 @@ mod tests {
             "run --smp 1 --smp 2",
             "run --verbose",
             "run --board rpi4 --guest-append quiet",
-            "run --board rpi4 --config a.toml",
             "build --config",
             "test extra",
         ] {
