@@ -6,6 +6,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cordon_qemu::config_machine::{self, ConfigMachine};
 use cordon_qemu::interrupts::Interrupts;
 use cordon_qemu::mgmt_vm::{self, marker};
 use cordon_qemu::{Expect, Machine, Transcript, boot, test_disk};
@@ -33,6 +34,15 @@ pub fn env_path(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The machine `cargo xtask test` built for the example config `name`
+/// (`<board>-<name>` for boards other than qemu-virt).
+pub fn config_machine(name: &str) -> ConfigMachine {
+    let path = env_path(&config_machine::env_var(name));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    ConfigMachine::from_toml(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// Boots `machine` and fails the test, with the transcript, unless `expect` holds.

@@ -25,9 +25,10 @@ const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
 /// The test guest that tries to escape its VM (`qemu/guests/hostile`).
 const HOSTILE_GUEST: &str = "hostile";
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
-const BOOT_TESTS: [&str; 2] = ["boot", "partitions"];
-/// The board whose example partition configs the boot tests boot.
-const CONFIG_BOARD: Board = Board::QemuVirt;
+const BOOT_TESTS: [&str; 3] = ["boot", "partitions", "rpi4"];
+/// The board whose example configs the boot tests know by their names
+/// alone; the others' are `<board>-<name>`.
+const MAIN_CONFIG_BOARD: Board = Board::QemuVirt;
 
 /// How a step ended.
 enum Outcome {
@@ -118,33 +119,41 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     summarize(&steps)
 }
 
-/// Builds an image for each example config of [`CONFIG_BOARD`], one step
+/// Builds an image for each example config of every board, one step
 /// each, with [`CHECK_OPTION`] on the management VM's command line (as
 /// `run --config FILE --guest-append cordon.check` does), so that the VM
 /// checks itself and powers off. Returns the environment variables that
 /// give the boot tests the machine descriptions.
 fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, PathBuf)> {
-    let files = match partition::examples(workspace, CONFIG_BOARD) {
-        Ok(files) => files,
-        Err(error) => {
-            steps.push(timed("build example configs", || Err(error)));
-            return Vec::new();
-        }
-    };
     let mut described = Vec::new();
-    for file in files {
-        let name = file.file_stem().unwrap_or_default().to_string_lossy();
-        steps.push(timed(&format!("build config {name}"), || {
-            let prepared = partition::prepare(
-                workspace,
-                &file,
-                Some(CONFIG_BOARD),
-                Some(CHECK_OPTION),
-                |machine| machine,
-            )?;
-            described.push((config_machine::env_var(&name), prepared.description));
-            Ok(())
-        }));
+    for board in Board::ALL {
+        let files = match partition::examples(workspace, board) {
+            Ok(files) => files,
+            Err(error) => {
+                steps.push(timed(&format!("build example configs of {board}"), || {
+                    Err(error)
+                }));
+                continue;
+            }
+        };
+        for file in files {
+            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+            let name = match board {
+                MAIN_CONFIG_BOARD => stem.into_owned(),
+                _ => format!("{board}-{stem}"),
+            };
+            steps.push(timed(&format!("build config {name}"), || {
+                let prepared = partition::prepare(
+                    workspace,
+                    &file,
+                    Some(board),
+                    Some(CHECK_OPTION),
+                    |machine| machine,
+                )?;
+                described.push((config_machine::env_var(&name), prepared.description));
+                Ok(())
+            }));
+        }
     }
     described
 }
