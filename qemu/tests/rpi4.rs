@@ -1,8 +1,10 @@
-//! Boots cordon's partitions on QEMU `raspi4b`: the DMA quirk handled in
-//! cordon, shown by a VM that is not mapped 1:1 copying a buffer with the
-//! BCM2835 DMA engine (`boards/rpi4/configs/dma-copy.toml`), and the same
-//! VM failing when cordon leaves the board's `dma-ranges` as they are (the
-//! test of the test).
+//! Boots cordon's partitions on QEMU `raspi4b`: the Linux management VM
+//! (Debian's generic kernel, 1:1 below 1 GiB, on the emulated mini-UART) to
+//! its `/init` on 4 vCPUs (`boards/rpi4/configs/mgmt-only.toml`); the DMA
+//! quirk handled in cordon, shown by a VM that is not mapped 1:1 copying a
+//! buffer with the BCM2835 DMA engine (`boards/rpi4/configs/dma-copy.toml`);
+//! and the same VM failing when cordon leaves the board's `dma-ranges` as
+//! they are (the test of the test).
 //!
 //! Run these through `cargo xtask test`, which builds an image for each
 //! example config of rpi4 and passes the machine that boots it in the
@@ -10,9 +12,59 @@
 
 mod common;
 
+use cordon_qemu::interrupts::Interrupts;
+use cordon_qemu::mgmt_vm::{self, marker};
 use cordon_qemu::{Expect, Pattern};
 
-use common::{DEADLINE, SETTLE, boot_expecting, config_machine};
+use common::{DEADLINE, MGMT_VM_DEADLINE, SETTLE, boot_expecting, config_machine};
+
+/// `boards/rpi4/configs/mgmt-only.toml`, as `cargo xtask test` names it.
+const MGMT_ONLY: &str = "rpi4-mgmt-only";
+/// Its VM: every CPU of the board.
+const MGMT_VM_CPUS: usize = 4;
+/// What Linux says of the machine its device tree describes.
+const PI_MODEL: &str = "Machine model: Raspberry Pi 4 Model B";
+/// The interrupt handler of the mini-UART's 8250 driver (serial1 = ttyS1).
+const MINI_UART_HANDLER: &str = "ttyS1";
+
+/// Linux in the management VM reaches its `/init` on all 4 vCPUs, with
+/// the mini-UART cordon emulates as its console, and cordonctl reaches
+/// cordon.
+#[test]
+fn mgmt_vm_reaches_init_on_four_cpus() {
+    let expect = Expect::within(MGMT_VM_DEADLINE)
+        .line("VM mgmt: 4 vCPUs on CPUs [0, 1, 2, 3]")
+        .line(PI_MODEL)
+        .line(marker::INIT_STARTED)
+        .line(marker::CPUS_ONLINE)
+        .line(marker::CORDONCTL_END)
+        .line(marker::INTERRUPTS_END)
+        .forbid("Kernel panic");
+    let transcript = boot_expecting(&config_machine(MGMT_ONLY).machine(), expect);
+    assert_eq!(
+        mgmt_vm::value_after(transcript.lines(), marker::CPUS_ONLINE),
+        Some("0-3"),
+        "not every vCPU came online\n{transcript}"
+    );
+    let dump = mgmt_vm::section(
+        transcript.lines(),
+        marker::INTERRUPTS_BEGIN,
+        marker::INTERRUPTS_END,
+    );
+    let interrupts = Interrupts::parse(dump)
+        .unwrap_or_else(|| panic!("no /proc/interrupts header in the dump\n{transcript}"));
+    let timer = interrupts
+        .handled_by("arch_timer")
+        .unwrap_or_else(|| panic!("no arch_timer line in /proc/interrupts\n{transcript}"));
+    assert!(
+        timer.counted_on_every_cpu(MGMT_VM_CPUS),
+        "the timer did not interrupt every vCPU: {timer:?}\n{transcript}"
+    );
+    assert!(
+        interrupts.handled_by(MINI_UART_HANDLER).is_some(),
+        "the console is not the mini-UART's driver\n{transcript}"
+    );
+}
 
 /// `boards/rpi4/configs/dma-copy.toml`, as `cargo xtask test` names it.
 const DMA_COPY: &str = "rpi4-dma-copy";
