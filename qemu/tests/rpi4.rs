@@ -15,16 +15,17 @@
 #[allow(dead_code)]
 mod common;
 
-use cordon_qemu::interrupts::Interrupts;
-use cordon_qemu::mgmt_vm::{self, marker};
+use cordon_qemu::mgmt_vm::marker;
 use cordon_qemu::{Expect, Pattern};
 
-use common::{DEADLINE, MGMT_VM_DEADLINE, SETTLE, boot_expecting, config_machine};
+use common::{
+    DEADLINE, MGMT_VM_DEADLINE, SETTLE, boot_expecting, check_mgmt_vm_cpus, config_machine,
+};
 
 /// `boards/rpi4/configs/mgmt-only.toml`, as `cargo xtask test` names it.
 const MGMT_ONLY: &str = "rpi4-mgmt-only";
 /// Its VM: every CPU of the board.
-const MGMT_VM_CPUS: usize = 4;
+const MGMT_VM_CPUS: u32 = 4;
 /// What Linux says of the machine its device tree describes.
 const PI_MODEL: &str = "Machine model: Raspberry Pi 4 Model B";
 /// The interrupt handler of the mini-UART's 8250 driver (serial1 = ttyS1).
@@ -44,25 +45,7 @@ fn mgmt_vm_reaches_init_on_four_cpus() {
         .line(marker::INTERRUPTS_END)
         .forbid("Kernel panic");
     let transcript = boot_expecting(&config_machine(MGMT_ONLY).machine(), expect);
-    assert_eq!(
-        mgmt_vm::value_after(transcript.lines(), marker::CPUS_ONLINE),
-        Some("0-3"),
-        "not every vCPU came online\n{transcript}"
-    );
-    let dump = mgmt_vm::section(
-        transcript.lines(),
-        marker::INTERRUPTS_BEGIN,
-        marker::INTERRUPTS_END,
-    );
-    let interrupts = Interrupts::parse(dump)
-        .unwrap_or_else(|| panic!("no /proc/interrupts header in the dump\n{transcript}"));
-    let timer = interrupts
-        .handled_by("arch_timer")
-        .unwrap_or_else(|| panic!("no arch_timer line in /proc/interrupts\n{transcript}"));
-    assert!(
-        timer.counted_on_every_cpu(MGMT_VM_CPUS),
-        "the timer did not interrupt every vCPU: {timer:?}\n{transcript}"
-    );
+    let interrupts = check_mgmt_vm_cpus(&transcript, MGMT_VM_CPUS);
     assert!(
         interrupts.handled_by(MINI_UART_HANDLER).is_some(),
         "the console is not the mini-UART's driver\n{transcript}"
