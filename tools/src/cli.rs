@@ -25,7 +25,7 @@ tasks:
                         configs/three-vms.toml): the Linux management VM, a
                         Linux workload and a heartbeat guest, their consoles
                         on the same serial port (Ctrl-] moves the input)
-      --board B         qemu-virt (default) or rpi4 (cordon alone)
+      --board B         qemu-virt (default) or rpi4 (cordon alone without --config)
       --smp N           number of CPUs (qemu-virt: 1 to 8, default 2, or with
                         --config up to the highest CPU it gives out; rpi4: 4)
       --timeout S       stop QEMU after S seconds (then exit 0)
@@ -73,7 +73,7 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     pub el2: bool,
     pub append: Option<String>,
-    /// Added to the management VM's command line (qemu-virt only).
+    /// Added to the management VM's command line (qemu-virt, or a config).
     pub guest_append: Option<String>,
     /// A partition config whose VMs to boot.
     pub config: Option<PathBuf>,
@@ -144,7 +144,7 @@ fn parse_run(args: &mut Options) -> Result<RunOptions> {
         && options.board != Board::QemuVirt
     {
         return Err(Error::Usage(format!(
-            "--guest-append is for the management VM, which only {} boots for now",
+            "--guest-append is for the management VM, which {} boots without a config",
             Board::QemuVirt
         )));
     }
