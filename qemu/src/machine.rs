@@ -429,7 +429,10 @@ impl Machine {
             args.push("-icount").push(ICOUNT);
         }
         for guest in &self.guests {
-            guest_loader_args(&mut args, guest);
+            match self.board {
+                Board::QemuVirt => guest_loader_args(&mut args, guest),
+                Board::Rpi4 => generic_loader_args(&mut args, guest),
+            }
         }
         if let Some(disk) = &self.disk {
             disk_args(&mut args, disk);
@@ -511,8 +514,10 @@ impl Machine {
         if let Some(requested_mib) = self.memory_mib.filter(|&mib| mib != RPI4_MEMORY_MIB) {
             return Err(MachineError::Rpi4FixedMemory { requested_mib });
         }
+        // Guests for cordon load with the generic loader; the device tree
+        // must describe them (`raspi4b` loads it from its file at reset, so
+        // `guest-loader` nodes would not survive).
         let virt_only = [
-            (!self.guests.is_empty(), "a guest for cordon"),
             (self.initrd.is_some(), "an initrd"),
             (self.disk.is_some(), "a virtio disk"),
             (self.bios, "booting from firmware (-bios)"),
@@ -570,6 +575,17 @@ fn guest_loader_args(args: &mut Args, guest: &PlacedGuest) {
     kernel.push(",bootargs=");
     kernel.push(option_value(guest.bootargs.as_ref()));
     args.push("-device").push(kernel);
+}
+
+/// Generic `loader` devices that put `guest`'s files in RAM as they are,
+/// for a device tree that describes them already.
+fn generic_loader_args(args: &mut Args, guest: &PlacedGuest) {
+    for placed in std::iter::once(&guest.kernel).chain(&guest.initrd) {
+        let mut device = OsString::from("loader,file=");
+        device.push(option_value(placed.file.as_os_str()));
+        device.push(format!(",addr={:#x},force-raw=on", placed.address));
+        args.push("-device").push(device);
+    }
 }
 
 /// A `guest-loader` device that loads `placed` as `what` (`kernel` or `initrd`).
@@ -936,10 +952,14 @@ mod tests {
             })
         );
         assert!(rpi4().memory_mib(2048).args().is_ok());
-        assert!(matches!(
-            rpi4().guest(guest()).args(),
-            Err(MachineError::VirtOnly { .. })
-        ));
+        let with_guest = rpi4().guest(guest()).args().unwrap();
+        let loaders: Vec<_> = with_guest
+            .iter()
+            .map(|arg| arg.to_string_lossy())
+            .filter(|arg| arg.starts_with("loader,"))
+            .collect();
+        assert_eq!(loaders.len(), 2, "kernel and initrd: {with_guest:?}");
+        assert!(loaders.iter().all(|arg| arg.ends_with(",force-raw=on")));
         assert!(matches!(
             rpi4().disk("disk.img").args(),
             Err(MachineError::VirtOnly { .. })

@@ -10,17 +10,16 @@
 
 mod common;
 
-use std::fs;
 use std::path::PathBuf;
 
-use cordon_qemu::config_machine::{self, ConfigMachine};
+use cordon_qemu::config_machine::ConfigMachine;
 use cordon_qemu::hostile::{self, Report};
 use cordon_qemu::mgmt_vm::{self, CHECK_OPTION};
 use cordon_qemu::{Expect, Pattern, Transcript};
 
 use common::{
     DEADLINE, IMAGE_QEMU_VIRT, MGMT_VM_DEADLINE, SETTLE, boot_expecting, check_mgmt_vm_report,
-    env_path,
+    config_machine, env_path,
 };
 
 const GUEST_HOSTILE: &str = "CORDON_GUEST_HOSTILE";
@@ -46,14 +45,6 @@ const MIN_CONTAINED: usize = 25;
 /// The tag cordon puts before the console lines of VM `name`.
 fn tag(name: &str) -> String {
     format!("[{name}] ")
-}
-
-/// The machine `cargo xtask test` built for the example config `name`.
-fn config_machine(name: &str) -> ConfigMachine {
-    let path = env_path(&config_machine::env_var(name));
-    let text = fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
-    ConfigMachine::from_toml(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// The disk of `machine`'s management VM, once it is clear that the VM

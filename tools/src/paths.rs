@@ -149,6 +149,12 @@ impl ConfigOutput {
         self.dir.join("config.bin")
     }
 
+    /// rpi4: the device tree the tools give QEMU, as firmware would give
+    /// it to cordon (see `partition::rpi4_dtb`).
+    pub fn firmware_dtb(&self) -> PathBuf {
+        self.dir.join("firmware.dtb")
+    }
+
     /// The device tree QEMU gives the board, as the config was checked against.
     pub fn board_dtb(&self) -> PathBuf {
         self.dir.join("board.dtb")

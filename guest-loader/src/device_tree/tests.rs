@@ -40,9 +40,11 @@ fn virt_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         bootargs: "console=ttyAMA0 root=/dev/vda",
         initrd: None,
         stdout_path: None,
+        emulated_console: None,
         gic: VIRT_GIC_AT,
         channels: &[],
         management: None,
+        dma: BusDma::AsOnHost,
     }
 }
 
@@ -54,9 +56,11 @@ fn rpi4_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         bootargs: "console=ttyS1",
         initrd: None,
         stdout_path: None,
+        emulated_console: None,
         gic: RPI4_GIC_AT,
         channels: &[],
         management: None,
+        dma: BusDma::AsOnHost,
     }
 }
 

@@ -11,7 +11,7 @@ use super::exits::ExitCounters;
 use crate::arch::aarch64::vgic::distributor::{MAX_VCPUS, VirtualDistributor};
 use crate::dt::MAX_CPUS;
 use crate::mm::PhysRange;
-use crate::vdev::pl011::VirtualPl011;
+use crate::vdev::VirtualUart;
 
 use super::channel::ChannelEnd;
 use super::images::VmImages;
@@ -82,13 +82,13 @@ impl Vcpu {
     }
 }
 
-/// A PL011 cordon emulates for a VM: its console.
+/// A UART cordon emulates for a VM: its console.
 pub struct EmulatedUart {
     /// Guest-physical address of its registers.
     pub ipa: u64,
     /// The SPI it raises.
     pub spi: u32,
-    pub model: SpinMutex<VirtualPl011>,
+    pub model: SpinMutex<VirtualUart>,
     /// Output not yet on the console: VMs write whole lines, so VMs
     /// printing at once do not chop each other's lines. The VM with the
     /// input focus has a line left unfinished (a prompt) go out after

@@ -3,9 +3,11 @@
 //! and channels of an embedded config), [`placement`] (where VM RAM
 //! goes), [`builder`] (putting a VM together), [`machine`] (a VM and its
 //! vCPUs), [`images`] (what it starts from, measured), [`lifecycle`]
-//! (stop, restart), [`exits`] (why guests stop).
+//! (stop, restart), [`exits`] (why guests stop), [`dma`] (VMs trusted
+//! with DMA).
 
 pub mod default_partition;
+pub mod dma;
 pub mod exits;
 pub mod partition_config;
 pub mod placement;

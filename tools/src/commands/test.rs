@@ -30,11 +30,12 @@ const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
 const UBOOT_QEMU_VIRT_VAR: &str = "CORDON_UBOOT_QEMU_VIRT";
 
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
-const BOOT_TESTS: [&str; 2] = ["boot", "partitions"];
-/// The board whose example partition configs the boot tests boot.
-const CONFIG_BOARD: Board = Board::QemuVirt;
-/// The example config of [`CONFIG_BOARD`] whose SD card the boot tests
-/// boot (the Pi's card holds cordon alone: it runs no VMs there yet).
+const BOOT_TESTS: [&str; 3] = ["boot", "partitions", "rpi4"];
+/// The board whose example configs the boot tests know by their names
+/// alone; the others' are `<board>-<name>`.
+const MAIN_CONFIG_BOARD: Board = Board::QemuVirt;
+/// The example config of [`MAIN_CONFIG_BOARD`] whose SD card the boot
+/// tests boot (the Pi's card holds cordon alone).
 const SDCARD_CONFIG: &str = "mgmt-only.toml";
 
 /// How a step ended.
@@ -61,7 +62,12 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     }
 
     steps.push(timed("host unit tests", || {
-        exec::run(exec::cargo(workspace.root()).arg("test"))
+        // Some use Debian's real RPi4 device tree.
+        let mut command = exec::cargo(workspace.root());
+        command
+            .arg("test")
+            .env(RPI4_DTB_VAR, prereq::rpi4_dtb(workspace));
+        exec::run(&mut command)
     }));
     steps.push(timed("fuzz management requests", || {
         fuzz::fuzz(workspace, DEFAULT_FUZZ_TIME)
@@ -86,8 +92,13 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     let configs = build_configs(workspace, &mut steps);
     let mut cards = Vec::new();
     steps.push(timed("build SD card images", || {
-        let config = workspace.example_configs(CONFIG_BOARD).join(SDCARD_CONFIG);
-        for (board, config) in [(Board::Rpi4, None), (CONFIG_BOARD, Some(config.as_path()))] {
+        let config = workspace
+            .example_configs(MAIN_CONFIG_BOARD)
+            .join(SDCARD_CONFIG);
+        for (board, config) in [
+            (Board::Rpi4, None),
+            (MAIN_CONFIG_BOARD, Some(config.as_path())),
+        ] {
             let card = sdcard::make(workspace, board, config, config.and(Some(CHECK_OPTION)))?;
             cards.push((board, card));
         }
@@ -139,33 +150,41 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     summarize(&steps)
 }
 
-/// Builds an image for each example config of [`CONFIG_BOARD`], one step
+/// Builds an image for each example config of every board, one step
 /// each, with [`CHECK_OPTION`] on the management VM's command line (as
 /// `run --config FILE --guest-append cordon.check` does), so that the VM
 /// checks itself and powers off. Returns the environment variables that
 /// give the boot tests the machine descriptions.
 fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, PathBuf)> {
-    let files = match partition::examples(workspace, CONFIG_BOARD) {
-        Ok(files) => files,
-        Err(error) => {
-            steps.push(timed("build example configs", || Err(error)));
-            return Vec::new();
-        }
-    };
     let mut described = Vec::new();
-    for file in files {
-        let name = file.file_stem().unwrap_or_default().to_string_lossy();
-        steps.push(timed(&format!("build config {name}"), || {
-            let prepared = partition::prepare(
-                workspace,
-                &file,
-                Some(CONFIG_BOARD),
-                Some(CHECK_OPTION),
-                |machine| machine,
-            )?;
-            described.push((config_machine::env_var(&name), prepared.description));
-            Ok(())
-        }));
+    for board in Board::ALL {
+        let files = match partition::examples(workspace, board) {
+            Ok(files) => files,
+            Err(error) => {
+                steps.push(timed(&format!("build example configs of {board}"), || {
+                    Err(error)
+                }));
+                continue;
+            }
+        };
+        for file in files {
+            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+            let name = match board {
+                MAIN_CONFIG_BOARD => stem.into_owned(),
+                _ => format!("{board}-{stem}"),
+            };
+            steps.push(timed(&format!("build config {name}"), || {
+                let prepared = partition::prepare(
+                    workspace,
+                    &file,
+                    Some(board),
+                    Some(CHECK_OPTION),
+                    |machine| machine,
+                )?;
+                described.push((config_machine::env_var(&name), prepared.description));
+                Ok(())
+            }));
+        }
     }
     described
 }

@@ -7,6 +7,7 @@ mod files;
 mod load;
 mod machine;
 mod placement;
+mod rpi4_dtb;
 #[cfg(test)]
 mod tests;
 
@@ -66,13 +67,19 @@ pub fn prepare(
     load::check(&loaded, loaded.config.errors())?;
 
     let output = workspace.config_output(board, loaded.name());
-    let described = machine::machine(workspace, board, output.image(), &loaded.config, &made);
+    if board == Board::Rpi4 {
+        rpi4_dtb::write(
+            &prereq::rpi4_dtb(workspace),
+            &loaded.config,
+            &made.vms,
+            &output.firmware_dtb(),
+        )?;
+    }
+    let described = machine::machine(board, &output, &loaded.config, &made);
     let machine = tune(described.machine());
     let dtb_path = output.board_dtb();
     let dtb = board_dt::dump(&machine, &dtb_path)?;
-    // Only QEMU's virt loads boot modules (with its guest-loader device).
-    let loads_modules = board == Board::QemuVirt;
-    board_dt::check(&loaded, &dtb, &dtb_path, loads_modules)?;
+    board_dt::check(&loaded, &dtb, &dtb_path)?;
 
     let config_bin = output.config_bin();
     write(&config_bin, loaded.config.to_bytes())?;
