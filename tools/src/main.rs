@@ -14,6 +14,7 @@ mod musl;
 mod partition;
 mod paths;
 mod prereq;
+mod sdcard;
 #[cfg(test)]
 mod test_elf;
 
@@ -58,7 +59,18 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
             commands::build::build(&workspace, &boards)
         }
         Task::Run(options) => commands::run::run(&workspace, &options),
+        Task::SdCard {
+            board,
+            config,
+            guest_append,
+        } => commands::sdcard::sdcard(
+            &workspace,
+            board,
+            config.as_deref(),
+            guest_append.as_deref(),
+        ),
         Task::Test => commands::test::test(&workspace),
         Task::Bench => commands::bench::bench(&workspace),
+        Task::Fuzz { time } => commands::fuzz::fuzz(&workspace, time),
     }
 }

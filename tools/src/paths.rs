@@ -7,8 +7,13 @@ use std::path::{Path, PathBuf};
 
 use cordon_qemu::Board;
 
-/// The Rust target the hypervisor is built for.
-pub const BARE_METAL_TARGET: &str = "aarch64-unknown-none";
+/// The Rust target the hypervisor is built for: general-purpose registers
+/// only, so that cordon never touches the FP/SIMD registers its guests own
+/// (it does not save them at VM exits), as Linux and other hypervisors
+/// build with `-mgeneral-regs-only`.
+pub const HYPERVISOR_TARGET: &str = "aarch64-unknown-none-softfloat";
+/// The Rust target of the bare-metal test guests, which may use FP/SIMD.
+pub const GUEST_TARGET: &str = "aarch64-unknown-none";
 /// The Rust target of the management VM's programs: static aarch64 Linux.
 pub const MUSL_TARGET: &str = "aarch64-unknown-linux-musl";
 /// A test guest `<name>` is the crate (and binary) `cordon-guest-<name>`.
@@ -49,7 +54,7 @@ impl Workspace {
     /// The ELF that cargo builds for `board`.
     pub fn board_elf(&self, board: Board) -> PathBuf {
         self.target
-            .join(BARE_METAL_TARGET)
+            .join(HYPERVISOR_TARGET)
             .join("release")
             .join(format!("cordon-{}", board.name()))
     }
@@ -78,10 +83,20 @@ impl Workspace {
 
     /// The ELF that cargo builds for the test guest `name` (`qemu/guests/<name>`).
     pub fn guest_elf(&self, name: &str) -> PathBuf {
-        self.target
-            .join(BARE_METAL_TARGET)
-            .join("release")
-            .join(format!("{GUEST_CRATE_PREFIX}{name}"))
+        guest_elf_in(&self.target, name)
+    }
+
+    /// Cargo's target directory for builds of the test guests labelled
+    /// `label`, so that they and the default builds do not undo each other;
+    /// and the ELF of the guest `name` in it.
+    pub fn labelled_guest(&self, name: &str, label: &str) -> (PathBuf, PathBuf) {
+        let target = self
+            .target
+            .join("cordon")
+            .join("labelled-guests")
+            .join(label);
+        let elf = guest_elf_in(&target, name);
+        (target, elf)
     }
 
     /// Where bootable images of the test guests go.
@@ -110,6 +125,13 @@ impl Workspace {
     }
 }
 
+fn guest_elf_in(target: &Path, name: &str) -> PathBuf {
+    target
+        .join(GUEST_TARGET)
+        .join("release")
+        .join(format!("{GUEST_CRATE_PREFIX}{name}"))
+}
+
 /// What a build with a partition config writes, in a directory of its own.
 #[derive(Debug, Clone)]
 pub struct ConfigOutput {
@@ -125,6 +147,12 @@ impl ConfigOutput {
     /// The binary partition config embedded in the image.
     pub fn config_bin(&self) -> PathBuf {
         self.dir.join("config.bin")
+    }
+
+    /// rpi4: the device tree the tools give QEMU, as firmware would give
+    /// it to cordon (see `partition::rpi4_dtb`).
+    pub fn firmware_dtb(&self) -> PathBuf {
+        self.dir.join("firmware.dtb")
     }
 
     /// The device tree QEMU gives the board, as the config was checked against.

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::exec;
 use crate::image;
 use crate::partition;
-use crate::paths::{BARE_METAL_TARGET, Workspace};
+use crate::paths::{HYPERVISOR_TARGET, Workspace};
 
 /// The environment variable through which the hypervisor's build script
 /// finds the binary partition config to embed; unset, it embeds none.
@@ -66,6 +66,7 @@ fn build_board(
     };
     let size = build_flat_image(
         &mut cargo,
+        HYPERVISOR_TARGET,
         &format!("cordon-board-{}", board.name()),
         &workspace.board_elf(board),
         image_path,
@@ -74,10 +75,12 @@ fn build_board(
     Ok(())
 }
 
-/// Builds `package` for bare metal with `cargo` and flattens its ELF
-/// (`elf_path`) into an arm64 Image at `image_path`; returns its size.
+/// Builds `package` for the bare-metal `target` with `cargo` and flattens
+/// its ELF (`elf_path`) into an arm64 Image at `image_path`; returns its
+/// size.
 pub fn build_flat_image(
     cargo: &mut Command,
+    target: &str,
     package: &str,
     elf_path: &Path,
     image_path: &Path,
@@ -88,7 +91,7 @@ pub fn build_flat_image(
         "--package",
         package,
         "--target",
-        BARE_METAL_TARGET,
+        target,
     ]))?;
     let elf = fs::read(elf_path)
         .map_err(|error| Error::io(format!("cannot read {}", elf_path.display()), error))?;

@@ -2,5 +2,7 @@
 
 pub mod bench;
 pub mod build;
+pub mod fuzz;
 pub mod run;
+pub mod sdcard;
 pub mod test;

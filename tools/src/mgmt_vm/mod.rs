@@ -1,5 +1,6 @@
 //! cordon's Linux management VM: Debian's cloud kernel, an initramfs built
-//! here from `mgmt-vm/`, and a test disk, under `target/cordon/mgmt-vm/`.
+//! here from `mgmt-vm/` (with a test guest to load into another VM), and a
+//! test disk, under `target/cordon/mgmt-vm/`.
 
 mod initramfs;
 
@@ -11,9 +12,9 @@ use cordon_qemu::mgmt_vm::MgmtVm;
 use cordon_qemu::{GUEST_INITRD_ADDR, GUEST_KERNEL_ADDR, test_disk};
 
 use crate::error::{Error, Result};
-use crate::musl;
 use crate::paths::Workspace;
 use crate::prereq;
+use crate::{guests, musl};
 use initramfs::Contents;
 
 /// The program that prints the virtual counter, and its crate.
@@ -43,6 +44,9 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     check_kernel(&debian.kernel)?;
     let vcounter = musl::build(workspace, VCOUNTER, VCOUNTER)?;
     let cordonctl = musl::build(workspace, CORDONCTL, CORDONCTL)?;
+    // A guest for `cordonctl load` to put into a workload VM.
+    let replacement =
+        guests::build_labelled(workspace, guests::HOSTILE, guests::REPLACEMENT_LABEL)?;
 
     let output = workspace.mgmt_vm_output();
     fs::create_dir_all(&output)
@@ -52,6 +56,7 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
         busybox: &debian.busybox,
         programs: &[vcounter, cordonctl],
         modules: &debian.modules,
+        guest_images: &[replacement],
     };
     let rebuilt = initramfs::build(&contents, &vm.initramfs)?;
     let state = if rebuilt { "built" } else { "up to date" };
