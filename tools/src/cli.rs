@@ -56,6 +56,9 @@ tasks:
   bench                 boot the management VM without and with cordon, in
                         deterministic virtual time, and compare the time from
                         reset to its /init
+  mgmt-image            build the management VM's initramfs (busybox, cordonctl
+                        and the VM's other programs, for aarch64) and cordonctl
+                        for x86_64; print where they are
   fuzz [--seconds S]    fuzz cordon's decoder of management requests for S
                         seconds (default 60; installs a pinned nightly
                         toolchain and cargo-fuzz if missing)
@@ -81,6 +84,7 @@ pub enum Task {
     },
     Test,
     Bench,
+    MgmtImage,
     Fuzz {
         time: Duration,
     },
@@ -145,6 +149,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
         },
         Some("test") => Task::Test,
         Some("bench") => Task::Bench,
+        Some("mgmt-image") => Task::MgmtImage,
         Some("fuzz") => Task::Fuzz {
             time: args
                 .value("--seconds")?

@@ -71,6 +71,7 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
         ),
         Task::Test => commands::test::test(&workspace),
         Task::Bench => commands::bench::bench(&workspace),
+        Task::MgmtImage => commands::mgmt_image::mgmt_image(&workspace),
         Task::Fuzz { time } => commands::fuzz::fuzz(&workspace, time),
     }
 }

@@ -14,8 +14,6 @@ use cordon_qemu::Board;
 pub const HYPERVISOR_TARGET: &str = "aarch64-unknown-none-softfloat";
 /// The Rust target of the bare-metal test guests, which may use FP/SIMD.
 pub const GUEST_TARGET: &str = "aarch64-unknown-none";
-/// The Rust target of the management VM's programs: static aarch64 Linux.
-pub const MUSL_TARGET: &str = "aarch64-unknown-linux-musl";
 /// A test guest `<name>` is the crate (and binary) `cordon-guest-<name>`.
 pub const GUEST_CRATE_PREFIX: &str = "cordon-guest-";
 
@@ -105,8 +103,8 @@ impl Workspace {
     }
 
     /// A program built for the management VM.
-    pub fn musl_binary(&self, name: &str) -> PathBuf {
-        self.target.join(MUSL_TARGET).join("release").join(name)
+    pub fn musl_binary(&self, triple: &str, name: &str) -> PathBuf {
+        self.target.join(triple).join("release").join(name)
     }
 
     /// The management VM's sources: `/init` and the programs' crates.
