@@ -16,8 +16,11 @@ mod boot;
 mod cells;
 pub mod channels;
 mod chosen;
+mod console;
 mod copy;
+mod dma;
 mod error;
+mod initrd_patch;
 mod interrupts;
 pub mod management;
 mod memory;
@@ -29,7 +32,9 @@ mod tree;
 use alloc::vec::Vec;
 
 pub use crate::GuestMemory;
+pub use dma::{BusDma, RamMapping, dma_limit};
 pub use error::GuestDtError;
+pub use initrd_patch::{InitrdPatchError, set_initrd};
 
 /// Most vCPUs a VM has: a GICv2 routes interrupts to at most 8 CPUs.
 pub const MAX_VCPUS: usize = 8;
@@ -86,12 +91,17 @@ pub struct VmDescription<'a> {
     pub bootargs: &'a str,
     /// Guest-physical `[start, end)` of the initrd.
     pub initrd: Option<(u64, u64)>,
-    /// Path of a passed-through device, optionally followed by `:options`.
+    /// Path of a passed-through device or of the emulated console,
+    /// optionally followed by `:options`.
     pub stdout_path: Option<&'a str>,
+    /// Boot-tree path of the UART cordon emulates for the VM, if any.
+    pub emulated_console: Option<&'a str>,
     pub gic: GuestGic,
     /// Inter-VM channels this VM is an end of.
     pub channels: &'a [GuestChannel<'a>],
     pub management: Option<GuestManagement>,
+    /// What the VM's buses say about DMA (`dma-ranges`).
+    pub dma: BusDma<'a>,
 }
 
 /// The DTB of the VM described by `vm`, from the boot device tree `boot`.
@@ -117,6 +127,10 @@ pub fn build(boot: &fdt::Fdt, vm: &VmDescription) -> Result<Vec<u8>, GuestDtErro
 
     let provided = passthrough::provided_by_cordon(&index, gic.path, &timer.path);
     passthrough::add(&index, &provided, vm.devices, &mut root)?;
+    if let Some(path) = vm.emulated_console {
+        console::add(&index, &provided, path, &mut root)?;
+    }
+    dma::rewrite(&mut root, vm.dma)?;
     if let Some(aliases) = chosen::aliases(&index, &root) {
         root.children.push(aliases);
     }

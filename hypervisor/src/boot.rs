@@ -17,7 +17,7 @@ use crate::mm::region::RegionSet;
 use crate::mm::{FRAME_SIZE, heap};
 use crate::vm::placement::{self, PlacementError};
 use crate::vm::spec::{ChannelEndSpec, ChannelSpec, VmSpec};
-use crate::vm::{builder, default_partition, partition_config};
+use crate::vm::{builder, default_partition, dma, partition_config};
 use crate::{VERSION, cpu};
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -176,7 +176,11 @@ fn start_vms(ctx: &BootContext, partitioning: Partitioning) {
         }
         return;
     }
-    let console_path = ctx.console.as_ref().ok().map(|(_, path)| *path);
+    let console = ctx
+        .console
+        .as_ref()
+        .ok()
+        .map(|(uart, path)| (uart.kind, *path));
     let board_ram_base = ctx.info.memory.iter().next().map_or(0, |bank| bank.start);
     for (index, (spec, ram)) in partitions.into_iter().enumerate() {
         let name = spec.name.clone();
@@ -195,17 +199,8 @@ fn start_vms(ctx: &BootContext, partitioning: Partitioning) {
                     board_ram_base
                 };
                 let vmid = index as u16 + 1;
-                builder::build(
-                    spec,
-                    vmid,
-                    ram,
-                    ipa_base,
-                    ends,
-                    ctx.fdt,
-                    ctx.board,
-                    console_path,
-                )
-                .map_err(|err| err.to_string())
+                builder::build(spec, vmid, ram, ipa_base, ends, ctx.fdt, ctx.board, console)
+                    .map_err(|err| err.to_string())
             }
         };
         match result {
@@ -253,11 +248,18 @@ fn setup_memory(ctx: &BootContext) -> Partitioning {
     // SAFETY: taken out of free RAM, mapped read-write, given to nobody else.
     unsafe { heap::init(heap_range) };
     let (vm_specs, channels) = partition_specs(ctx);
+    dma::configure(ctx.info);
     let vms: Vec<Partition> = vm_specs
         .into_iter()
-        .map(|spec| {
-            let ram = placement::place(&mut free, &spec.memory);
-            (spec, ram)
+        .filter_map(|mut spec| match dma::confine(&mut spec, ctx.fdt) {
+            Ok(()) => {
+                let ram = placement::place(&mut free, &spec.memory);
+                Some((spec, ram))
+            }
+            Err(err) => {
+                error!("VM {} not started: DMA: {err}", spec.name);
+                None
+            }
         })
         .collect();
     let channel_ends = place_channels(&mut free, channels);

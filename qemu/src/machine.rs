@@ -146,6 +146,8 @@ pub enum MachineError {
     VirtOnly { what: &'static str },
     /// The board boots from an ISO on a PC machine, not from an Image.
     PcBoard,
+    /// `virt` has no SD card slot; a card image goes in as a virtio disk.
+    VirtHasNoSdSlot,
 }
 
 impl fmt::Display for MachineError {
@@ -175,6 +177,9 @@ impl fmt::Display for MachineError {
             MachineError::PcBoard => f.write_str(
                 "the x86-pc board boots from a GRUB ISO on a PC machine (cordon_qemu::pc), \
                  not under qemu-system-aarch64",
+            ),
+            MachineError::VirtHasNoSdSlot => f.write_str(
+                "QEMU's virt machine has no SD card slot; give it the card image as a virtio disk",
             ),
         }
     }
@@ -246,6 +251,10 @@ pub struct Machine {
     initrd: Option<PathBuf>,
     guests: Vec<PlacedGuest>,
     disk: Option<PathBuf>,
+    /// A raw SD card image in the SoC's SD card slot (`raspi4b` only).
+    sd_card: Option<PathBuf>,
+    /// Start the image as `virt`'s boot firmware (`-bios`), as U-Boot.
+    bios: bool,
     deterministic: bool,
     console: Console,
 }
@@ -279,6 +288,8 @@ impl Machine {
             initrd: None,
             guests: Vec::new(),
             disk: None,
+            sd_card: None,
+            bios: false,
             deterministic: false,
             console: Console::Captured,
         }
@@ -305,6 +316,7 @@ impl Machine {
         }
         files.extend(self.initrd.as_deref());
         files.extend(self.disk.as_deref());
+        files.extend(self.sd_card.as_deref());
         files
     }
 
@@ -363,6 +375,20 @@ impl Machine {
         self
     }
 
+    /// Put the raw SD card image `image` into the SoC's SD card slot
+    /// (`raspi4b` only: on `virt`, a card image goes in as a [`Machine::disk`]).
+    pub fn sd_card(mut self, image: impl Into<PathBuf>) -> Self {
+        self.sd_card = Some(image.into());
+        self
+    }
+
+    /// Start the image as boot firmware from `virt`'s flash (`-bios`), as
+    /// U-Boot is, at EL2 (the CPU's highest EL without `secure=on`).
+    pub fn bios(mut self) -> Self {
+        self.bios = true;
+        self
+    }
+
     /// Boot the same way each time, for measuring: count instructions for
     /// time (`-icount`), and no random seeds in `virt`'s device tree.
     pub fn deterministic(mut self) -> Self {
@@ -414,7 +440,11 @@ impl Machine {
             args.push("-icount").push(ICOUNT);
         }
         for guest in &self.guests {
-            guest_loader_args(&mut args, guest);
+            match self.board {
+                Board::QemuVirt => guest_loader_args(&mut args, guest),
+                Board::Rpi4 => generic_loader_args(&mut args, guest),
+                Board::X86Pc => return Err(MachineError::PcBoard),
+            }
         }
         if let Some(disk) = &self.disk {
             disk_args(&mut args, disk);
@@ -422,7 +452,9 @@ impl Machine {
         if dump_dtb.is_some() {
             return Ok(args.0);
         }
-        if self.el3 {
+        if self.bios {
+            args.push("-bios").push(&self.image);
+        } else if self.el3 {
             args.push("-device").push(format!(
                 "loader,file={},addr={FIRMWARE_LOAD_ADDR:#x},cpu-num=0",
                 self.image.display()
@@ -451,6 +483,9 @@ impl Machine {
         let cpus = self.cpus.unwrap_or(VIRT_DEFAULT_CPUS);
         if !(1..=VIRT_GICV2_MAX_CPUS).contains(&cpus) {
             return Err(MachineError::VirtCpuCount { requested: cpus });
+        }
+        if self.sd_card.is_some() {
+            return Err(MachineError::VirtHasNoSdSlot);
         }
         let virtualization = match (self.el2, self.el3) {
             (_, true) => ",secure=on,virtualization=on",
@@ -491,10 +526,13 @@ impl Machine {
         if let Some(requested_mib) = self.memory_mib.filter(|&mib| mib != RPI4_MEMORY_MIB) {
             return Err(MachineError::Rpi4FixedMemory { requested_mib });
         }
+        // Guests for cordon load with the generic loader; the device tree
+        // must describe them (`raspi4b` loads it from its file at reset, so
+        // `guest-loader` nodes would not survive).
         let virt_only = [
-            (!self.guests.is_empty(), "a guest for cordon"),
             (self.initrd.is_some(), "an initrd"),
             (self.disk.is_some(), "a virtio disk"),
+            (self.bios, "booting from firmware (-bios)"),
         ];
         if let Some((_, what)) = virt_only.into_iter().find(|(asked, _)| *asked) {
             return Err(MachineError::VirtOnly { what });
@@ -503,6 +541,12 @@ impl Machine {
         let mut machine = OsString::from("raspi4b");
         machine.push(machine_suffix);
         args.push("-M").push(machine);
+        if let Some(card) = &self.sd_card {
+            let mut drive = OsString::from("file=");
+            drive.push(option_value(card.as_os_str()));
+            drive.push(",format=raw,if=sd");
+            args.push("-drive").push(drive);
+        }
         args.push("-m").push(memory_size(RPI4_MEMORY_MIB));
         args.push("-smp").push(RPI4_CPUS.to_string());
         // Multi-threaded TCG makes CPUs spinning on the spin-table starve the
@@ -543,6 +587,17 @@ fn guest_loader_args(args: &mut Args, guest: &PlacedGuest) {
     kernel.push(",bootargs=");
     kernel.push(option_value(guest.bootargs.as_ref()));
     args.push("-device").push(kernel);
+}
+
+/// Generic `loader` devices that put `guest`'s files in RAM as they are,
+/// for a device tree that describes them already.
+fn generic_loader_args(args: &mut Args, guest: &PlacedGuest) {
+    for placed in std::iter::once(&guest.kernel).chain(&guest.initrd) {
+        let mut device = OsString::from("loader,file=");
+        device.push(option_value(placed.file.as_os_str()));
+        device.push(format!(",addr={:#x},force-raw=on", placed.address));
+        args.push("-device").push(device);
+    }
 }
 
 /// A `guest-loader` device that loads `placed` as `what` (`kernel` or `initrd`).
@@ -723,6 +778,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn rpi4_takes_an_sd_card_and_virt_a_bios() {
+        let rpi4 = Machine::rpi4("u-boot.bin", "rpi4.dtb").sd_card("sd,1.img");
+        let rpi4_args = args(&rpi4);
+        assert!(has(&rpi4_args, "-drive", "file=sd,,1.img,format=raw,if=sd"));
+        assert!(has(&rpi4_args, "-kernel", "u-boot.bin"));
+        assert_eq!(rpi4.files().last(), Some(&Path::new("sd,1.img")));
+
+        let virt = args(&Machine::qemu_virt("u-boot.bin").bios().disk("sd.img"));
+        assert!(has(&virt, "-bios", "u-boot.bin"));
+        assert!(!virt.iter().any(|arg| arg == "-kernel"));
+        assert!(has(&virt, "-M", "virt,virtualization=on,gic-version=2"));
+
+        assert_eq!(
+            Machine::qemu_virt("u-boot.bin").sd_card("sd.img").args(),
+            Err(MachineError::VirtHasNoSdSlot)
+        );
+        assert!(matches!(
+            Machine::rpi4("u-boot.bin", "rpi4.dtb").bios().args(),
+            Err(MachineError::VirtOnly { .. })
+        ));
+    }
+
     fn guest() -> GuestLoad {
         GuestLoad {
             kernel: "vmlinuz".into(),
@@ -886,10 +964,14 @@ mod tests {
             })
         );
         assert!(rpi4().memory_mib(2048).args().is_ok());
-        assert!(matches!(
-            rpi4().guest(guest()).args(),
-            Err(MachineError::VirtOnly { .. })
-        ));
+        let with_guest = rpi4().guest(guest()).args().unwrap();
+        let loaders: Vec<_> = with_guest
+            .iter()
+            .map(|arg| arg.to_string_lossy())
+            .filter(|arg| arg.starts_with("loader,"))
+            .collect();
+        assert_eq!(loaders.len(), 2, "kernel and initrd: {with_guest:?}");
+        assert!(loaders.iter().all(|arg| arg.ends_with(",force-raw=on")));
         assert!(matches!(
             rpi4().disk("disk.img").args(),
             Err(MachineError::VirtOnly { .. })

@@ -45,6 +45,10 @@ pub mod marker {
     /// With `cordon.check`: around the output of `cordonctl info` and `list`.
     pub const CORDONCTL_BEGIN: &str = "cordon-mgmt-vm: cordonctl begin";
     pub const CORDONCTL_END: &str = "cordon-mgmt-vm: cordonctl end";
+    /// With `cordon.check`: two cordonctl clients on two CPUs, 10 rounds,
+    /// all answered.
+    pub const CONCURRENT_REQUESTS: &str =
+        "cordon-mgmt-vm: concurrent requests: 10 rounds, 0 failed";
     /// With `cordon.check-restart`: before the reboot, and after it.
     pub const RESTARTING: &str = "cordon-mgmt-vm: restarting";
     pub const SECOND_LIFE: &str = "cordon-mgmt-vm: second life";
@@ -83,6 +87,7 @@ pub fn expect_checks_under_cordon(deadline: Duration) -> Expect {
         .line(Pattern::line_with(&["board", "qemu-virt"]))
         .line(Pattern::line_with(&["mgmt", "running", "management"]))
         .line(marker::CORDONCTL_END)
+        .line(marker::CONCURRENT_REQUESTS)
 }
 
 /// The management VM's files, as `cargo xtask` prepares them.

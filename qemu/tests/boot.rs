@@ -1,9 +1,13 @@
 //! Boots cordon's board images under QEMU and checks what cordon prints, and
 //! boots the Linux management VM under cordon (and, to tell the VM's faults
-//! from cordon's, without it) and checks what the VM reports.
+//! from cordon's, without it) and checks what the VM reports. Boots cordon
+//! from the SD card images of `cargo xtask sdcard` too, as a board would:
+//! Debian's U-Boot runs the card's `boot.scr`, which loads cordon and the
+//! boot modules of its partition config and starts cordon.
 //!
-//! Run these through `cargo xtask test`, which builds the images and the
-//! management VM and passes their paths in the environment.
+//! Run these through `cargo xtask test`, which builds the images, the
+//! management VM and the card images and passes their paths in the
+//! environment.
 
 mod common;
 
@@ -22,6 +26,10 @@ const RPI4_DTB: &str = "CORDON_RPI4_DTB";
 const MGMT_KERNEL: &str = "CORDON_MGMT_KERNEL";
 const MGMT_INITRAMFS: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK: &str = "CORDON_MGMT_DISK";
+const SDCARD_RPI4: &str = "CORDON_SDCARD_RPI4";
+const UBOOT_RPI4: &str = "CORDON_UBOOT_RPI4";
+const SDCARD_QEMU_VIRT: &str = "CORDON_SDCARD_QEMU_VIRT";
+const UBOOT_QEMU_VIRT: &str = "CORDON_UBOOT_QEMU_VIRT";
 
 fn virt() -> Machine {
     Machine::qemu_virt(env_path(IMAGE_QEMU_VIRT))
@@ -169,7 +177,7 @@ fn mgmt_vm_restarts_after_a_reset() {
     let expect = Expect::within(MGMT_VM_DEADLINE)
         .line(mgmt_vm::marker::RESTARTING)
         .line("VM mgmt asked for a reset")
-        .line("restarting from its boot images (restart 1;")
+        .line("restarting from its images (restart 1;")
         .line(mgmt_vm::marker::SECOND_LIFE)
         .line(mgmt_vm::marker::POWERING_OFF)
         .forbid(mgmt_vm::marker::FAILED)
@@ -186,4 +194,58 @@ fn mgmt_vm_checks_out_without_cordon() {
     let machine = vm.native(&bootargs([CHECK_OPTION]));
     let transcript = boot_expecting(&machine, mgmt_vm::expect_checks(MGMT_VM_DEADLINE));
     check_mgmt_vm_report(&vm.disk, &transcript);
+}
+
+/// U-Boot's banner, before its version.
+const U_BOOT_BANNER: &str = "U-Boot 20";
+/// U-Boot's distro boot found the script on the card.
+const SCRIPT_FOUND: &str = "Found U-Boot script /boot.scr";
+/// The script's first words, then the device it runs from.
+const SCRIPT_RUNS: &str = "cordon: booting cordon.bin from";
+/// `booti` hands over.
+const STARTING: &str = "Starting kernel";
+/// What cordon says when it takes the `mgmt-only` example config, whose
+/// card `cargo xtask test` makes for virt: it found every boot module the
+/// script described.
+const MGMT_ONLY_TAKEN: &str = "partition config: 1 VMs, 0 channels";
+
+/// What a card boot prints, from U-Boot to cordon's banner on `board`; the
+/// script runs from `device`.
+fn through_u_boot(expect: Expect, board: &str, device: &str) -> Expect {
+    expect
+        .line(U_BOOT_BANNER)
+        .line(SCRIPT_FOUND)
+        .line(format!("{SCRIPT_RUNS} {device}").as_str())
+        .line(STARTING)
+        .line(banner(board))
+        .forbid("ERROR]")
+        .forbid("panic on cpu")
+}
+
+/// The Pi's firmware would start U-Boot as QEMU does here: the card holds
+/// U-Boot too, and the firmware that would load it.
+#[test]
+fn rpi4_u_boot_boots_cordon_from_the_sd_card() {
+    let machine =
+        Machine::rpi4(env_path(UBOOT_RPI4), env_path(RPI4_DTB)).sd_card(env_path(SDCARD_RPI4));
+    let expect = through_u_boot(Expect::within(DEADLINE), "rpi4", "mmc 0:1").forbid("cpu4 online");
+    boot_expecting(&machine, all_cpus_online(expect, 4));
+}
+
+/// U-Boot is virt's firmware and the card a virtio disk; the management VM
+/// of the card's config checks itself and powers the machine off.
+#[test]
+fn virt_u_boot_boots_cordon_and_the_management_vm_from_the_sd_card() {
+    let machine = Machine::qemu_virt(env_path(UBOOT_QEMU_VIRT))
+        .bios()
+        .cpus(mgmt_vm::CPUS)
+        .memory_mib(mgmt_vm::MEMORY_MIB)
+        .disk(env_path(SDCARD_QEMU_VIRT));
+    let expect = through_u_boot(
+        mgmt_vm::expect_checks_under_cordon(MGMT_VM_DEADLINE),
+        "qemu-virt",
+        "virtio 0:1",
+    )
+    .line(MGMT_ONLY_TAKEN);
+    boot_expecting(&machine, expect);
 }

@@ -10,17 +10,16 @@
 
 mod common;
 
-use std::fs;
 use std::path::PathBuf;
 
-use cordon_qemu::config_machine::{self, ConfigMachine};
+use cordon_qemu::config_machine::ConfigMachine;
 use cordon_qemu::hostile::{self, Report};
 use cordon_qemu::mgmt_vm::{self, CHECK_OPTION};
 use cordon_qemu::{Expect, Pattern, Transcript};
 
 use common::{
     DEADLINE, IMAGE_QEMU_VIRT, MGMT_VM_DEADLINE, SETTLE, boot_expecting, check_mgmt_vm_report,
-    env_path,
+    config_machine, env_path,
 };
 
 const GUEST_HOSTILE: &str = "CORDON_GUEST_HOSTILE";
@@ -46,14 +45,6 @@ const MIN_CONTAINED: usize = 25;
 /// The tag cordon puts before the console lines of VM `name`.
 fn tag(name: &str) -> String {
     format!("[{name}] ")
-}
-
-/// The machine `cargo xtask test` built for the example config `name`.
-fn config_machine(name: &str) -> ConfigMachine {
-    let path = env_path(&config_machine::env_var(name));
-    let text = fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
-    ConfigMachine::from_toml(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
 /// The disk of `machine`'s management VM, once it is clear that the VM
@@ -297,7 +288,7 @@ const LOOPING_VM: &str = "loop";
 /// Restarts the test wants to see.
 const MIN_RESTARTS: usize = 20;
 /// What cordon logs at each restart, up to the RAM it has left.
-const RESTARTING: &str = "restarting from its boot images (restart ";
+const RESTARTING: &str = "restarting from its images (restart ";
 const RAM_FREE: &str = " KiB of RAM free)";
 
 /// A VM that resets itself over and over comes back every time, cordon's
@@ -360,6 +351,35 @@ fn a_reset_loop_restarts_every_time_and_leaks_nothing() {
     );
 }
 
+/// The SHA-256 the management VM first loads the new image with.
+const WRONG_SHA256: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The hash the management VM computed of the image it loads into `beat`
+/// (busybox `sha256sum`) is the one cordon verified, started `beat` from and
+/// reports last; before that, `beat` ran another build.
+fn check_measured_load(transcript: &Transcript) {
+    let after = |text: &str| {
+        transcript
+            .lines()
+            .filter_map(|line| Some(line.split_once(text)?.1.to_owned()))
+            .last()
+            .unwrap_or_else(|| panic!("no line with {text:?}\n{transcript}"))
+    };
+    let image = after("cordon-mgmt-vm: image sha256 ");
+    assert_eq!(image.len(), 64, "not a SHA-256: {image:?}");
+    assert!(after("VM beat: loaded kernel verified (sha256 ").starts_with(&image));
+    assert!(
+        after("VM beat: starting from kernel sha256 ").starts_with(&format!("{image} (loaded)"))
+    );
+    assert_eq!(after("beat: kernel sha256 "), image, "cordonctl list");
+    let builds: Vec<&str> = transcript
+        .lines()
+        .filter(|line| line.starts_with(&tag(HEARTBEAT_VM)))
+        .filter_map(|line| line.split_once("hostile: build ").map(|(_, build)| build))
+        .collect();
+    assert_eq!(builds, ["default", "replacement"], "{transcript}");
+}
+
 /// The default `cargo xtask run` setup: the management VM, a Linux
 /// workload VM not mapped 1:1, and a heartbeat guest.
 const THREE_VMS: &str = "three-vms";
@@ -371,7 +391,9 @@ const WORKLOAD_UP: &str = "workload up: MemTotal:";
 /// (its RAM elsewhere than its guest-physical addresses) boots to its
 /// heartbeat, and the bare-metal guest beats. Through cordonctl the
 /// management VM stops the first workload, starts it again, and reads its
-/// console and cordon's log.
+/// console and cordon's log; then it loads another build of the bare-metal
+/// guest into its VM, which cordon refuses with a wrong SHA-256 (the VM
+/// stays stopped) and starts with the right one.
 #[test]
 fn three_vms_run_side_by_side() {
     let described = config_machine(THREE_VMS);
@@ -398,9 +420,33 @@ fn three_vms_run_side_by_side() {
             " 0 ",
         ]))
         .line("cordon-mgmt-vm: control end")
+        .line("cordon-mgmt-vm: load begin beat")
+        .line(Pattern::line_with(&[
+            "VM beat: loaded kernel refused: sha256 ",
+            &format!("expected {WRONG_SHA256}"),
+        ]))
+        .line(Pattern::line_with(&[
+            &tag(MGMT_VM),
+            "beat",
+            "stopped",
+            "workload",
+        ]))
+        .line(Pattern::line_with(&[
+            &tag(MGMT_VM),
+            "cordon-mgmt-vm: image sha256 ",
+        ]))
+        .line("VM beat: loaded kernel verified (sha256 ")
+        .line("VM beat: starting from kernel sha256 ")
+        .line(Pattern::line_with(&[
+            &tag(HEARTBEAT_VM),
+            "hostile: build replacement",
+        ]))
+        .line(Pattern::line_with(&[&tag(HEARTBEAT_VM), HEARTBEAT]))
+        .line("cordon-mgmt-vm: load end")
         .forbid("cordon-mgmt-vm: FAILED");
     let transcript = boot_expecting(&described.machine(), expect);
     check_mgmt_vm_report(&disk, &transcript);
+    check_measured_load(&transcript);
     // The console read through cordonctl holds what the workload printed.
     let mgmt_tag = tag(MGMT_VM);
     let console = transcript

@@ -29,8 +29,8 @@ tasks:
                         configs/three-vms.toml): the Linux management VM, a
                         Linux workload and a heartbeat guest, their consoles
                         on the same serial port (Ctrl-] moves the input)
-      --board B         qemu-virt (default), rpi4 (cordon alone), or x86-pc
-                        (cordon alone, its ISO under Bochs with VT-x)
+      --board B         qemu-virt (default), rpi4 (cordon alone without --config),
+                        or x86-pc (cordon alone, its ISO under Bochs with VT-x)
       --smp N           number of CPUs (qemu-virt: 1 to 8, default 2, or with
                         --config up to the highest CPU it gives out; rpi4: 4)
       --timeout S       stop QEMU after S seconds (then exit 0)
@@ -42,9 +42,18 @@ tasks:
                         e.g. \"cordon.check\" (check the VM, then power off)
       --mgmt-only       qemu-virt: the management VM alone (no config) instead
                         of the default three VMs
-      --config FILE     qemu-virt only: boot the VMs of a partition config
+      --config FILE     boot the VMs of a partition config
                         (built as by `build --config`), each VM's kernel and
                         initrd loaded where the config places them
+  sdcard [--board B] [--config FILE] [--guest-append \"ARGS\"]
+                        write an SD card image that U-Boot boots cordon from
+                        (target/cordon/B/[configs/NAME/]sdcard/sd.img): a
+                        FAT partition with cordon, the config's boot modules
+                        and a boot.scr; on rpi4 (the default) also the Pi's
+                        firmware, config.txt and U-Boot (see README.md for
+                        flashing it); on qemu-virt the config defaults to
+                        run's, and U-Boot is QEMU's -bios; ARGS go on the
+                        management VM's command line
   test                  install what is missing, run the host unit tests,
                         build every board, the management VM, the test
                         guests and the example partition configs of
@@ -52,6 +61,12 @@ tasks:
   bench                 boot the management VM without and with cordon, in
                         deterministic virtual time, and compare the time from
                         reset to its /init
+  mgmt-image            build the management VM's initramfs (busybox, cordonctl
+                        and the VM's other programs, for aarch64) and cordonctl
+                        for x86_64; print where they are
+  fuzz [--seconds S]    fuzz cordon's decoder of management requests for S
+                        seconds (default 60; installs a pinned nightly
+                        toolchain and cargo-fuzz if missing)
   help                  print this
 
 boards: qemu-virt, rpi4, x86-pc";
@@ -71,10 +86,24 @@ pub enum Task {
         append: Option<String>,
     },
     Run(RunOptions),
+    SdCard {
+        board: Board,
+        /// A partition config whose VMs go on the card.
+        config: Option<PathBuf>,
+        /// Added to the management VM's command line.
+        guest_append: Option<String>,
+    },
     Test,
     Bench,
+    MgmtImage,
+    Fuzz {
+        time: Duration,
+    },
     Help,
 }
+
+/// How long `fuzz` runs unless told.
+pub const DEFAULT_FUZZ_TIME: Duration = Duration::from_secs(60);
 
 /// Options of `cargo xtask run`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,9 +113,9 @@ pub struct RunOptions {
     pub timeout: Option<Duration>,
     pub el2: bool,
     pub append: Option<String>,
-    /// Added to the management VM's command line (qemu-virt only).
+    /// Added to the management VM's command line (qemu-virt, or a config).
     pub guest_append: Option<String>,
-    /// A partition config whose VMs to boot (qemu-virt only).
+    /// A partition config whose VMs to boot.
     pub config: Option<PathBuf>,
     /// Boot cordon's default partition (the management VM alone) instead
     /// of qemu-virt's default config.
@@ -128,8 +157,24 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
             append: args.value("--append")?,
         },
         Some("run") => Task::Run(parse_run(&mut args)?),
+        Some("sdcard") => Task::SdCard {
+            board: match args.value("--board")? {
+                Some(name) => board(&name)?,
+                None => Board::Rpi4,
+            },
+            config: args.value("--config")?.map(PathBuf::from),
+            guest_append: args.value("--guest-append")?,
+        },
         Some("test") => Task::Test,
         Some("bench") => Task::Bench,
+        Some("mgmt-image") => Task::MgmtImage,
+        Some("fuzz") => Task::Fuzz {
+            time: args
+                .value("--seconds")?
+                .map(|s| number("--seconds", &s).map(Duration::from_secs))
+                .transpose()?
+                .unwrap_or(DEFAULT_FUZZ_TIME),
+        },
         Some(other) => return Err(Error::Usage(format!("unknown task `{other}`"))),
     };
     args.finish()?;
@@ -157,17 +202,12 @@ fn parse_run(args: &mut Options) -> Result<RunOptions> {
         config: args.value("--config")?.map(PathBuf::from),
         mgmt_only: args.flag("--mgmt-only"),
     };
-    if options.config.is_some() && options.board != Board::QemuVirt {
+    if options.guest_append.is_some()
+        && options.config.is_none()
+        && options.board != Board::QemuVirt
+    {
         return Err(Error::Usage(format!(
-            "--config boots its VMs on {} only; `build --board {} --config FILE` checks and \
-             embeds a config",
-            Board::QemuVirt,
-            options.board
-        )));
-    }
-    if options.guest_append.is_some() && options.board != Board::QemuVirt {
-        return Err(Error::Usage(format!(
-            "--guest-append is for the management VM, which only {} boots for now",
+            "--guest-append is for the management VM, which {} boots without a config",
             Board::QemuVirt
         )));
     }
@@ -365,6 +405,31 @@ mod tests {
     }
 
     #[test]
+    fn sdcard_defaults_to_the_pi() {
+        assert_eq!(
+            parse_words("sdcard").unwrap(),
+            Task::SdCard {
+                board: Board::Rpi4,
+                config: None,
+                guest_append: None,
+            }
+        );
+        assert_eq!(
+            parse_words("sdcard --board qemu-virt --config c.toml --guest-append cordon.check")
+                .unwrap(),
+            Task::SdCard {
+                board: Board::QemuVirt,
+                config: Some("c.toml".into()),
+                guest_append: Some("cordon.check".to_owned()),
+            }
+        );
+        assert!(matches!(
+            parse_words("sdcard --smp 2"),
+            Err(Error::Usage(_))
+        ));
+    }
+
+    #[test]
     fn bench_takes_no_options() {
         assert_eq!(parse_words("bench").unwrap(), Task::Bench);
         assert!(matches!(
@@ -383,7 +448,6 @@ mod tests {
             "run --smp 1 --smp 2",
             "run --verbose",
             "run --board rpi4 --guest-append quiet",
-            "run --board rpi4 --config a.toml",
             "build --config",
             "test extra",
         ] {

@@ -15,6 +15,7 @@ mod partition;
 mod paths;
 mod pc_iso;
 mod prereq;
+mod sdcard;
 #[cfg(test)]
 mod test_elf;
 
@@ -63,7 +64,19 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
                 .map(|_| ())
         }
         Task::Run(options) => commands::run::run(&workspace, &options),
+        Task::SdCard {
+            board,
+            config,
+            guest_append,
+        } => commands::sdcard::sdcard(
+            &workspace,
+            board,
+            config.as_deref(),
+            guest_append.as_deref(),
+        ),
         Task::Test => commands::test::test(&workspace),
         Task::Bench => commands::bench::bench(&workspace),
+        Task::MgmtImage => commands::mgmt_image::mgmt_image(&workspace),
+        Task::Fuzz { time } => commands::fuzz::fuzz(&workspace, time),
     }
 }

@@ -1,5 +1,6 @@
-//! Static aarch64 Linux programs for the management VM, built from the
-//! workspace's crates for `aarch64-unknown-linux-musl`. The LLVM linker that
+//! Static Linux programs for the management VM, built from the workspace's
+//! crates for `aarch64-unknown-linux-musl` (the VM of the Arm boards) or
+//! `x86_64-unknown-linux-musl` (the x86 board's). The LLVM linker that
 //! comes with Rust links them against the musl C library and start files that
 //! the Rust target ships ("self-contained"): no cross C toolchain is needed.
 
@@ -12,44 +13,75 @@ use object::read::elf::{FileHeader, ProgramHeader};
 
 use crate::error::{Error, Result};
 use crate::exec;
-use crate::paths::{MUSL_TARGET, Workspace};
+use crate::paths::Workspace;
 
 /// The linker, found in the toolchain's own tools directory.
 const LINKER: &str = "rust-lld";
 
-/// Builds the program `binary` of the workspace package `package`; returns
-/// the path of the static executable.
-pub fn build(workspace: &Workspace, package: &str, binary: &str) -> Result<PathBuf> {
+/// The architecture of a management VM's programs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MuslTarget {
+    Aarch64,
+    X86_64,
+}
+
+impl MuslTarget {
+    /// The Rust target.
+    pub fn triple(self) -> &'static str {
+        match self {
+            Self::Aarch64 => "aarch64-unknown-linux-musl",
+            Self::X86_64 => "x86_64-unknown-linux-musl",
+        }
+    }
+
+    /// The ELF machine of its programs.
+    fn machine(self) -> elf::Machine {
+        match self {
+            Self::Aarch64 => elf::EM_AARCH64,
+            Self::X86_64 => elf::EM_X86_64,
+        }
+    }
+}
+
+/// Builds the program `binary` of the workspace package `package` for
+/// `target`; returns the path of the static executable.
+pub fn build(
+    workspace: &Workspace,
+    target: MuslTarget,
+    package: &str,
+    binary: &str,
+) -> Result<PathBuf> {
+    let triple = target.triple();
     exec::run(
         exec::cargo(workspace.root())
             .args(["build", "--release", "--package", package, "--bin", binary])
-            .args(["--target", MUSL_TARGET])
+            .args(["--target", triple])
             .arg("--config")
-            .arg(format!("target.{MUSL_TARGET}.linker=\"{LINKER}\""))
+            .arg(format!("target.{triple}.linker=\"{LINKER}\""))
             // The workspace's release profile keeps debug information for
             // the hypervisor; the VM's programs go into a RAM disk without it.
             .args(["--config", "profile.release.strip=\"symbols\""]),
     )?;
-    let path = workspace.musl_binary(binary);
-    check_static(&path)?;
+    let path = workspace.musl_binary(triple, binary);
+    check_static(&path, target)?;
     Ok(path)
 }
 
-/// Checks that `path` is an aarch64 ELF that needs no dynamic loader.
-fn check_static(path: &Path) -> Result<()> {
+/// Checks that `path` is an ELF for `target` that needs no dynamic loader.
+fn check_static(path: &Path, target: MuslTarget) -> Result<()> {
     let bytes = fs::read(path)
         .map_err(|error| Error::io(format!("cannot read {}", path.display()), error))?;
-    static_aarch64(&bytes).map_err(|problem| Error::BadFile {
+    static_program(&bytes, target).map_err(|problem| Error::BadFile {
         path: path.to_owned(),
         problem,
     })
 }
 
-fn static_aarch64(bytes: &[u8]) -> Result<(), String> {
+fn static_program(bytes: &[u8], target: MuslTarget) -> Result<(), String> {
     let header = FileHeader64::<Endianness>::parse(bytes).map_err(|error| error.to_string())?;
     let endian = header.endian().map_err(|error| error.to_string())?;
-    if header.e_machine(endian) != elf::EM_AARCH64 {
-        return Err("not an aarch64 program".to_owned());
+    if header.e_machine(endian) != target.machine() {
+        return Err(format!("not a program for {}", target.triple()));
     }
     let segments = header
         .program_headers(endian, bytes)
@@ -72,12 +104,20 @@ mod tests {
     use crate::test_elf::TestElf;
 
     #[test]
-    fn accepts_a_static_aarch64_program() {
+    fn accepts_a_static_program_of_its_target() {
         let program = TestElf {
             machine: elf::EM_AARCH64,
             segments: vec![(elf::PT_LOAD, 0x40_0000, vec![0; 16], 16)],
         };
-        assert_eq!(static_aarch64(&program.bytes()), Ok(()));
+        assert_eq!(
+            static_program(&program.bytes(), MuslTarget::Aarch64),
+            Ok(())
+        );
+        let x86 = TestElf {
+            machine: elf::EM_X86_64,
+            segments: vec![(elf::PT_LOAD, 0x40_0000, vec![0; 16], 16)],
+        };
+        assert_eq!(static_program(&x86.bytes(), MuslTarget::X86_64), Ok(()));
     }
 
     #[test]
@@ -92,7 +132,7 @@ mod tests {
             )],
         };
         assert!(
-            static_aarch64(&dynamic.bytes())
+            static_program(&dynamic.bytes(), MuslTarget::Aarch64)
                 .unwrap_err()
                 .contains("dynamically")
         );
@@ -100,7 +140,7 @@ mod tests {
             machine: elf::EM_X86_64,
             segments: vec![],
         };
-        assert!(static_aarch64(&x86.bytes()).is_err());
-        assert!(static_aarch64(b"#!/bin/sh\n").is_err());
+        assert!(static_program(&x86.bytes(), MuslTarget::Aarch64).is_err());
+        assert!(static_program(b"#!/bin/sh\n", MuslTarget::Aarch64).is_err());
     }
 }

@@ -7,13 +7,15 @@ use std::path::{Path, PathBuf};
 
 use cordon_qemu::Board;
 
-/// The Rust target the hypervisor is built for (on the aarch64 boards)
-/// and the test guests are.
-pub const BARE_METAL_TARGET: &str = "aarch64-unknown-none";
+/// The Rust target the hypervisor is built for: general-purpose registers
+/// only, so that cordon never touches the FP/SIMD registers its guests own
+/// (it does not save them at VM exits), as Linux and other hypervisors
+/// build with `-mgeneral-regs-only`.
+pub const HYPERVISOR_TARGET: &str = "aarch64-unknown-none-softfloat";
+/// The Rust target of the bare-metal test guests, which may use FP/SIMD.
+pub const GUEST_TARGET: &str = "aarch64-unknown-none";
 /// The Rust target of the x86-pc board.
 pub const PC_TARGET: &str = "x86_64-unknown-none";
-/// The Rust target of the management VM's programs: static aarch64 Linux.
-pub const MUSL_TARGET: &str = "aarch64-unknown-linux-musl";
 /// A test guest `<name>` is the crate (and binary) `cordon-guest-<name>`.
 pub const GUEST_CRATE_PREFIX: &str = "cordon-guest-";
 
@@ -98,10 +100,20 @@ impl Workspace {
 
     /// The ELF that cargo builds for the test guest `name` (`qemu/guests/<name>`).
     pub fn guest_elf(&self, name: &str) -> PathBuf {
-        self.target
-            .join(BARE_METAL_TARGET)
-            .join("release")
-            .join(format!("{GUEST_CRATE_PREFIX}{name}"))
+        guest_elf_in(&self.target, name)
+    }
+
+    /// Cargo's target directory for builds of the test guests labelled
+    /// `label`, so that they and the default builds do not undo each other;
+    /// and the ELF of the guest `name` in it.
+    pub fn labelled_guest(&self, name: &str, label: &str) -> (PathBuf, PathBuf) {
+        let target = self
+            .target
+            .join("cordon")
+            .join("labelled-guests")
+            .join(label);
+        let elf = guest_elf_in(&target, name);
+        (target, elf)
     }
 
     /// Where bootable images of the test guests go.
@@ -110,8 +122,8 @@ impl Workspace {
     }
 
     /// A program built for the management VM.
-    pub fn musl_binary(&self, name: &str) -> PathBuf {
-        self.target.join(MUSL_TARGET).join("release").join(name)
+    pub fn musl_binary(&self, triple: &str, name: &str) -> PathBuf {
+        self.target.join(triple).join("release").join(name)
     }
 
     /// The management VM's sources: `/init` and the programs' crates.
@@ -134,8 +146,15 @@ impl Workspace {
 pub fn board_target(board: Board) -> &'static str {
     match board {
         Board::X86Pc => PC_TARGET,
-        Board::QemuVirt | Board::Rpi4 => BARE_METAL_TARGET,
+        Board::QemuVirt | Board::Rpi4 => HYPERVISOR_TARGET,
     }
+}
+
+fn guest_elf_in(target: &Path, name: &str) -> PathBuf {
+    target
+        .join(GUEST_TARGET)
+        .join("release")
+        .join(format!("{GUEST_CRATE_PREFIX}{name}"))
 }
 
 /// What a build with a partition config writes, in a directory of its own.
@@ -153,6 +172,12 @@ impl ConfigOutput {
     /// The binary partition config embedded in the image.
     pub fn config_bin(&self) -> PathBuf {
         self.dir.join("config.bin")
+    }
+
+    /// rpi4: the device tree the tools give QEMU, as firmware would give
+    /// it to cordon (see `partition::rpi4_dtb`).
+    pub fn firmware_dtb(&self) -> PathBuf {
+        self.dir.join("firmware.dtb")
     }
 
     /// The device tree QEMU gives the board, as the config was checked against.

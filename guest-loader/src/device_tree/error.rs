@@ -1,6 +1,7 @@
 //! Why a VM's device tree could not be built.
 
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 
 use super::MAX_VCPUS;
@@ -71,6 +72,23 @@ pub enum GuestDtError {
     NodeConflict { path: String },
     /// `stdout-path` names no node the VM gets.
     StdoutNotPassedThrough { path: String },
+    /// Part of the RAM of a VM trusted with DMA is beyond the reach of a
+    /// bus's DMA masters.
+    RamOutOfDmaReach {
+        bus: String,
+        /// The first physical address out of reach.
+        pa: u64,
+        /// CPU-physical windows the masters reach: `(start, size)`.
+        reach: Vec<(u64, u64)>,
+    },
+    /// A bus's `dma-ranges` has no window at all.
+    NoDmaWindow { bus: String },
+    /// A recomposed `dma-ranges` address or size does not fit the bus's cells.
+    DmaWindowTooWide {
+        bus: String,
+        value: u64,
+        cells: usize,
+    },
     /// The device tree writer refused the tree.
     Write(vm_fdt::Error),
 }
@@ -164,6 +182,21 @@ impl fmt::Display for GuestDtError {
             Self::StdoutNotPassedThrough { path } => write!(
                 f,
                 "stdout-path {path} is not a device passed through to the VM"
+            ),
+            Self::RamOutOfDmaReach { bus, pa, reach } => {
+                write!(
+                    f,
+                    "{bus}: the VM's RAM at physical {pa:#x} is beyond the reach of the bus's DMA masters, which reach"
+                )?;
+                for (start, size) in reach {
+                    write!(f, " {start:#x}-{:#x}", start.saturating_add(*size))?;
+                }
+                write!(f, " (place the VM's memory lower, e.g. memory.below)")
+            }
+            Self::NoDmaWindow { bus } => write!(f, "{bus}: dma-ranges has no window"),
+            Self::DmaWindowTooWide { bus, value, cells } => write!(
+                f,
+                "{bus}: dma-ranges value {value:#x} does not fit {cells} cells"
             ),
             Self::Write(err) => write!(f, "writing the device tree: {err}"),
         }

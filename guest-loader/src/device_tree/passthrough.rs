@@ -86,7 +86,7 @@ pub(super) fn add(
     Ok(())
 }
 
-fn not_provided(path: &str, provided: &[String]) -> Result<(), GuestDtError> {
+pub(super) fn not_provided(path: &str, provided: &[String]) -> Result<(), GuestDtError> {
     match provided.iter().find(|p| covers(path, p) || covers(p, path)) {
         Some(p) => Err(GuestDtError::ProvidedByCordon {
             device: path.into(),
@@ -98,7 +98,7 @@ fn not_provided(path: &str, provided: &[String]) -> Result<(), GuestDtError> {
 
 /// Puts the boot node at `path`, whole, into the guest tree, recreating the
 /// buses above it. Nothing happens if it is already there.
-fn insert(index: &BootIndex, root: &mut Node, path: &str) -> Result<(), GuestDtError> {
+pub(super) fn insert(index: &BootIndex, root: &mut Node, path: &str) -> Result<(), GuestDtError> {
     let names: Vec<&str> = path.split('/').filter(|n| !n.is_empty()).collect();
     let mut node = root;
     let mut at = String::new();

@@ -40,9 +40,11 @@ fn virt_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         bootargs: "console=ttyAMA0 root=/dev/vda",
         initrd: None,
         stdout_path: None,
+        emulated_console: None,
         gic: VIRT_GIC_AT,
         channels: &[],
         management: None,
+        dma: BusDma::AsOnHost,
     }
 }
 
@@ -54,9 +56,11 @@ fn rpi4_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         bootargs: "console=ttyS1",
         initrd: None,
         stdout_path: None,
+        emulated_console: None,
         gic: RPI4_GIC_AT,
         channels: &[],
         management: None,
+        dma: BusDma::AsOnHost,
     }
 }
 
@@ -866,3 +870,5 @@ fn the_management_region_is_reserved_memory_outside_ram() {
     assert!(property_names(region).contains(&"no-map"));
     assert_eq!(cells(region, "interrupts"), [0, 254, 1]);
 }
+
+mod initrd_patch;

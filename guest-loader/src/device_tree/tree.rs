@@ -128,6 +128,15 @@ pub(super) fn find<'n>(root: &'n Node, path: &str) -> Option<&'n Node> {
         .try_fold(root, |node, name| node.child(name))
 }
 
+/// The node at `path` below `root`, to change it.
+pub(super) fn find_mut<'n>(root: &'n mut Node, path: &str) -> Option<&'n mut Node> {
+    path.split('/')
+        .filter(|name| !name.is_empty())
+        .try_fold(root, |node, name| {
+            node.children.iter_mut().find(|child| child.name == name)
+        })
+}
+
 /// Serialises the tree whose root is `root`.
 pub(super) fn to_dtb(root: &Node) -> Result<Vec<u8>, vm_fdt::Error> {
     let mut writer = FdtWriter::new()?;

@@ -36,10 +36,13 @@ pub enum ErrorCode {
     NotPermitted = 11,
     /// cordon failed to carry out a valid request; its log says why.
     Internal = 12,
+    /// A loaded kernel that cordon cannot boot: not an arm64 `Image`, or
+    /// one that must go at an offset other than 0 (added in ABI 1.1).
+    BadImage = 13,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         Self::BadMagic,
         Self::BadVersion,
         Self::BadRequest,
@@ -52,6 +55,7 @@ impl ErrorCode {
         Self::Busy,
         Self::NotPermitted,
         Self::Internal,
+        Self::BadImage,
     ];
 
     /// The code numbered `value`, if there is one (0 is success, not a code).
@@ -75,6 +79,7 @@ impl fmt::Display for ErrorCode {
             Self::Busy => "cordon is busy with another request",
             Self::NotPermitted => "not permitted on this VM",
             Self::Internal => "cordon failed (see its log)",
+            Self::BadImage => "the loaded kernel is not an image cordon can boot",
         })
     }
 }

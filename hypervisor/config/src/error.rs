@@ -161,6 +161,18 @@ pub enum Problem {
         size: u64,
         below: u64,
     },
+    /// A VM trusted with DMA has fixed memory its devices' masters do not
+    /// reach.
+    BeyondDmaReach {
+        start: u64,
+        end: u64,
+        reach: u64,
+    },
+    /// No free piece where a VM trusted with DMA would have its memory.
+    NothingInDmaReach {
+        size: u64,
+        reach: u64,
+    },
     NoSuchDevice {
         path: String,
     },
@@ -172,6 +184,12 @@ pub enum Problem {
     Owned {
         path: String,
         owner: Owner,
+    },
+    /// A device below a bus with DMA translation, in a VM not trusted with
+    /// DMA.
+    DmaNotTrusted {
+        path: String,
+        bus: String,
     },
 }
 
@@ -351,9 +369,26 @@ impl fmt::Display for Problem {
                 "the board has no {} of free RAM below {below:#x}",
                 Bytes(*size)
             ),
+            Self::BeyondDmaReach { start, end, reach } => write!(
+                f,
+                "{start:#x}-{:#x} is not all below {reach:#x}, where the DMA masters of the \
+                 VM's devices reach",
+                end - 1
+            ),
+            Self::NothingInDmaReach { size, reach } => write!(
+                f,
+                "the board has no {} of free RAM below {reach:#x}, where the DMA masters of \
+                 the VM's devices reach",
+                Bytes(*size)
+            ),
             Self::NoSuchDevice { path } => write!(f, "{path} is not in the board's device tree"),
             Self::NoRegisters { path } => write!(f, "{path} has no reg with registers to map"),
             Self::Owned { path, owner } => write!(f, "{path} is {owner}, which cordon keeps"),
+            Self::DmaNotTrusted { path, bus } => write!(
+                f,
+                "{path} may master DMA (its bus {bus} has dma-ranges) and there is no IOMMU: \
+                 set dma-trusted = true to trust the VM with all memory the bus reaches"
+            ),
         }
     }
 }

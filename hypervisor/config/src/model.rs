@@ -47,6 +47,12 @@ pub struct VmConfig {
     /// waits on the hardware.
     #[serde(default, rename = "trap-wait")]
     pub trap_wait: bool,
+    /// The VM may program DMA masters among its devices
+    /// (`dma-trusted = true`): without an IOMMU they reach all memory their
+    /// bus reaches, not only the VM's. Required for any device below a bus
+    /// with `dma-ranges`; its RAM is then placed within the masters' reach.
+    #[serde(default, rename = "dma-trusted")]
+    pub dma_trusted: bool,
 }
 
 fn default_console() -> bool {

@@ -7,6 +7,7 @@
 //! which cordon checks on a private copy and answers in the region.
 //! [`ring`] keeps the end of each VM's console and of cordon's log.
 
+pub mod image_load;
 pub mod ring;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod service;

@@ -7,9 +7,9 @@ use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use cordon_abi::{
-    DATA_OFFSET, DOORBELL_SIZE, ErrorCode, Event, ExitCounts, Info, REGION_SIZE, Reply, Request,
-    RequestIds, Response, RingChunk, VmList, VmState as AbiState, VmStatus, decode_request,
-    encode_response, event_offset, event_record, init_region, request_ids, wire,
+    DATA_OFFSET, DOORBELL_SIZE, Digest, ErrorCode, Event, ExitCounts, Info, REGION_SIZE, Reply,
+    Request, RequestIds, Response, RingChunk, VmList, VmState as AbiState, VmStatus,
+    decode_request, encode_response, event_offset, event_record, init_region, request_ids, wire,
 };
 use log::{info, warn};
 use spin::mutex::SpinMutex;
@@ -18,6 +18,7 @@ use super::ring::ByteRing;
 use crate::arch::aarch64::cpu as arch_cpu;
 use crate::mm::PhysRange;
 use crate::vm::exits::ExitReason;
+use crate::vm::images::Measurement;
 use crate::vm::lifecycle::{self, VmState};
 use crate::vm::spec::Role;
 use crate::vm::{self, Vm};
@@ -134,6 +135,11 @@ enum Answer {
     },
     Vms(Vec<OwnedStatus>),
     Done,
+    Loaded(u64),
+    Measured {
+        size: u64,
+        sha256: Digest,
+    },
     Ring {
         start: u64,
         end: u64,
@@ -152,6 +158,8 @@ struct OwnedStatus {
     restarts: u32,
     uptime_ns: u64,
     exits: ExitCounts,
+    last_start: Measurement,
+    images_pending: bool,
 }
 
 fn carry_out(vm: &'static Vm, request: Request) -> Answer {
@@ -173,8 +181,32 @@ fn carry_out(vm: &'static Vm, request: Request) -> Answer {
             target(name).map(|target| ring_answer(&target.console_ring.lock(), position))
         }
         Request::ReadLog { position } => Ok(ring_answer(&LOG.lock(), position)),
-        Request::LoadBegin { .. } | Request::LoadChunk { .. } | Request::LoadEnd { .. } => {
-            Err(ErrorCode::Unsupported)
+        Request::LoadBegin {
+            vm: name,
+            image,
+            size,
+            sha256,
+        } => target(name).and_then(loadable).and_then(|target| {
+            let ram = target.guest_memory();
+            let mut images = target.images.lock();
+            images.begin_load(&target.name, ram, image, size, sha256)?;
+            Ok(Answer::Done)
+        }),
+        Request::LoadChunk {
+            vm: name,
+            image,
+            offset,
+            data,
+        } => target(name).and_then(loadable).and_then(|target| {
+            let loaded = target.images.lock().load_chunk(image, offset, data)?;
+            Ok(Answer::Loaded(loaded))
+        }),
+        Request::LoadEnd { vm: name, image } => {
+            target(name).and_then(loadable).and_then(|target| {
+                let ram = target.guest_memory();
+                let (size, sha256) = target.images.lock().end_load(&target.name, ram, image)?;
+                Ok(Answer::Measured { size, sha256 })
+            })
         }
     };
     if let Err(code) = result {
@@ -211,13 +243,14 @@ fn status(vm: &Vm) -> OwnedStatus {
         exits.set(reason, vm.exits.get(reason));
     }
     let state = vm.lifecycle.state();
+    let mut images = vm.images.lock();
     OwnedStatus {
         name: vm.name.clone(),
         state: abi_state(state),
         management: vm.spec.role == Role::Management,
         vcpus: vm.vcpus.len() as u32,
         cpu_mask: vm.vcpus.iter().fold(0, |mask, v| mask | (1 << v.pcpu)),
-        memory: vm.payload.ram.size(),
+        memory: vm.ram.size(),
         restarts: vm.lifecycle.restarts(),
         uptime_ns: if state == VmState::Running {
             uptime_ns().saturating_sub(vm.lifecycle.started_ns())
@@ -225,6 +258,8 @@ fn status(vm: &Vm) -> OwnedStatus {
             0
         },
         exits,
+        last_start: images.last_start(),
+        images_pending: images.pending(),
     }
 }
 
@@ -232,8 +267,19 @@ fn start(target: &'static Vm) -> Result<Answer, ErrorCode> {
     if target.spec.role == Role::Management {
         return Err(ErrorCode::NotPermitted);
     }
-    lifecycle::start_stopped(target).map_err(|_| ErrorCode::WrongState)?;
+    lifecycle::start_stopped(target)?;
     Ok(Answer::Done)
+}
+
+/// A VM images may be loaded into: a stopped workload VM.
+fn loadable(target: &'static Vm) -> Result<&'static Vm, ErrorCode> {
+    if target.spec.role == Role::Management {
+        Err(ErrorCode::NotPermitted)
+    } else if target.lifecycle.state() != VmState::Stopped {
+        Err(ErrorCode::WrongState)
+    } else {
+        Ok(target)
+    }
 }
 
 fn stop(target: &'static Vm, restart: bool) -> Result<Answer, ErrorCode> {
@@ -274,9 +320,9 @@ fn respond(port: &ManagementPort, copy: &mut [u8], ids: RequestIds, answer: &Ans
                 restarts: s.restarts,
                 uptime_ns: s.uptime_ns,
                 exits: s.exits,
-                kernel_sha256: None,
-                initrd_sha256: None,
-                images_pending: false,
+                kernel_sha256: s.last_start.kernel,
+                initrd_sha256: s.last_start.initrd,
+                images_pending: s.images_pending,
             })
             .collect(),
         _ => Vec::new(),
@@ -299,6 +345,11 @@ fn respond(port: &ManagementPort, copy: &mut [u8], ids: RequestIds, answer: &Ans
         })),
         Answer::Vms(_) => Ok(Response::Vms(VmList::Statuses(&statuses))),
         Answer::Done => Ok(Response::Done),
+        Answer::Loaded(loaded) => Ok(Response::Loaded { loaded: *loaded }),
+        Answer::Measured { size, sha256 } => Ok(Response::Measured {
+            size: *size,
+            sha256: *sha256,
+        }),
         Answer::Ring { start, end, bytes } => Ok(Response::Ring(RingChunk {
             start: *start,
             end: *end,

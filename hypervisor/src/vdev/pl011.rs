@@ -36,12 +36,9 @@ const FR_TXFE: u32 = 1 << 7;
 const INT_RX: u32 = 1 << 4;
 const INT_TX: u32 = 1 << 5;
 const INT_RX_TIMEOUT: u32 = 1 << 6;
-/// Register frame size guests see.
-pub const SIZE: u64 = 0x1000;
 /// PL011 r1p5 peripheral ID and the PrimeCell component ID, byte per word.
 const ID_BYTES: [u32; 8] = [0x11, 0x10, 0x34, 0x00, 0x0d, 0xf0, 0x05, 0xb1];
-/// Bytes of guest input that may wait; more are dropped.
-const RX_DEPTH: usize = 64;
+const RX_DEPTH: usize = super::CONSOLE_INPUT_DEPTH;
 /// Reset values of the control registers (UART off; 8-bit words... as the
 /// TRM gives them).
 const CR_RESET: u32 = 0x0300;

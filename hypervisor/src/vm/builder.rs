@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 use cordon_abi::REGION_SIZE;
 use cordon_guest_loader::GuestMemory;
 use cordon_guest_loader::device_tree::{
-    self, GuestChannel, GuestGic, GuestManagement, VmDescription,
+    self, GuestChannel, GuestGic, GuestManagement, RamMapping, VmDescription,
 };
 use cordon_guest_loader::linux_boot;
 use fdt::Fdt;
@@ -23,17 +23,18 @@ use crate::arch::aarch64::pagetable::{MapError, PAGE_SIZE, PageTable, TableStore
 use crate::arch::aarch64::stage2::{self, Stage2Attrs};
 use crate::arch::aarch64::vgic::CPU_INTERFACE_SIZE;
 use crate::arch::aarch64::vgic::distributor::VirtualDistributor;
-use crate::board::Board;
+use crate::board::{Board, UartKind};
 use crate::dt;
 use crate::management::ManagementPort;
 use crate::management::ring::ByteRing;
 use crate::mm::region::RegionSet;
 use crate::mm::{FRAME_SIZE, PhysRange};
-use crate::vdev::pl011::VirtualPl011;
+use crate::vdev::VirtualUart;
 use crate::vm::channel::{ChannelEnd, DOORBELL_SIZE};
 use crate::vm::exits::ExitCounters;
+use crate::vm::images::VmImages;
 use crate::vm::spec::{ChannelEndSpec, Role, VmSpec};
-use crate::vm::{BootPayload, EmulatedUart, Lifecycle, Vcpu, Vm};
+use crate::vm::{EmulatedUart, Lifecycle, Vcpu, Vm};
 
 /// GIC interrupt specifier: type cell values and the trigger flag mask.
 const IRQ_TYPE_SPI: u32 = 0;
@@ -125,8 +126,8 @@ fn device(fdt: &Fdt, path: &str) -> Result<Device, BuildError> {
 
 /// Builds VM number `vmid` from `spec` with physical RAM `ram` seen at
 /// guest-physical `ipa_base`, loads its images and starts its vCPU 0.
-/// `console` is the boot DT's console UART path, where an emulated PL011
-/// appears if the VM asks for a console.
+/// `console` is the boot DT's console UART (kind and path), where an
+/// emulated UART of the same kind appears if the VM asks for a console.
 #[allow(clippy::too_many_arguments)]
 pub fn build(
     spec: VmSpec,
@@ -136,7 +137,7 @@ pub fn build(
     channel_specs: Vec<ChannelEndSpec>,
     fdt: &Fdt,
     board: &Board,
-    console: Option<&str>,
+    console: Option<(UartKind, &str)>,
 ) -> Result<&'static Vm, BuildError> {
     let vcpu_count = spec.cpus.len();
 
@@ -165,7 +166,7 @@ pub fn build(
     vdist.give(VIRTUAL_TIMER_PPI);
     let console = console.filter(|_| spec.console);
     let uart = match console {
-        Some(path) => {
+        Some((kind, path)) => {
             let console_device = device(fdt, path)?;
             let &(spi, _) = console_device
                 .spis
@@ -179,7 +180,7 @@ pub fn build(
             Some(EmulatedUart {
                 ipa: console_device.registers.start,
                 spi,
-                model: SpinMutex::new(VirtualPl011::new()),
+                model: SpinMutex::new(VirtualUart::new(kind)),
                 pending_line: SpinMutex::new(heapless::Vec::new()),
                 pending_since: core::sync::atomic::AtomicU64::new(0),
             })
@@ -239,14 +240,18 @@ pub fn build(
 
     // The guest's device tree (describing the emulated console as the UART
     // it stands for) and where kernel, initrd and DTB go.
-    let paths: Vec<&str> = console
-        .into_iter()
-        .chain(spec.devices.iter().map(String::as_str))
-        .collect();
+    let paths: Vec<&str> = spec.devices.iter().map(String::as_str).collect();
+    let console_path = console.map(|(_, path)| path);
     let ram_region = GuestMemory {
         ipa: ipa_base,
         size: ram.size(),
     };
+    let ram_mapping = RamMapping {
+        ipa: ipa_base,
+        pa: ram.start,
+        size: ram.size(),
+    };
+    let bus_dma = crate::vm::dma::bus_view(&spec, core::slice::from_ref(&ram_mapping));
     let kernel_bytes = module_bytes(spec.kernel);
     let initrd_len = spec.initrd.map_or(0, |m| m.size() as usize);
     // The management interface: its region after the channels, then the
@@ -280,7 +285,8 @@ pub fn build(
         devices: &paths,
         bootargs: &spec.bootargs,
         initrd,
-        stdout_path: console,
+        stdout_path: console_path,
+        emulated_console: console_path,
         gic: GuestGic {
             distributor: board.gic.gicd,
             cpu_interface: board.gic.gicc,
@@ -291,6 +297,7 @@ pub fn build(
             size: port.region.size(),
             spi: port.spi,
         }),
+        dma: bus_dma,
     };
     // The DTB's size does not depend on where the initrd goes: size it
     // first with a placeholder, then build it for real.
@@ -332,12 +339,14 @@ pub fn build(
         distributor: SpinMutex::new(vdist),
         gicd_ipa: board.gic.gicd,
         exits: ExitCounters::new(),
-        payload: BootPayload {
-            ram,
-            ipa_base,
+        ram,
+        ipa_base,
+        images: SpinMutex::new(VmImages::from_boot_modules(
+            spec.kernel,
+            spec.initrd,
             plan,
             dtb,
-        },
+        )),
         lifecycle: Lifecycle::new(),
         spec,
     }));
@@ -365,19 +374,18 @@ fn take_free_spi(vdist: &mut VirtualDistributor, next: &mut u32) -> u32 {
 /// Copies the VM's kernel, initrd and device tree into its RAM (after
 /// clearing it, on a restart).
 pub fn load(vm: &Vm, clear: bool) {
-    let payload = &vm.payload;
     if clear {
         // SAFETY: the VM's RAM, mapped at EL2; every vCPU is stopped.
-        unsafe {
-            core::ptr::write_bytes(payload.ram.start as *mut u8, 0, payload.ram.size() as usize)
-        };
+        unsafe { core::ptr::write_bytes(vm.ram.start as *mut u8, 0, vm.ram.size() as usize) };
     }
-    let pa = |ipa: u64| payload.ram.start + (ipa - payload.ipa_base);
-    copy_into(pa(payload.plan.kernel), module_bytes(vm.spec.kernel));
-    if let (Some(module), Some((start, _))) = (vm.spec.initrd, payload.plan.initrd) {
-        copy_into(pa(start), module_bytes(module));
+    let images = vm.images.lock();
+    let plan = images.plan();
+    let pa = |ipa: u64| vm.ram.start + (ipa - vm.ipa_base);
+    copy_into(pa(plan.kernel), images.kernel());
+    if let (Some(initrd), Some((start, _))) = (images.initrd(), plan.initrd) {
+        copy_into(pa(start), initrd);
     }
-    copy_into(pa(payload.plan.dtb), &payload.dtb);
+    copy_into(pa(plan.dtb), images.dtb());
 }
 
 /// The bytes of a boot module (RAM, mapped at EL2).

@@ -41,6 +41,7 @@ pub fn management_vm(fdt: &Fdt, info: &BootInfo, online_cpus: usize) -> Option<V
         bootargs: kernel.bootargs.unwrap_or("").to_string(),
         restart: RestartPolicy::Never,
         trap_wait: false,
+        dma_trusted: false,
     })
 }
 

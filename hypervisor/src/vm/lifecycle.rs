@@ -4,6 +4,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
+use cordon_abi::ErrorCode;
 use log::{info, warn};
 
 use super::spec::{Role, StopReason};
@@ -112,9 +113,14 @@ fn launch(vm: &'static Vm) {
     vm.lifecycle
         .started_ns
         .store(uptime_ns(), Ordering::Relaxed);
+    let plan = {
+        let mut images = vm.images.lock();
+        info!("VM {}: starting from {}", vm.name, images.launch());
+        images.plan()
+    };
     vm.lifecycle.set(VmState::Running);
     record_event(vm, VmState::Running);
-    vm.vcpus[0].start(vm.payload.plan.kernel, vm.payload.plan.dtb);
+    vm.vcpus[0].start(plan.kernel, plan.dtb);
 }
 
 /// Every vCPU is off: reset the VM's interrupts, then restart it from its
@@ -125,7 +131,7 @@ fn finish_stop(vm: &'static Vm, restart: bool) {
     if restart {
         let count = vm.lifecycle.restarts.fetch_add(1, Ordering::Relaxed) + 1;
         info!(
-            "VM {}: restarting from its boot images (restart {count}; {} KiB of RAM free)",
+            "VM {}: restarting from its images (restart {count}; {} KiB of RAM free)",
             vm.name,
             free_kib()
         );
@@ -173,11 +179,14 @@ pub fn request_stop(vm: &'static Vm, restart: bool) -> Result<(), VmState> {
     Ok(())
 }
 
-/// Starts a stopped VM again from its boot images.
-pub fn start_stopped(vm: &'static Vm) -> Result<(), VmState> {
+/// Starts a stopped VM again from its images: `WrongState` if it is not
+/// stopped or a load into it is unfinished, `HashMismatch` if a loaded
+/// image failed its check.
+pub fn start_stopped(vm: &'static Vm) -> Result<(), ErrorCode> {
     if vm.lifecycle.state() != VmState::Stopped {
-        return Err(vm.lifecycle.state());
+        return Err(ErrorCode::WrongState);
     }
+    vm.images.lock().check_startable()?;
     info!("VM {}: started through the management interface", vm.name);
     builder::load(vm, true);
     launch(vm);

@@ -11,10 +11,10 @@ use super::exits::ExitCounters;
 use crate::arch::aarch64::vgic::distributor::{MAX_VCPUS, VirtualDistributor};
 use crate::dt::MAX_CPUS;
 use crate::mm::PhysRange;
-use crate::vdev::pl011::VirtualPl011;
-use cordon_guest_loader::linux_boot::LinuxBootPlan;
+use crate::vdev::VirtualUart;
 
 use super::channel::ChannelEnd;
+use super::images::VmImages;
 use super::lifecycle::Lifecycle;
 use super::spec::VmSpec;
 use crate::management::ManagementPort;
@@ -82,13 +82,13 @@ impl Vcpu {
     }
 }
 
-/// A PL011 cordon emulates for a VM: its console.
+/// A UART cordon emulates for a VM: its console.
 pub struct EmulatedUart {
     /// Guest-physical address of its registers.
     pub ipa: u64,
     /// The SPI it raises.
     pub spi: u32,
-    pub model: SpinMutex<VirtualPl011>,
+    pub model: SpinMutex<VirtualUart>,
     /// Output not yet on the console: VMs write whole lines, so VMs
     /// printing at once do not chop each other's lines. The VM with the
     /// input focus has a line left unfinished (a prompt) go out after
@@ -138,20 +138,14 @@ impl EmulatedUart {
     }
 }
 
-/// What a VM boots from, kept to restart it.
-pub struct BootPayload {
-    /// Physical RAM of the VM, seen by the guest at `ipa_base`.
-    pub ram: PhysRange,
-    pub ipa_base: u64,
-    /// Guest-physical addresses of kernel, initrd and device tree.
-    pub plan: LinuxBootPlan,
-    pub dtb: Vec<u8>,
-}
-
 pub struct Vm {
     pub name: String,
     pub spec: VmSpec,
-    pub payload: BootPayload,
+    /// Physical RAM of the VM, seen by the guest at `ipa_base`.
+    pub ram: PhysRange,
+    pub ipa_base: u64,
+    /// What it starts from (kept to restart it; replaced by loads).
+    pub images: SpinMutex<VmImages>,
     pub lifecycle: Lifecycle,
     /// What the VM's console lines start with on cordon's console.
     pub console_prefix: String,
@@ -194,6 +188,14 @@ impl Vm {
     /// A number telling this VM's console output from others'.
     pub fn console_source(&self) -> usize {
         self.vmid as usize
+    }
+
+    /// Its RAM as the guest sees it.
+    pub fn guest_memory(&self) -> cordon_guest_loader::GuestMemory {
+        cordon_guest_loader::GuestMemory {
+            ipa: self.ipa_base,
+            size: self.ram.size(),
+        }
     }
 
     /// The vCPU whose MPIDR affinity is `mpidr` (vCPU n has Aff0 = n).

@@ -111,6 +111,7 @@ fn vm_spec(vm: &VmConfig, info: &BootInfo) -> Result<VmSpec, PartitionConfigErro
             cordon_config::RestartPolicy::OnFailure => RestartPolicy::OnFailure,
         },
         trap_wait: vm.trap_wait,
+        dma_trusted: vm.dma_trusted,
     })
 }
 

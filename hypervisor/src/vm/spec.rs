@@ -84,6 +84,8 @@ pub struct VmSpec {
     pub restart: RestartPolicy,
     /// Trap WFI/WFE (HCR_EL2.TWI/TWE).
     pub trap_wait: bool,
+    /// The VM programs DMA masters: its RAM must lie in their reach.
+    pub dma_trusted: bool,
 }
 
 /// A shared-memory channel between two VMs, with a doorbell each way.

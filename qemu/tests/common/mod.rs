@@ -6,6 +6,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cordon_qemu::config_machine::{self, ConfigMachine};
 use cordon_qemu::interrupts::Interrupts;
 use cordon_qemu::mgmt_vm::{self, marker};
 use cordon_qemu::{Expect, Machine, Transcript, boot, test_disk};
@@ -35,22 +36,19 @@ pub fn env_path(name: &str) -> PathBuf {
     path
 }
 
-/// Boots `machine` and fails the test, with the transcript, unless `expect` holds.
-pub fn boot_expecting(machine: &Machine, expect: Expect) -> Transcript {
-    let transcript = boot(machine, &expect).unwrap_or_else(|error| panic!("{error}"));
-    assert!(
-        transcript.succeeded(),
-        "{} boot failed: {}\n{transcript}",
-        machine.board(),
-        transcript.ending()
-    );
-    transcript
+/// The machine `cargo xtask test` built for the example config `name`
+/// (`<board>-<name>` for boards other than qemu-virt).
+pub fn config_machine(name: &str) -> ConfigMachine {
+    let path = env_path(&config_machine::env_var(name));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    ConfigMachine::from_toml(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 
-/// Checks the figures the management VM reported: its CPUs, its interrupts,
-/// and the text on its disk, `disk`.
-pub fn check_mgmt_vm_report(disk: &Path, transcript: &Transcript) {
-    let all_cpus = format!("0-{}", mgmt_vm::CPUS - 1);
+/// Checks that all `cpus` vCPUs of the management VM came online and took
+/// timer interrupts and rescheduling IPIs; returns its /proc/interrupts.
+pub fn check_mgmt_vm_cpus(transcript: &Transcript, cpus: u32) -> Interrupts {
+    let all_cpus = format!("0-{}", cpus - 1);
     assert_eq!(
         mgmt_vm::value_after(transcript.lines(), marker::CPUS_ONLINE),
         Some(all_cpus.as_str()),
@@ -64,7 +62,7 @@ pub fn check_mgmt_vm_report(disk: &Path, transcript: &Transcript) {
     );
     let interrupts = Interrupts::parse(dump)
         .unwrap_or_else(|| panic!("no /proc/interrupts header in the dump\n{transcript}"));
-    let cpus = usize::try_from(mgmt_vm::CPUS).unwrap();
+    let cpus = usize::try_from(cpus).unwrap();
     assert_eq!(interrupts.cpus, cpus, "{transcript}");
     let timer = interrupts
         .handled_by("arch_timer")
@@ -80,7 +78,25 @@ pub fn check_mgmt_vm_report(disk: &Path, transcript: &Transcript) {
         ipi.counted_on_every_cpu(cpus),
         "rescheduling IPIs did not reach every vCPU: {ipi:?}\n{transcript}"
     );
+    interrupts
+}
 
+/// Boots `machine` and fails the test, with the transcript, unless `expect` holds.
+pub fn boot_expecting(machine: &Machine, expect: Expect) -> Transcript {
+    let transcript = boot(machine, &expect).unwrap_or_else(|error| panic!("{error}"));
+    assert!(
+        transcript.succeeded(),
+        "{} boot failed: {}\n{transcript}",
+        machine.board(),
+        transcript.ending()
+    );
+    transcript
+}
+
+/// Checks the figures the management VM reported: its CPUs, its interrupts,
+/// and the text on its disk, `disk`.
+pub fn check_mgmt_vm_report(disk: &Path, transcript: &Transcript) {
+    check_mgmt_vm_cpus(transcript, mgmt_vm::CPUS);
     let written = test_disk::text(disk)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", disk.display()));
     assert_eq!(

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::exec;
 use crate::image;
 use crate::partition;
-use crate::paths::{BARE_METAL_TARGET, Workspace, board_target};
+use crate::paths::{Workspace, board_target};
 
 /// The environment variable through which the hypervisor's build script
 /// finds the binary partition config to embed; unset, it embeds none.
@@ -82,9 +82,13 @@ fn build_board(
                 )
             })? as usize
         }
-        Board::QemuVirt | Board::Rpi4 => {
-            build_flat_image(&mut cargo, &package, &elf_path, image_path)?
-        }
+        Board::QemuVirt | Board::Rpi4 => build_flat_image(
+            &mut cargo,
+            board_target(board),
+            &package,
+            &elf_path,
+            image_path,
+        )?,
     };
     println!("{board}: {} ({size} bytes)", image_path.display());
     Ok(())
@@ -111,15 +115,17 @@ fn create_parent(path: &Path) -> Result<()> {
     }
 }
 
-/// Builds `package` for bare metal with `cargo` and flattens its ELF
-/// (`elf_path`) into an arm64 Image at `image_path`; returns its size.
+/// Builds `package` for the bare-metal `target` with `cargo` and flattens
+/// its ELF (`elf_path`) into an arm64 Image at `image_path`; returns its
+/// size.
 pub fn build_flat_image(
     cargo: &mut Command,
+    target: &str,
     package: &str,
     elf_path: &Path,
     image_path: &Path,
 ) -> Result<usize> {
-    build_elf(cargo, package, BARE_METAL_TARGET)?;
+    build_elf(cargo, package, target)?;
     let elf = fs::read(elf_path)
         .map_err(|error| Error::io(format!("cannot read {}", elf_path.display()), error))?;
     let image = image::elf_to_image(&elf).map_err(|source| Error::Image {

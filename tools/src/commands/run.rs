@@ -22,7 +22,7 @@ use crate::prereq;
 
 /// The partition config `cargo xtask run` boots on qemu-virt by default:
 /// the management VM, a Linux workload VM and a heartbeat guest.
-const DEFAULT_VIRT_CONFIG: &str = "boards/qemu-virt/configs/three-vms.toml";
+pub const DEFAULT_VIRT_CONFIG: &str = "boards/qemu-virt/configs/three-vms.toml";
 
 /// Builds and boots as `options` say; returns when QEMU exits or the timeout passes.
 pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {

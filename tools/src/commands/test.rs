@@ -1,7 +1,7 @@
 //! `cargo xtask test`: prerequisites, host unit tests, every board image
 //! (x86-pc: its GRUB ISOs), the management VM, the test guests, an image for
-//! each example partition config, and the QEMU (and for x86-pc, Bochs) boot
-//! tests, with a summary of each step.
+//! each example partition config, the SD card images, and the QEMU (and for
+//! x86-pc, Bochs) boot tests, with a summary of each step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -10,10 +10,12 @@ use cordon_qemu::mgmt_vm::CHECK_OPTION;
 use cordon_qemu::{Board, config_machine};
 
 use super::build::build_image;
+use super::fuzz;
 use super::image::{DEFAULT_ISO, write_iso};
+use crate::cli::DEFAULT_FUZZ_TIME;
 use crate::error::{Error, Result};
 use crate::paths::Workspace;
-use crate::{exec, guests, mgmt_vm, partition, prereq};
+use crate::{exec, guests, mgmt_vm, partition, prereq, sdcard};
 
 /// The environment variables through which the boot tests find their inputs.
 const IMAGE_QEMU_VIRT_VAR: &str = "CORDON_IMAGE_QEMU_VIRT";
@@ -38,13 +40,19 @@ const X86_PC_ISOS: [(&str, &str, &str); 3] = [
         "cordon.selftest=vmx cordon.log=debug",
     ),
 ];
+const SDCARD_RPI4_VAR: &str = "CORDON_SDCARD_RPI4";
+const UBOOT_RPI4_VAR: &str = "CORDON_UBOOT_RPI4";
+const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
+const UBOOT_QEMU_VIRT_VAR: &str = "CORDON_UBOOT_QEMU_VIRT";
 
-/// The test guest that tries to escape its VM (`qemu/guests/hostile`).
-const HOSTILE_GUEST: &str = "hostile";
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
-const BOOT_TESTS: [&str; 3] = ["boot", "partitions", "x86"];
-/// The board whose example partition configs the boot tests boot.
-const CONFIG_BOARD: Board = Board::QemuVirt;
+const BOOT_TESTS: [&str; 4] = ["boot", "partitions", "rpi4", "x86"];
+/// The board whose example configs the boot tests know by their names
+/// alone; the others' are `<board>-<name>`.
+const MAIN_CONFIG_BOARD: Board = Board::QemuVirt;
+/// The example config of [`MAIN_CONFIG_BOARD`] whose SD card the boot
+/// tests boot (the Pi's card holds cordon alone).
+const SDCARD_CONFIG: &str = "mgmt-only.toml";
 
 /// How a step ended.
 enum Outcome {
@@ -70,7 +78,15 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     }
 
     steps.push(timed("host unit tests", || {
-        exec::run(exec::cargo(workspace.root()).arg("test"))
+        // Some use Debian's real RPi4 device tree.
+        let mut command = exec::cargo(workspace.root());
+        command
+            .arg("test")
+            .env(RPI4_DTB_VAR, prereq::rpi4_dtb(workspace));
+        exec::run(&mut command)
+    }));
+    steps.push(timed("fuzz management requests", || {
+        fuzz::fuzz(workspace, DEFAULT_FUZZ_TIME)
     }));
     let mut images = Vec::new();
     for board in Board::ALL {
@@ -95,10 +111,28 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     }));
     let mut hostile = None;
     steps.push(timed("build test guests", || {
-        hostile = Some(guests::build(workspace, HOSTILE_GUEST)?);
+        hostile = Some(guests::build(workspace, guests::HOSTILE)?);
         Ok(())
     }));
     let configs = build_configs(workspace, &mut steps);
+    let mut cards = Vec::new();
+    steps.push(timed("build SD card images", || {
+        let config = workspace
+            .example_configs(MAIN_CONFIG_BOARD)
+            .join(SDCARD_CONFIG);
+        for (board, config, vars) in [
+            (Board::Rpi4, None, (SDCARD_RPI4_VAR, UBOOT_RPI4_VAR)),
+            (
+                MAIN_CONFIG_BOARD,
+                Some(config.as_path()),
+                (SDCARD_QEMU_VIRT_VAR, UBOOT_QEMU_VIRT_VAR),
+            ),
+        ] {
+            let card = sdcard::make(workspace, board, config, config.and(Some(CHECK_OPTION)))?;
+            cards.push((vars, card));
+        }
+        Ok(())
+    }));
     // Every board built: one image each, the x86-pc board its ISOs.
     if images.len() == Board::ALL.len() - 1 + X86_PC_ISOS.len() {
         steps.push(timed("QEMU boot tests", || {
@@ -128,6 +162,11 @@ pub fn test(workspace: &Workspace) -> Result<()> {
             for (var, description) in &configs {
                 command.env(var, description);
             }
+            for ((image_var, u_boot_var), card) in &cards {
+                command
+                    .env(image_var, &card.image)
+                    .env(u_boot_var, &card.u_boot);
+            }
             exec::run(&mut command)
         }));
     } else {
@@ -140,33 +179,41 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     summarize(&steps)
 }
 
-/// Builds an image for each example config of [`CONFIG_BOARD`], one step
+/// Builds an image for each example config of every board, one step
 /// each, with [`CHECK_OPTION`] on the management VM's command line (as
 /// `run --config FILE --guest-append cordon.check` does), so that the VM
 /// checks itself and powers off. Returns the environment variables that
 /// give the boot tests the machine descriptions.
 fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, PathBuf)> {
-    let files = match partition::examples(workspace, CONFIG_BOARD) {
-        Ok(files) => files,
-        Err(error) => {
-            steps.push(timed("build example configs", || Err(error)));
-            return Vec::new();
-        }
-    };
     let mut described = Vec::new();
-    for file in files {
-        let name = file.file_stem().unwrap_or_default().to_string_lossy();
-        steps.push(timed(&format!("build config {name}"), || {
-            let prepared = partition::prepare(
-                workspace,
-                &file,
-                Some(CONFIG_BOARD),
-                Some(CHECK_OPTION),
-                |machine| machine,
-            )?;
-            described.push((config_machine::env_var(&name), prepared.description));
-            Ok(())
-        }));
+    for board in Board::ALL {
+        let files = match partition::examples(workspace, board) {
+            Ok(files) => files,
+            Err(error) => {
+                steps.push(timed(&format!("build example configs of {board}"), || {
+                    Err(error)
+                }));
+                continue;
+            }
+        };
+        for file in files {
+            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+            let name = match board {
+                MAIN_CONFIG_BOARD => stem.into_owned(),
+                _ => format!("{board}-{stem}"),
+            };
+            steps.push(timed(&format!("build config {name}"), || {
+                let prepared = partition::prepare(
+                    workspace,
+                    &file,
+                    Some(board),
+                    Some(CHECK_OPTION),
+                    |machine| machine,
+                )?;
+                described.push((config_machine::env_var(&name), prepared.description));
+                Ok(())
+            }));
+        }
     }
     described
 }

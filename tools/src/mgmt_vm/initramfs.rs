@@ -1,6 +1,7 @@
 //! The management VM's initramfs: the tree under `mgmt-vm/initramfs/` (its
-//! `/init`), busybox, the programs built for the VM and the kernel modules,
-//! as a gzip-compressed newc cpio archive.
+//! `/init`), busybox, the programs built for the VM, the kernel modules and
+//! guest images to load into other VMs, as a gzip-compressed newc cpio
+//! archive.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -21,6 +22,8 @@ const BUSYBOX: &str = "bin/busybox";
 const PROGRAMS: &str = "bin";
 /// Where the kernel modules go; `/init` loads them from there.
 const MODULES: &str = "lib/modules";
+/// Where guest images for `cordonctl load` go.
+const GUEST_IMAGES: &str = "lib/cordon/images";
 /// Mount points `/init` uses.
 const MOUNT_POINTS: [&str; 3] = ["proc", "sys", "dev"];
 /// The console Linux opens for `/init`'s standard streams, before `/init`
@@ -46,6 +49,8 @@ pub struct Contents<'a> {
     pub programs: &'a [PathBuf],
     /// Kernel modules for `/lib/modules`, under their file names.
     pub modules: &'a [PathBuf],
+    /// Guest images for `/lib/cordon/images`, under their file names.
+    pub guest_images: &'a [PathBuf],
 }
 
 /// Writes the initramfs of `contents` to `dest`, unless the one there holds
@@ -92,9 +97,14 @@ fn layout(contents: &Contents<'_>) -> Result<Layout> {
         let path = format!("{PROGRAMS}/{}", file_name(program)?);
         layout.add(&path, Node::file(read(program)?, EXECUTABLE_PERMISSIONS))?;
     }
-    for module in contents.modules {
-        let path = format!("{MODULES}/{}", file_name(module)?);
-        layout.add(&path, Node::file(read(module)?, FILE_PERMISSIONS))?;
+    for (dir, files) in [
+        (MODULES, contents.modules),
+        (GUEST_IMAGES, contents.guest_images),
+    ] {
+        for file in files {
+            let path = format!("{dir}/{}", file_name(file)?);
+            layout.add(&path, Node::file(read(file)?, FILE_PERMISSIONS))?;
+        }
     }
     add_tree(&mut layout, contents.tree, "")?;
     Ok(layout)
@@ -265,18 +275,20 @@ mod tests {
     }
 
     #[test]
-    fn lays_out_the_tree_busybox_programs_and_modules() {
+    fn lays_out_the_tree_busybox_programs_modules_and_images() {
         let scratch = Scratch::new("initramfs-layout");
         scratch.write("tree/init", b"#!/bin/busybox sh\n", 0o755);
         scratch.write("tree/etc/motd", b"hello\n", 0o644);
         let busybox = scratch.write("busybox", b"busybox", 0o644);
         let program = scratch.write("cordon-vcounter", b"program", 0o755);
         let module = scratch.write("virtio.ko", b"module", 0o644);
+        let image = scratch.write("guest.bin", b"image", 0o644);
         let contents = Contents {
             tree: &scratch.0.join("tree"),
             busybox: &busybox,
             programs: &[program],
             modules: &[module],
+            guest_images: &[image],
         };
         let layout = layout(&contents).unwrap();
         assert_eq!(
@@ -291,6 +303,9 @@ mod tests {
                 "etc/motd",
                 "init",
                 "lib",
+                "lib/cordon",
+                "lib/cordon/images",
+                "lib/cordon/images/guest.bin",
                 "lib/modules",
                 "lib/modules/virtio.ko",
                 "proc",
@@ -322,6 +337,7 @@ mod tests {
             busybox: &busybox,
             programs: &[],
             modules: &[],
+            guest_images: &[],
         };
         assert!(layout(&contents).is_err());
     }
@@ -336,6 +352,7 @@ mod tests {
             busybox: &busybox,
             programs: &[],
             modules: &[],
+            guest_images: &[],
         };
         let dest = scratch.0.join("initramfs.cpio.gz");
         assert!(build(&contents, &dest).unwrap());

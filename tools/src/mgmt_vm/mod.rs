@@ -1,17 +1,19 @@
 //! cordon's Linux management VM: Debian's cloud kernel, an initramfs built
-//! here from `mgmt-vm/`, and a test disk, under `target/cordon/mgmt-vm/`.
+//! here from `mgmt-vm/` (with a test guest to load into another VM), and a
+//! test disk, under `target/cordon/mgmt-vm/`.
 
 mod initramfs;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cordon_guest_loader::arm64_image::ImageHeader;
 use cordon_qemu::mgmt_vm::MgmtVm;
 use cordon_qemu::{GUEST_INITRD_ADDR, GUEST_KERNEL_ADDR, test_disk};
 
 use crate::error::{Error, Result};
-use crate::musl;
+use crate::guests;
+use crate::musl::{self, MuslTarget};
 use crate::paths::Workspace;
 use crate::prereq;
 use initramfs::Contents;
@@ -41,8 +43,11 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     let vm = locations(workspace);
     let debian = prereq::mgmt_vm_files(workspace)?;
     check_kernel(&debian.kernel)?;
-    let vcounter = musl::build(workspace, VCOUNTER, VCOUNTER)?;
-    let cordonctl = musl::build(workspace, CORDONCTL, CORDONCTL)?;
+    let vcounter = musl::build(workspace, MuslTarget::Aarch64, VCOUNTER, VCOUNTER)?;
+    let cordonctl = musl::build(workspace, MuslTarget::Aarch64, CORDONCTL, CORDONCTL)?;
+    // A guest for `cordonctl load` to put into a workload VM.
+    let replacement =
+        guests::build_labelled(workspace, guests::HOSTILE, guests::REPLACEMENT_LABEL)?;
 
     let output = workspace.mgmt_vm_output();
     fs::create_dir_all(&output)
@@ -52,6 +57,7 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
         busybox: &debian.busybox,
         programs: &[vcounter, cordonctl],
         modules: &debian.modules,
+        guest_images: &[replacement],
     };
     let rebuilt = initramfs::build(&contents, &vm.initramfs)?;
     let state = if rebuilt { "built" } else { "up to date" };
@@ -61,6 +67,12 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
         .map_err(|error| Error::io(format!("cannot write {}", vm.disk.display()), error))?;
     eprintln!("xtask: {} written; it says {text}", vm.disk.display());
     Ok(vm)
+}
+
+/// `cordonctl` for the x86 board's management VM (whose image is not built
+/// yet); returns its path.
+pub fn x86_cordonctl(workspace: &Workspace) -> Result<PathBuf> {
+    musl::build(workspace, MuslTarget::X86_64, CORDONCTL, CORDONCTL)
 }
 
 /// Checks that `path` is an arm64 Image that fits below the initrd, where

@@ -17,8 +17,8 @@ use crate::error::{Error, Result};
 use crate::exec;
 
 const MODULE_COMPATIBLE: &str = "multiboot,module";
-const KERNEL_COMPATIBLE: &str = "multiboot,kernel";
-const RAMDISK_COMPATIBLE: &str = "multiboot,ramdisk";
+pub const KERNEL_COMPATIBLE: &str = "multiboot,kernel";
+pub const RAMDISK_COMPATIBLE: &str = "multiboot,ramdisk";
 
 /// Has QEMU write the device tree `machine` boots with to `output`, and
 /// returns it without NOP tokens (which the `fdt` crate misreads).
@@ -37,18 +37,15 @@ pub fn dump(machine: &Machine, output: &Path) -> Result<Vec<u8>> {
     Ok(blob)
 }
 
-/// Checks `loaded`'s config against the device tree `blob` (from `path`);
-/// with `loaded_modules`, also that it describes every boot module.
-pub fn check(loaded: &Loaded, blob: &[u8], path: &Path, loaded_modules: bool) -> Result<()> {
+/// Checks `loaded`'s config against the device tree `blob` (from `path`),
+/// and that it describes every boot module.
+pub fn check(loaded: &Loaded, blob: &[u8], path: &Path) -> Result<()> {
     let fdt = Fdt::new(blob).map_err(|error| Error::BadFile {
         path: path.to_owned(),
         problem: format!("not a device tree: {error:?}"),
     })?;
     super::load::check(loaded, loaded.config.board_errors(&fdt))?;
-    let missing = match loaded_modules {
-        true => missing_modules(&loaded.config, &fdt),
-        false => Vec::new(),
-    };
+    let missing = missing_modules(&loaded.config, &fdt);
     if missing.is_empty() {
         Ok(())
     } else {

@@ -1,10 +1,8 @@
-//! The QEMU machine that runs a config: cordon's image, and on qemu-virt
-//! every VM's boot modules where the config places them, CPUs for every
+//! The QEMU machine that runs a config: cordon's image, every VM's boot
+//! modules where the config places them, and on qemu-virt CPUs for every
 //! CPU the config gives out (as many as the machine can have: the check
-//! against its device tree reports the others), and the management VM's
+//! against its device tree reports the others) and the management VM's
 //! disk.
-
-use std::path::PathBuf;
 
 use cordon_config::Config;
 use cordon_qemu::config_machine::{ConfigMachine, ConfigVm};
@@ -12,31 +10,47 @@ use cordon_qemu::mgmt_vm::MEMORY_MIB;
 use cordon_qemu::{Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS};
 
 use super::files::{Made, ModuleFile};
-use crate::paths::Workspace;
-use crate::prereq;
+use crate::paths::ConfigOutput;
 
-/// The machine that boots `image`, built for `board` with `config`
-/// (placed, its files `made`).
+/// The machine that boots the image in `output`, built for `board` with
+/// `config` (placed, its files `made`); none for a board whose configs are
+/// not booted under QEMU (x86-pc, for now).
 pub fn machine(
-    workspace: &Workspace,
     board: Board,
-    image: PathBuf,
+    output: &ConfigOutput,
     config: &Config,
     made: &Made,
-) -> ConfigMachine {
-    if board == Board::Rpi4 {
-        return ConfigMachine {
+) -> Option<ConfigMachine> {
+    let image = output.image();
+    let highest_cpu = config.vms.iter().flat_map(|vm| &vm.cpus).max();
+    let cpus = highest_cpu.map_or(1, |cpu| cpu.saturating_add(1));
+    Some(match board {
+        Board::QemuVirt => ConfigMachine {
             board,
             image,
-            dtb: Some(prereq::rpi4_dtb(workspace)),
+            dtb: None,
+            cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
+            memory_mib: Some(MEMORY_MIB),
+            disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
+            vms: placed_vms(config, made),
+        },
+        // Fixed CPUs and RAM; no virtio disk.
+        Board::Rpi4 => ConfigMachine {
+            board,
+            image,
+            dtb: Some(output.firmware_dtb()),
             cpus: None,
             memory_mib: None,
             disk: None,
-            vms: Vec::new(),
-        };
-    }
-    let highest_cpu = config.vms.iter().flat_map(|vm| &vm.cpus).max();
-    let cpus = highest_cpu.map_or(1, |cpu| cpu.saturating_add(1));
+            vms: placed_vms(config, made),
+        },
+        Board::X86Pc => return None,
+    })
+}
+
+/// Each VM's boot modules where `config` (placed) puts them, from the
+/// files `made`: what a loader puts into RAM.
+pub fn placed_vms(config: &Config, made: &Made) -> Vec<ConfigVm> {
     let vms = config.vms.iter().zip(&made.vms).map(|(vm, files)| {
         let placed = |file: &ModuleFile, address: Option<u64>| PlacedFile {
             file: file.path.clone(),
@@ -52,13 +66,5 @@ pub fn machine(
             },
         }
     });
-    ConfigMachine {
-        board,
-        image,
-        dtb: None,
-        cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
-        memory_mib: Some(MEMORY_MIB),
-        disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
-        vms: vms.collect(),
-    }
+    vms.collect()
 }

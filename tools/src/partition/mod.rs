@@ -7,6 +7,15 @@ mod files;
 mod load;
 mod machine;
 mod placement;
+mod rpi4_dtb;
+
+/// Why `board` cannot boot a partition config.
+fn configs_not_booted(board: Board) -> Error {
+    Error::Usage(format!(
+        "partition configs are not booted on {board} yet; its image runs cordon alone"
+    ))
+}
+
 #[cfg(test)]
 mod tests;
 
@@ -15,6 +24,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use cordon_config::Role;
+use cordon_qemu::config_machine::ConfigVm;
 use cordon_qemu::{Board, Machine};
 
 use crate::commands::build::build_image_with_config;
@@ -35,6 +45,9 @@ pub struct Prepared {
     /// The file that describes that machine, before `tune` (see
     /// `cordon_qemu::config_machine`).
     pub description: PathBuf,
+    /// Each VM's boot modules, where the config places them (for any
+    /// board; the machine loads them on qemu-virt only).
+    pub vms: Vec<ConfigVm>,
 }
 
 /// Checks the config in `file` for `board` (default: the config's own),
@@ -53,11 +66,7 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let mut loaded = load(file)?;
     let board = board_of(&loaded, board)?;
-    let window = placement::window(board).ok_or_else(|| {
-        Error::Usage(format!(
-            "partition configs are not booted on {board} yet; its image runs cordon alone"
-        ))
-    })?;
+    let window = placement::window(board).ok_or_else(|| configs_not_booted(board))?;
     prereq::for_boot(workspace, &[board])?;
     let made = files::make(workspace, &loaded)?;
     placement::place(&mut loaded.config, &made.vms, window)
@@ -68,13 +77,20 @@ pub fn prepare(
     load::check(&loaded, loaded.config.errors())?;
 
     let output = workspace.config_output(board, loaded.name());
-    let described = machine::machine(workspace, board, output.image(), &loaded.config, &made);
+    if board == Board::Rpi4 {
+        rpi4_dtb::write(
+            &prereq::rpi4_dtb(workspace),
+            &loaded.config,
+            &made.vms,
+            &output.firmware_dtb(),
+        )?;
+    }
+    let described = machine::machine(board, &output, &loaded.config, &made)
+        .ok_or_else(|| configs_not_booted(board))?;
     let machine = tune(described.machine());
     let dtb_path = output.board_dtb();
     let dtb = board_dt::dump(&machine, &dtb_path)?;
-    // Only QEMU's virt loads boot modules (with its guest-loader device).
-    let loads_modules = board == Board::QemuVirt;
-    board_dt::check(&loaded, &dtb, &dtb_path, loads_modules)?;
+    board_dt::check(&loaded, &dtb, &dtb_path)?;
 
     let config_bin = output.config_bin();
     write(&config_bin, loaded.config.to_bytes())?;
@@ -95,6 +111,7 @@ pub fn prepare(
     Ok(Prepared {
         machine,
         description,
+        vms: machine::placed_vms(&loaded.config, &made),
     })
 }
 

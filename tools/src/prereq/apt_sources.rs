@@ -27,6 +27,11 @@ impl Source {
         self.types.iter().any(|kind| kind == "deb") && self.suites.iter().any(|s| s == suite)
     }
 
+    /// Whether this entry provides binary packages of `suite`'s `component`.
+    pub fn serves_component(&self, suite: &str, component: &str) -> bool {
+        self.serves(suite) && self.components.iter().any(|c| c == component)
+    }
+
     /// This entry as a deb822 stanza.
     pub fn to_deb822(&self) -> String {
         let mut stanza = format!(
@@ -159,12 +164,28 @@ fn parse_line(line: &str) -> Option<Source> {
 /// A source for `new_suite` (component main) on the mirror that serves
 /// `suite`, with the same keyring, so apt sees no conflicting `Signed-By`.
 pub fn sibling_source(sources: &[Source], suite: &str, new_suite: &str) -> Option<Source> {
+    mirrored_source(sources, suite, new_suite, "main")
+}
+
+/// A source for `component` of `suite` (e.g. `non-free-firmware`) on the
+/// mirror that serves `suite`, with the same keyring.
+pub fn component_source(sources: &[Source], suite: &str, component: &str) -> Option<Source> {
+    mirrored_source(sources, suite, suite, component)
+}
+
+/// A source for `new_suite`'s `component` on the mirror that serves `suite`.
+fn mirrored_source(
+    sources: &[Source],
+    suite: &str,
+    new_suite: &str,
+    component: &str,
+) -> Option<Source> {
     let mirror = sources.iter().find(|source| source.serves(suite))?;
     Some(Source {
         types: vec!["deb".to_owned()],
         uris: vec![mirror.uris.first()?.clone()],
         suites: vec![new_suite.to_owned()],
-        components: vec!["main".to_owned()],
+        components: vec![component.to_owned()],
         signed_by: mirror.signed_by.clone(),
     })
 }
@@ -259,6 +280,22 @@ deb http://m/debian bookworm-updates main # trailing comment
         let backports = sibling_source(&sources[1..], "bookworm-updates", "x").unwrap();
         assert_eq!(backports.signed_by, None);
         assert!(!backports.to_deb822().contains("Signed-By"));
+    }
+
+    #[test]
+    fn a_component_of_the_release_on_its_mirror() {
+        let sources = parse_deb822(DEBIAN_SOURCES);
+        assert!(!sources[0].serves_component("bookworm", "non-free-firmware"));
+        let firmware = component_source(&sources, "bookworm", "non-free-firmware").unwrap();
+        assert!(firmware.serves_component("bookworm", "non-free-firmware"));
+        assert_eq!(
+            firmware.to_deb822(),
+            "Types: deb\n\
+             URIs: http://mirror.example/debian\n\
+             Suites: bookworm\n\
+             Components: non-free-firmware\n\
+             Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+        );
     }
 
     #[test]

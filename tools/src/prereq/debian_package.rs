@@ -16,6 +16,9 @@ use crate::exec;
 
 /// The Debian architecture of the packages.
 const ARCH: &str = "arm64";
+/// The architecture of packages that are the same on every architecture
+/// (firmware, U-Boot for QEMU): apt names them without `:arm64`.
+const ARCH_ALL: &str = "all";
 
 /// The package that holds the files.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +28,8 @@ pub enum Origin<'a> {
     /// The first dependency of this metapackage, e.g. the current versioned
     /// kernel package of `linux-image-arm64`.
     DependencyOf(&'a str),
+    /// This package, of architecture `all` (e.g. `raspi-firmware`).
+    ArchAll(&'a str),
 }
 
 impl Origin<'_> {
@@ -32,6 +37,15 @@ impl Origin<'_> {
     fn qualified(self) -> String {
         match self {
             Origin::Package(name) | Origin::DependencyOf(name) => format!("{name}:{ARCH}"),
+            Origin::ArchAll(name) => name.to_owned(),
+        }
+    }
+
+    /// The architecture in the name of the package's `.deb`.
+    fn arch(self) -> &'static str {
+        match self {
+            Origin::Package(_) | Origin::DependencyOf(_) => ARCH,
+            Origin::ArchAll(_) => ARCH_ALL,
         }
     }
 }
@@ -59,12 +73,8 @@ pub struct PackageFiles<'a> {
 /// Files of one set are fetched together, so they always come from the same
 /// version of the package (a kernel and its modules must match).
 pub fn fetch(package: &PackageFiles<'_>, dir: &Path) -> Result<Vec<PathBuf>> {
-    let dests: Vec<PathBuf> = package
-        .files
-        .iter()
-        .map(|file| dir.join(file.name))
-        .collect();
-    if dests.iter().all(|dest| dest.is_file()) {
+    let dests = destinations(package, dir);
+    if is_cached(package, dir) {
         return Ok(dests);
     }
     fs::create_dir_all(dir)
@@ -78,10 +88,24 @@ pub fn fetch(package: &PackageFiles<'_>, dir: &Path) -> Result<Vec<PathBuf>> {
     );
     ensure_arch()?;
     let name = resolve(package.origin)?;
-    let deb = download(&name, dir)?;
+    let deb = download(&name, package.origin.arch(), dir)?;
     extract(&deb, package.files, dir)?;
     eprintln!("xtask: {} ready", dir.display());
     Ok(dests)
+}
+
+/// Whether every file of `package` is in `dir` already.
+pub fn is_cached(package: &PackageFiles<'_>, dir: &Path) -> bool {
+    destinations(package, dir).iter().all(|dest| dest.is_file())
+}
+
+/// Where the files of `package` are kept in `dir`.
+fn destinations(package: &PackageFiles<'_>, dir: &Path) -> Vec<PathBuf> {
+    package
+        .files
+        .iter()
+        .map(|file| dir.join(file.name))
+        .collect()
 }
 
 /// Makes sure dpkg and apt know arm64 packages.
@@ -123,7 +147,7 @@ fn resolve(origin: Origin<'_>) -> Result<String> {
         }
     };
     match origin {
-        Origin::Package(name) => Ok(name.to_owned()),
+        Origin::Package(name) | Origin::ArchAll(name) => Ok(name.to_owned()),
         Origin::DependencyOf(_) => first_dependency(&record).ok_or_else(|| {
             Error::Prerequisite(format!("{qualified} has no dependency to download"))
         }),
@@ -140,28 +164,28 @@ fn first_dependency(record: &str) -> Option<String> {
     (!name.is_empty()).then(|| name.to_owned())
 }
 
-/// Downloads `package:arm64` into `cache`, unless a `.deb` of it is there.
-fn download(package: &str, cache: &Path) -> Result<PathBuf> {
-    if let Some(deb) = cached_deb(package, cache)? {
+/// Downloads `package` of `arch` into `cache`, unless a `.deb` of it is there.
+fn download(package: &str, arch: &str, cache: &Path) -> Result<PathBuf> {
+    if let Some(deb) = cached_deb(package, arch, cache)? {
         return Ok(deb);
     }
     exec::run(
         Command::new("apt-get")
             .current_dir(cache)
-            .args(["download", &format!("{package}:{ARCH}")]),
+            .args(["download", &format!("{package}:{arch}")]),
     )?;
-    cached_deb(package, cache)?.ok_or_else(|| {
+    cached_deb(package, arch, cache)?.ok_or_else(|| {
         Error::Prerequisite(format!(
-            "apt-get download left no {package}_*_{ARCH}.deb in {}",
+            "apt-get download left no {package}_*_{arch}.deb in {}",
             cache.display()
         ))
     })
 }
 
-/// A downloaded `.deb` of `package` in `cache`, as apt names them.
-fn cached_deb(package: &str, cache: &Path) -> Result<Option<PathBuf>> {
+/// A downloaded `.deb` of `package` of `arch` in `cache`, as apt names them.
+fn cached_deb(package: &str, arch: &str, cache: &Path) -> Result<Option<PathBuf>> {
     let prefix = format!("{package}_");
-    let suffix = format!("_{ARCH}.deb");
+    let suffix = format!("_{arch}.deb");
     let entries = fs::read_dir(cache)
         .map_err(|error| Error::io(format!("cannot list {}", cache.display()), error))?;
     Ok(entries
@@ -331,10 +355,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            cached_deb("linux-image-6.1.0-41-arm64", &dir).unwrap(),
+            cached_deb("linux-image-6.1.0-41-arm64", ARCH, &dir).unwrap(),
             Some(deb)
         );
-        assert_eq!(cached_deb("linux-image-6.1.0-41", &dir).unwrap(), None);
+        assert_eq!(
+            cached_deb("linux-image-6.1.0-41", ARCH, &dir).unwrap(),
+            None
+        );
+        assert_eq!(
+            cached_deb("linux-image-6.1.0-41-arm64", ARCH_ALL, &dir).unwrap(),
+            None
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,14 +1,16 @@
 //! What the tasks need on this machine, checked and installed when missing:
-//! the Rust targets, QEMU, the Raspberry Pi 4 device tree, the Debian
-//! files the management VM is made of, and the x86-pc board's ISO tools
-//! and Bochs.
+//! the Rust targets, QEMU, the Raspberry Pi 4 device tree and kernel, the
+//! Debian files the management VM is made of, what SD card images need, and
+//! the x86-pc board's ISO tools and Bochs.
 
 mod apt_sources;
 mod debian_package;
+pub mod fuzzing;
 mod mgmt_vm;
 mod os_release;
 mod pc;
 mod qemu;
+mod sdcard;
 mod system;
 mod toolchain;
 
@@ -21,15 +23,26 @@ use crate::paths::Workspace;
 use debian_package::{Origin, PackageFile, PackageFiles};
 
 pub use mgmt_vm::{fetch as mgmt_vm_files, kernel as mgmt_vm_kernel};
+pub use sdcard::BootFiles;
 
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
-/// Debian's generic arm64 kernel package carries the Raspberry Pi 4 DTB.
-const RPI4_DTB: PackageFiles<'static> = PackageFiles {
+/// Debian's generic arm64 kernel (a raw arm64 Image): unlike the cloud
+/// flavour it has the BCM2711 drivers (the mini-UART's among them).
+const RPI4_KERNEL_NAME: &str = "vmlinuz-arm64";
+/// Debian's generic arm64 kernel package carries the Raspberry Pi 4 DTB;
+/// the kernel comes from the same package, so from the same version.
+const RPI4_FILES: PackageFiles<'static> = PackageFiles {
     origin: Origin::DependencyOf("linux-image-arm64"),
-    files: &[PackageFile {
-        member: "usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb",
-        name: RPI4_DTB_NAME,
-    }],
+    files: &[
+        PackageFile {
+            member: "usr/lib/linux-image-*/broadcom/bcm2711-rpi-4-b.dtb",
+            name: RPI4_DTB_NAME,
+        },
+        PackageFile {
+            member: "boot/vmlinuz-*",
+            name: RPI4_KERNEL_NAME,
+        },
+    ],
 };
 
 /// What building the board images needs.
@@ -48,12 +61,23 @@ pub fn for_boot(workspace: &Workspace, boards: &[Board]) -> Result<()> {
         qemu::ensure(major)?;
     }
     if boards.contains(&Board::Rpi4) {
-        debian_package::fetch(&RPI4_DTB, &workspace.cache())?;
+        debian_package::fetch(&RPI4_FILES, &workspace.cache())?;
     }
     if boards.contains(&Board::X86Pc) {
         pc::ensure()?;
     }
     Ok(())
+}
+
+/// What writing an SD card image for `board` needs (without a partition
+/// config: checking one needs QEMU, see [`for_boot`]); the Debian files
+/// that go on the card.
+pub fn for_sd_card(workspace: &Workspace, board: Board) -> Result<BootFiles> {
+    for_build(workspace)?;
+    if board == Board::Rpi4 {
+        debian_package::fetch(&RPI4_FILES, &workspace.cache())?;
+    }
+    sdcard::fetch(workspace, board)
 }
 
 /// Where [`for_boot`] puts the Raspberry Pi 4 DTB.

@@ -19,7 +19,7 @@ const RASPI4B_QEMU_MAJOR: u32 = 9;
 const VIRT_QEMU_MAJOR: u32 = 7;
 /// The Debian package with `qemu-system-aarch64`.
 const QEMU_PACKAGE: &str = "qemu-system-arm";
-const BOOKWORM: &str = "bookworm";
+pub(super) const BOOKWORM: &str = "bookworm";
 const BOOKWORM_BACKPORTS: &str = "bookworm-backports";
 /// The apt source file this task adds for `bookworm-backports`.
 const BACKPORTS_FILE: &str = "/etc/apt/sources.list.d/cordon-backports.sources";

@@ -1,5 +1,6 @@
-//! Passed-through devices: in the board's device tree, with registers, and
-//! not one of the nodes cordon keeps.
+//! Passed-through devices: in the board's device tree, with registers, not
+//! one of the nodes cordon keeps, and in a VM trusted with DMA if a bus above
+//! them translates DMA.
 
 use fdt::Fdt;
 
@@ -17,12 +18,16 @@ pub fn check(config: &Config, dt: &Fdt, facts: &Facts, errors: &mut Errors) {
                 Some(node) if !tree::has_registers(node) => {
                     Problem::NoRegisters { path: path.clone() }
                 }
-                Some(_) => match facts.owner(path) {
-                    Some(owner) => Problem::Owned {
+                Some(_) => match (facts.owner(path), tree::dma_bus(dt, path)) {
+                    (Some(owner), _) => Problem::Owned {
                         path: path.clone(),
                         owner,
                     },
-                    None => continue,
+                    (None, Some(bus)) if !vm.dma_trusted => Problem::DmaNotTrusted {
+                        path: path.clone(),
+                        bus,
+                    },
+                    (None, _) => continue,
                 },
             };
             errors.vm(vm, VmField::Devices, problem);

@@ -1,9 +1,13 @@
 //! VM memory, channels and boot modules against the board's RAM: fixed
 //! regions inside a bank and clear of reserved RAM, every region in one
-//! free piece (below its limit, if it has one), and all of them together
-//! within the free RAM.
+//! free piece (below its limit, if it has one, and for a VM trusted with
+//! DMA where its devices' masters reach), and all of them together within
+//! the free RAM.
 
 use alloc::vec::Vec;
+
+use cordon_guest_loader::device_tree::dma_limit;
+use fdt::Fdt;
 
 use super::facts::Facts;
 use crate::MEMORY_ALIGNMENT;
@@ -12,13 +16,13 @@ use crate::model::{Config, VmConfig};
 use crate::region::Region;
 use crate::validate::{Errors, fixed_memory, modules};
 
-pub fn check(config: &Config, facts: &Facts, errors: &mut Errors) {
+pub fn check(config: &Config, dt: &Fdt, facts: &Facts, errors: &mut Errors) {
     let free = free_pieces(facts);
     let available: u64 = free.iter().map(|piece| piece.size()).sum();
     let mut needed: u64 = 0;
     let mut reported = false;
     for vm in &config.vms {
-        check_placement(vm, facts, &free, errors);
+        check_placement(vm, dma_reach(vm, dt), facts, &free, errors);
         needed = needed.saturating_add(vm.memory.size);
         if needed > available && !reported {
             reported = true;
@@ -43,12 +47,31 @@ pub fn check(config: &Config, facts: &Facts, errors: &mut Errors) {
     }
 }
 
-/// Whether `vm`'s memory can be placed.
-fn check_placement(vm: &VmConfig, facts: &Facts, free: &[Region], errors: &mut Errors) {
+/// Below where the DMA masters of a VM trusted with DMA reach, if they do
+/// not reach everywhere. Devices the tree lacks are reported elsewhere.
+fn dma_reach(vm: &VmConfig, dt: &Fdt) -> Option<u64> {
+    if !vm.dma_trusted {
+        return None;
+    }
+    let devices: Vec<&str> = vm.devices.iter().map(|d| d.as_str()).collect();
+    dma_limit(dt, &devices).ok().flatten()
+}
+
+/// Whether `vm`'s memory can be placed (below `dma_reach`, if any).
+fn check_placement(
+    vm: &VmConfig,
+    dma_reach: Option<u64>,
+    facts: &Facts,
+    free: &[Region],
+    errors: &mut Errors,
+) {
     let memory = &vm.memory;
     if let Some(region) = fixed_memory(vm) {
         let (start, end) = (region.start, region.end);
-        if !facts.ram.iter().any(|bank| bank.contains(region)) {
+        if let Some(reach) = dma_reach.filter(|&reach| end > reach) {
+            let problem = Problem::BeyondDmaReach { start, end, reach };
+            errors.vm(vm, VmField::MemoryAddress, problem);
+        } else if !facts.ram.iter().any(|bank| bank.contains(region)) {
             errors.vm(
                 vm,
                 VmField::MemoryAddress,
@@ -71,7 +94,15 @@ fn check_placement(vm: &VmConfig, facts: &Facts, free: &[Region], errors: &mut E
             .max()
             .unwrap_or(0)
     };
-    if let Some(below) = memory.below
+    if let Some(reach) = dma_reach.filter(|&reach| memory.below.is_none_or(|b| reach < b))
+        && largest(Some(reach)) < size
+    {
+        errors.vm(
+            vm,
+            VmField::MemorySize,
+            Problem::NothingInDmaReach { size, reach },
+        );
+    } else if let Some(below) = memory.below
         && largest(Some(below)) < size
     {
         errors.vm(

@@ -31,7 +31,7 @@ impl Config {
         };
         let mut errors = Errors::default();
         self.check_cpus(&facts, &mut errors);
-        memory::check(self, &facts, &mut errors);
+        memory::check(self, dt, &facts, &mut errors);
         devices::check(self, dt, &facts, &mut errors);
         errors.0
     }

@@ -22,6 +22,23 @@ pub fn find_exact<'b, 'a>(fdt: &'b Fdt<'a>, path: &str) -> Option<FdtNode<'b, 'a
     Some(node)
 }
 
+/// The path of the outermost node on the way from the root to `path` (that
+/// node included) with `dma-ranges`: the bus whose masters' addresses
+/// differ from the CPU's, or may. `None` if there is none.
+pub fn dma_bus(fdt: &Fdt, path: &str) -> Option<String> {
+    let mut node = fdt.find_node("/")?;
+    let mut at = String::new();
+    for part in path.split('/').filter(|part| !part.is_empty()) {
+        node = node.children().find(|child| child.name == part)?;
+        at.push('/');
+        at.push_str(part);
+        if node.property("dma-ranges").is_some() {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// Calls `visit` with every node below `node` and its full path; `path`
 /// is `node`'s.
 pub fn walk<'b, 'a>(

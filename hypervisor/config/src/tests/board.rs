@@ -71,6 +71,18 @@ fn write_virt(memreserve: &[FdtReserveEntry]) -> Result<Vec<u8>, vm_fdt::Error> 
         w.property_string("compatible", "arm,pl061")?;
         w.property_array_u64("reg", &[0x903_0000, 0x1000])
     })?;
+    // A bus whose masters see the first GiB of RAM from bus 0xc000_0000
+    // (as RPi4's `/soc` sees CPU 0 there).
+    node(&mut w, "soc", |w| {
+        w.property_u32("#address-cells", 1)?;
+        w.property_u32("#size-cells", 1)?;
+        w.property_array_u32("ranges", &[0x7e00_0000, 0, 0xc00_0000, 0x10_0000])?;
+        w.property_array_u32("dma-ranges", &[0xc000_0000, 0, 0x4000_0000, 0x4000_0000])?;
+        node(w, "dma@7e007000", |w| {
+            w.property_string("compatible", "brcm,bcm2835-dma")?;
+            w.property_array_u32("reg", &[0x7e00_7000, 0x1000])
+        })
+    })?;
     node(&mut w, "apb-pclk", |w| {
         w.property_string("compatible", "fixed-clock")
     })?;
@@ -141,6 +153,48 @@ fn cpus_exist_on_the_board() {
         board_errors(&config),
         "VM \"rt\": cpus: CPU 4 does not exist: the board has 4 (0 to 3)",
     );
+}
+
+#[test]
+fn dma_masters_need_a_vm_trusted_with_dma() {
+    let mut config = two_vms();
+    config.vms[1].devices = ["/soc/dma@7e007000".into()].into();
+    assert_only(
+        board_errors(&config),
+        "VM \"rt\": devices: /soc/dma@7e007000 may master DMA (its bus /soc has dma-ranges) \
+         and there is no IOMMU: set dma-trusted = true to trust the VM with all memory the bus \
+         reaches",
+    );
+    config.vms[1].dma_trusted = true;
+    assert_eq!(board_errors(&config), []);
+}
+
+/// The bus's masters reach the first GiB of RAM, up to 0x8000_0000.
+#[test]
+fn memory_of_a_vm_trusted_with_dma_is_within_reach() {
+    let mut config = two_vms();
+    config.vms[1].devices = ["/soc/dma@7e007000".into()].into();
+    config.vms[1].dma_trusted = true;
+    config.vms[1].memory.address = Some(0x7e00_0000);
+    config.vms[1].memory.size = 64 * MIB;
+    assert_only(
+        board_errors(&config),
+        "VM \"rt\": memory.address: 0x7e000000-0x81ffffff is not all below 0x80000000, where \
+         the DMA masters of the VM's devices reach",
+    );
+    config.vms[1].memory.address = Some(0x7c00_0000);
+    assert_eq!(board_errors(&config), []);
+
+    config.vms[1].memory.address = None;
+    config.vms[1].memory.size = GIB + 64 * MIB;
+    assert_only(
+        board_errors(&config),
+        "VM \"rt\": memory.size: the board has no 1088 MiB of free RAM below 0x80000000, where \
+         the DMA masters of the VM's devices reach",
+    );
+    config.vms[1].dma_trusted = false;
+    config.vms[1].devices.clear();
+    assert_eq!(board_errors(&config), [], "untrusted, it may lie anywhere");
 }
 
 #[test]

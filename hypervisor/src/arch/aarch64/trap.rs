@@ -22,7 +22,7 @@ use super::sysreg::SystemAccess;
 use super::vgic::distributor::Effect;
 use super::vgic::{DISTRIBUTOR_SIZE, injector, list_register};
 use crate::console::CONSOLE;
-use crate::vdev::pl011;
+use crate::vdev::UART_PAGE_SIZE;
 use crate::vm::exits::ExitReason;
 use crate::vm::spec::StopReason;
 use crate::vm::{self, VcpuState, Vm, lifecycle};
@@ -368,7 +368,7 @@ fn data_abort(vm: &'static Vm, vcpu: usize, frame: &mut TrapFrame, iss: u32) {
         .uart
         .as_ref()
         .and_then(|uart| ipa.checked_sub(uart.ipa))
-        .filter(|&offset| offset < pl011::SIZE);
+        .filter(|&offset| offset < UART_PAGE_SIZE);
     if let Some(port) = vm
         .management_port
         .as_ref()

@@ -17,17 +17,19 @@
 //!
 //! Its bootargs can choose another mode instead ([`mode`]): a heartbeat
 //! (the neighbour that must keep running while a hostile VM attacks), a
-//! loop of resets, a storm of refused accesses, or either end of a message
-//! over an inter-VM channel.
+//! loop of resets, a storm of refused accesses, either end of a message
+//! over an inter-VM channel, or a copy by a passed-through DMA engine.
 
 #![no_std]
 #![no_main]
 
 mod abort_storm;
 mod attempt;
+mod bus;
 mod channel;
 mod console;
 mod counter;
+mod dma_copy;
 mod entry;
 mod fault;
 mod gic;
@@ -50,6 +52,13 @@ use mode::Mode;
 use platform::Platform;
 use report::Report;
 
+/// Tells builds of this guest apart (`CORDON_GUEST_LABEL` at build time):
+/// a test that loads another build into a VM sees which one runs.
+const BUILD_LABEL: &str = match option_env!("CORDON_GUEST_LABEL") {
+    Some(label) => label,
+    None => "default",
+};
+
 /// Entered from `entry.rs` with the device tree's address.
 extern "C" fn main(dtb: u64) -> ! {
     let platform = match Platform::read(dtb) {
@@ -59,7 +68,7 @@ extern "C" fn main(dtb: u64) -> ! {
             smccc::power_off()
         }
     };
-    console::attach(platform.uart.start);
+    console::attach(platform.uart_kind, platform.uart.start);
     say!(
         "hostile: started: RAM {}, {} vCPUs, GICD {:#x}, GICC {:#x}, UART {:#x}, \
          {} virtio-mmio devices, bootargs \"{}\"",
@@ -71,6 +80,7 @@ extern "C" fn main(dtb: u64) -> ! {
         platform.virtio.len(),
         platform.bootargs,
     );
+    say!("hostile: build {BUILD_LABEL}");
     match Mode::of(platform.bootargs) {
         Mode::Probe => {
             let mut report = Report::default();
@@ -83,6 +93,7 @@ extern "C" fn main(dtb: u64) -> ! {
         Mode::AbortStorm => abort_storm::run(&platform),
         Mode::ChannelSend => channel::send(&platform),
         Mode::ChannelReceive => channel::receive(&platform),
+        Mode::DmaCopy => dma_copy::run(&platform),
     }
 }
 

@@ -1,7 +1,7 @@
 //! What the guest does, from its bootargs (`/chosen/bootargs`, the
 //! config's `bootargs`): probe (the default), `hostile.heartbeat`,
-//! `hostile.reset-loop`, `hostile.abort-storm`, `hostile.channel-send` or
-//! `hostile.channel-receive`.
+//! `hostile.reset-loop`, `hostile.abort-storm`, `hostile.channel-send`,
+//! `hostile.channel-receive` or `hostile.dma-copy`.
 
 /// Bootargs words that choose a mode. `hostile.reset-loop` may carry a
 /// value (`hostile.reset-loop=N`), which is ignored: the guest keeps
@@ -11,6 +11,7 @@ const RESET_LOOP: &str = "hostile.reset-loop";
 const ABORT_STORM: &str = "hostile.abort-storm";
 const CHANNEL_SEND: &str = "hostile.channel-send";
 const CHANNEL_RECEIVE: &str = "hostile.channel-receive";
+const DMA_COPY: &str = "hostile.dma-copy";
 const VALUE_SEPARATOR: char = '=';
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -29,6 +30,9 @@ pub enum Mode {
     ChannelSend,
     /// Wait for its channel's doorbell, print the message, power off.
     ChannelReceive,
+    /// Copy a buffer with its BCM2835 DMA engine, at the bus addresses its
+    /// device tree's `dma-ranges` give, check the copy, power off.
+    DmaCopy,
 }
 
 impl Mode {
@@ -44,6 +48,7 @@ impl Mode {
                     ABORT_STORM => Some(Self::AbortStorm),
                     CHANNEL_SEND => Some(Self::ChannelSend),
                     CHANNEL_RECEIVE => Some(Self::ChannelReceive),
+                    DMA_COPY => Some(Self::DmaCopy),
                     _ => None,
                 }
             })

@@ -1,12 +1,14 @@
 //! What the guest's device tree says it was given: its RAM, vCPUs, GIC,
-//! console UART, passed-through virtio-mmio devices and first inter-VM
-//! channel.
+//! console UART, passed-through virtio-mmio devices and DMA engine, and
+//! first inter-VM channel.
 
 use core::fmt;
 
 use fdt::node::FdtNode;
 use fdt::{Fdt, FdtError};
 
+use crate::bus::{self, Windows};
+use crate::console::UartKind;
 use crate::span::{Full, Span, Spans};
 
 /// Most vCPUs a VM has (a GICv2 serves at most 8 CPUs).
@@ -20,6 +22,7 @@ const DTB_ALIGN: u64 = 8;
 const GIC_COMPATIBLE: [&str; 2] = ["arm,cortex-a15-gic", "arm,gic-400"];
 const VIRTIO_MMIO: &str = "virtio,mmio";
 const CHANNEL_COMPATIBLE: &str = "cordon,channel";
+const DMA_COMPATIBLE: [&str; 2] = ["brcm,bcm2835-dma", "brcm,bcm2711-dma"];
 /// A channel's `interrupts`: <0 (SPI), SPI number, flags>; SPI n is
 /// interrupt ID n + 32.
 const GIC_SPI: u32 = 0;
@@ -58,10 +61,21 @@ pub struct Platform {
     pub gicd: Span,
     pub gicc: Span,
     pub uart: Span,
+    pub uart_kind: UartKind,
     pub virtio: Spans<MAX_DEVICES>,
+    /// A passed-through BCM2835 DMA engine, if the VM has one.
+    pub dma: Option<DmaEngine>,
     pub bootargs: &'static str,
     /// The first `cordon,channel` node, if the VM is on a channel.
     pub channel: Option<Channel>,
+}
+
+/// A BCM2835 DMA engine: its registers, and how its bus maps DMA.
+#[derive(Clone, Copy, Debug)]
+pub struct DmaEngine {
+    pub registers: Span,
+    /// Its bus's `dma-ranges`, if it has any.
+    pub windows: Option<Windows>,
 }
 
 /// An inter-VM channel cordon gives the VM (a `/channel@<ipa>` node).
@@ -98,8 +112,24 @@ impl Platform {
         let gicc = gic_regs
             .next()
             .ok_or(DtError::Missing("GIC CPU interface"))?;
-        let uart = stdout(&fdt).ok_or(DtError::Missing("/chosen stdout-path UART"))?;
-        let uart = first_reg(uart).ok_or(DtError::Missing("stdout-path reg"))?;
+        let stdout = stdout(&fdt).ok_or(DtError::Missing("/chosen stdout-path UART"))?;
+        let uart = stdout
+            .first_reg()
+            .ok_or(DtError::Missing("stdout-path reg"))?;
+        let uart_kind = stdout
+            .node
+            .compatible()
+            .and_then(|c| c.all().find_map(UartKind::from_compatible))
+            .ok_or(DtError::Missing("stdout-path UART of a known kind"))?;
+        let dma = match bus::find_compatible(&fdt, &DMA_COMPATIBLE) {
+            Some(engine) => Some(DmaEngine {
+                registers: engine
+                    .first_reg()
+                    .ok_or(DtError::Missing("DMA engine reg"))?,
+                windows: engine.dma_windows(),
+            }),
+            None => None,
+        };
         let bootargs = fdt
             .find_node("/chosen")
             .and_then(|chosen| chosen.property("bootargs"))
@@ -113,7 +143,9 @@ impl Platform {
             gicd,
             gicc,
             uart,
+            uart_kind,
             virtio: Spans::new(),
+            dma,
             bootargs,
             channel: None,
         };
@@ -213,12 +245,12 @@ fn first_reg(node: FdtNode) -> Option<Span> {
     regs(node)?.next()
 }
 
-/// The node `/chosen/stdout-path` names (a path or an alias).
-fn stdout<'b, 'a>(fdt: &'b Fdt<'a>) -> Option<FdtNode<'b, 'a>> {
+/// The node `/chosen/stdout-path` names (a full path), with its bus.
+fn stdout<'b, 'a>(fdt: &'b Fdt<'a>) -> Option<bus::OnBus<'b, 'a>> {
     let path = fdt
         .find_node("/chosen")?
         .property("stdout-path")?
         .as_str()?;
     let path = path.split(PATH_OPTIONS_SEPARATOR).next().unwrap_or(path);
-    fdt.find_node(path)
+    bus::find_path(fdt, path)
 }

@@ -1,0 +1,29 @@
+//! `cordon-agent`: the management VM's agent for an LF Edge EVE API
+//! controller. The node only ever connects out to the controller.
+//!
+//! [`settings`] says which controller and where the state is kept;
+//! [`identity`] holds the onboarding and device credentials; [`agent`]
+//! runs the rounds with the controller over a [`transport`], each request
+//! an [`exchange`], trusting the controller's certificates through
+//! [`trust`] and becoming known to it through [`onboarding`]. A received
+//! [`config`] is applied to cordon's [`partitions`] (the binding rule is
+//! documented there), with [`images`] from the config's datastores;
+//! [`reports`] and [`logs`] tell the controller what runs. [`store`]
+//! writes the state atomically; [`backoff`] spaces retries; [`host`] reads
+//! the VM's own storage size.
+
+pub mod agent;
+pub mod backoff;
+pub mod config;
+pub mod exchange;
+pub mod host;
+pub mod identity;
+pub mod images;
+pub mod logs;
+pub mod onboarding;
+pub mod partitions;
+pub mod reports;
+pub mod settings;
+pub mod store;
+pub mod transport;
+pub mod trust;

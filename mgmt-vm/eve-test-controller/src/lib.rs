@@ -1,0 +1,20 @@
+//! A controller for LF Edge's EVE API, for testing `cordon-agent` on the
+//! host: it listens on the loopback address only (HTTP, or HTTPS with a
+//! certificate from its own root CA), holds the onboarding
+//! certificates it accepts and a config per device, and stores what devices
+//! report. Like a real controller it refuses unknown onboarding and device
+//! certificates and bad signatures, and it can corrupt a config on the way
+//! and stop and resume listening, for the agent's tests.
+//!
+//! [`authority`] holds its keys, [`registry`] its state, [`handlers`] its
+//! answers, [`http`] reads requests and writes answers and [`server`]
+//! listens, with or without TLS.
+
+pub mod authority;
+pub mod handlers;
+pub mod http;
+pub mod registry;
+pub mod server;
+
+pub use authority::Authority;
+pub use server::TestController;

@@ -1,0 +1,59 @@
+//! What the test controller knows: the onboarding certificates it accepts,
+//! the devices registered with them, the config set for each device (by
+//! serial number, since the UUID is given at registration) and what each
+//! device reported.
+
+use std::collections::BTreeMap;
+
+use cordon_eve::cert::Cert;
+use cordon_eve::proto::config::EdgeDevConfig;
+use cordon_eve::proto::info::ZInfoMsg;
+use cordon_eve::proto::metrics::ZMetricMsg;
+
+/// A registered device.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub uuid: String,
+    pub serial: String,
+    pub cert: Cert,
+    /// The key-exchange certificate sent in attestation.
+    pub ecdh: Option<Cert>,
+    pub nonce: Option<Vec<u8>>,
+    pub integrity_token: Option<Vec<u8>>,
+}
+
+/// What devices sent, in order.
+#[derive(Debug, Clone, Default)]
+pub struct Reports {
+    pub infos: Vec<ZInfoMsg>,
+    pub metrics: Vec<ZMetricMsg>,
+    /// `newlogs` lines (JSON `LogEntry` objects).
+    pub logs: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    pub onboarding: Vec<Cert>,
+    pub devices: Vec<Device>,
+    /// Configs by device serial number.
+    pub configs: BTreeMap<String, EdgeDevConfig>,
+    /// Reports by device UUID.
+    pub reports: BTreeMap<String, Reports>,
+    /// Why requests were refused, in order.
+    pub refusals: Vec<String>,
+    /// Corrupt the signature of the next config answer (a tampered config
+    /// on the way).
+    pub tamper_next_config: bool,
+}
+
+impl Registry {
+    pub fn device_by_cert_hash(&mut self, hash: &[u8]) -> Option<&mut Device> {
+        self.devices
+            .iter_mut()
+            .find(|device| device.cert.hash().as_slice() == hash)
+    }
+
+    pub fn device_by_uuid(&mut self, uuid: &str) -> Option<&mut Device> {
+        self.devices.iter_mut().find(|device| device.uuid == uuid)
+    }
+}

@@ -1,0 +1,609 @@
+//! `cordon-agent` against the test controller over loopback HTTPS: the whole
+//! flow, a controller that goes down and comes back, a tampered config, and
+//! what the controller refuses.
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{Cursor, Read};
+use std::net::{IpAddr, Ipv4Addr};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cordon_agent::agent::{Agent, ConfigOutcome, Provisioning, RoundError};
+use cordon_agent::backoff::Backoff;
+use cordon_agent::exchange::ExchangeError;
+use cordon_agent::identity::Identity;
+use cordon_agent::images::{Datastores, SHA256_LEN};
+use cordon_agent::partitions::{Node, Partition, PartitionError, PartitionState, Partitions};
+use cordon_agent::store::StateDir;
+use cordon_agent::transport::HttpTransport;
+use cordon_agent::trust::TrustError;
+use cordon_eve::cert::{Cert, hex, hex_sha256};
+use cordon_eve::issue::{Issuer, Role, issue};
+use cordon_eve::proto::config::{
+    AppInstanceConfig, ContentTree, DatastoreConfig, EdgeDevConfig, InstanceOpsCmd, UuiDandVersion,
+    Volume, VolumeContentOrigin, VolumeRef,
+};
+use cordon_eve::proto::info::{ZInfoMsg, ZSwState, z_info_msg::InfoContent};
+use cordon_eve::signing::SigningKey;
+use eve_test_controller::{Authority, TestController};
+
+const SERIAL: &str = "node-1";
+const CORDON_VERSION: &str = "0.1.0-test";
+const WORKLOAD: &str = "web";
+const APP_UUID: &str = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+const LIFETIME: Duration = Duration::from_secs(60 * 60);
+const INTERVAL: Duration = Duration::from_secs(60);
+const MIB: u64 = 1 << 20;
+
+/// Cordon as the agent sees it: a management VM and one workload.
+struct FakeCordon {
+    partitions: Vec<Partition>,
+    log: VecDeque<String>,
+    actions: Vec<String>,
+}
+
+impl FakeCordon {
+    fn new() -> Self {
+        let partition = |name: &str, management| Partition {
+            name: name.to_owned(),
+            state: if management {
+                PartitionState::Running
+            } else {
+                PartitionState::Halted
+            },
+            management,
+            vcpus: 1,
+            memory: 64 * MIB,
+            uptime_ns: 0,
+            image_sha256: Some("ab".repeat(32)),
+        };
+        Self {
+            partitions: vec![partition("mgmt", true), partition(WORKLOAD, false)],
+            log: VecDeque::from(["cordon: booted".to_owned()]),
+            actions: Vec::new(),
+        }
+    }
+
+    fn set(
+        &mut self,
+        name: &str,
+        state: PartitionState,
+        action: &str,
+    ) -> Result<(), PartitionError> {
+        let partition = self
+            .partitions
+            .iter_mut()
+            .find(|partition| partition.name == name)
+            .ok_or_else(|| PartitionError::Unknown(name.to_owned()))?;
+        partition.state = state;
+        self.actions.push(format!("{action} {name}"));
+        Ok(())
+    }
+
+    fn state(&self, name: &str) -> PartitionState {
+        self.partitions
+            .iter()
+            .find(|partition| partition.name == name)
+            .expect("partition")
+            .state
+    }
+}
+
+impl Partitions for FakeCordon {
+    fn node(&mut self) -> Result<Node, PartitionError> {
+        Ok(Node {
+            cordon_version: CORDON_VERSION.to_owned(),
+            cpus: 4,
+            memory_total: 1024 * MIB,
+            memory_free: 512 * MIB,
+            uptime_ns: 5_000_000_000,
+        })
+    }
+
+    fn list(&mut self) -> Result<Vec<Partition>, PartitionError> {
+        Ok(self.partitions.clone())
+    }
+
+    fn start(&mut self, name: &str) -> Result<(), PartitionError> {
+        self.set(name, PartitionState::Running, "start")
+    }
+
+    fn stop(&mut self, name: &str) -> Result<(), PartitionError> {
+        self.set(name, PartitionState::Halted, "stop")
+    }
+
+    fn restart(&mut self, name: &str) -> Result<(), PartitionError> {
+        self.set(name, PartitionState::Running, "restart")
+    }
+
+    fn load(
+        &mut self,
+        name: &str,
+        kernel: &Path,
+        sha256: &[u8; SHA256_LEN],
+    ) -> Result<(), PartitionError> {
+        let bytes =
+            std::fs::read(kernel).map_err(|error| PartitionError::Cordon(error.to_string()))?;
+        assert_eq!(
+            hex_sha256(&bytes),
+            hex(sha256),
+            "cordon measures what it loads"
+        );
+        let partition = self
+            .partitions
+            .iter_mut()
+            .find(|partition| partition.name == name)
+            .ok_or_else(|| PartitionError::Unknown(name.to_owned()))?;
+        partition.image_sha256 = Some(hex(sha256));
+        self.actions.push(format!("load {name}"));
+        Ok(())
+    }
+
+    fn new_log_lines(&mut self) -> Result<Vec<String>, PartitionError> {
+        Ok(self.log.drain(..).collect())
+    }
+}
+
+/// Datastores as a map from URL to content.
+#[derive(Default)]
+struct FakeDatastore(BTreeMap<String, Vec<u8>>);
+
+impl Datastores for FakeDatastore {
+    fn open(&self, url: &str) -> Result<Box<dyn Read>, String> {
+        let content = self.0.get(url).ok_or_else(|| format!("no {url}"))?;
+        Ok(Box::new(Cursor::new(content.clone())))
+    }
+}
+
+/// A node's provisioned files and state directory, in a scratch folder.
+struct Provisioned {
+    dir: PathBuf,
+    onboarding: Cert,
+}
+
+impl Provisioned {
+    fn new(test: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("cordon-agent-flow-{test}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch folder");
+        let key = SigningKey::generate().expect("key");
+        let onboarding = issue(
+            "onboarding",
+            &key,
+            Role::EndEntity,
+            Issuer::SelfSigned,
+            LIFETIME,
+        )
+        .expect("cert");
+        std::fs::write(dir.join("onboard.key.pem"), key.to_pkcs8_pem().as_bytes()).expect("write");
+        std::fs::write(dir.join("onboard.cert.pem"), onboarding.pem()).expect("write");
+        Self { dir, onboarding }
+    }
+
+    /// An agent as the node starts it: from its files and state.
+    fn agent(&self, controller: &TestController, root: &Cert) -> Agent<HttpTransport, FakeCordon> {
+        self.agent_with_datastore(controller, root, FakeDatastore::default())
+    }
+
+    fn agent_with_datastore(
+        &self,
+        controller: &TestController,
+        root: &Cert,
+        datastore: FakeDatastore,
+    ) -> Agent<HttpTransport, FakeCordon> {
+        let state = StateDir::open(&self.dir.join("state")).expect("state");
+        let identity = Identity::load_or_create(
+            &self.dir.join("onboard.cert.pem"),
+            &self.dir.join("onboard.key.pem"),
+            SERIAL,
+            &state,
+        )
+        .expect("identity");
+        let transport =
+            HttpTransport::new(&controller.url(), root.pem().as_bytes()).expect("transport");
+        let provisioning = Provisioning {
+            identity,
+            root: root.clone(),
+            serial: SERIAL.to_owned(),
+        };
+        let datastore = Box::new(datastore);
+        Agent::new(transport, datastore, FakeCordon::new(), provisioning, state).expect("agent")
+    }
+}
+
+/// A controller serving HTTPS on loopback that accepts `node`.
+fn controller_for(node: &Provisioned) -> TestController {
+    let authority = Authority::generate().expect("authority");
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    TestController::start_https(authority, vec![node.onboarding.clone()], loopback)
+        .expect("controller")
+}
+
+fn set_config(controller: &TestController, config: EdgeDevConfig) {
+    controller
+        .registry()
+        .configs
+        .insert(SERIAL.to_owned(), config);
+}
+
+/// A provisioned node, a controller that accepts it with `config` set for
+/// it, and the root CA the node trusts.
+fn scenario(test: &str, config: EdgeDevConfig) -> (Provisioned, TestController, Cert) {
+    let node = Provisioned::new(test);
+    let controller = controller_for(&node);
+    set_config(&controller, config);
+    let root = controller.authority().root.clone();
+    (node, controller, root)
+}
+
+fn config(activate: bool, restarts: u32) -> EdgeDevConfig {
+    EdgeDevConfig {
+        apps: vec![AppInstanceConfig {
+            uuidandversion: Some(UuiDandVersion {
+                uuid: APP_UUID.to_owned(),
+                version: "1".to_owned(),
+            }),
+            displayname: WORKLOAD.to_owned(),
+            activate,
+            restart: Some(cordon_eve::proto::config::InstanceOpsCmd {
+                counter: restarts,
+                ..Default::default()
+            }),
+            ..AppInstanceConfig::default()
+        }],
+        ..EdgeDevConfig::default()
+    }
+}
+
+/// The state of the app in the last app info the controller holds.
+fn last_app_state(controller: &TestController, device: &str) -> Option<i32> {
+    let registry = controller.registry();
+    registry
+        .reports
+        .get(device)?
+        .infos
+        .iter()
+        .rev()
+        .find_map(|info: &ZInfoMsg| match &info.info_content {
+            Some(InfoContent::Ainfo(app)) if app.app_id == APP_UUID => Some(app.state),
+            _ => None,
+        })
+}
+
+#[test]
+fn node_onboards_applies_its_config_and_reports() {
+    let (node, controller, root) = scenario("happy", config(true, 0));
+    let mut agent = node.agent(&controller, &root);
+
+    assert_eq!(agent.round().expect("first round"), ConfigOutcome::New);
+    let device = agent.device().expect("device uuid").to_owned();
+    assert_eq!(agent.partitions().state(WORKLOAD), PartitionState::Running);
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Running as i32)
+    );
+    {
+        let registry = controller.registry();
+        let reports = &registry.reports[&device];
+        let device_info = reports
+            .infos
+            .iter()
+            .find_map(|info| match &info.info_content {
+                Some(InfoContent::Dinfo(device)) => Some(device.clone()),
+                _ => None,
+            });
+        let device_info = device_info.expect("device info");
+        assert_eq!(device_info.ncpu, 4);
+        assert_eq!(device_info.sw_list[0].short_version, CORDON_VERSION);
+        assert_eq!(reports.metrics.len(), 1);
+        assert_eq!(reports.metrics[0].am[0].app_name, WORKLOAD);
+        assert!(
+            reports
+                .logs
+                .iter()
+                .any(|line| line.contains("cordon: booted"))
+        );
+        assert!(
+            reports
+                .logs
+                .iter()
+                .any(|line| line.contains("onboarded as device"))
+        );
+        assert!(registry.refusals.is_empty(), "{:?}", registry.refusals);
+    }
+
+    assert_eq!(
+        agent.round().expect("second round"),
+        ConfigOutcome::Unchanged
+    );
+
+    set_config(&controller, config(false, 0));
+    assert_eq!(agent.round().expect("third round"), ConfigOutcome::New);
+    assert_eq!(agent.partitions().state(WORKLOAD), PartitionState::Halted);
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Halted as i32)
+    );
+}
+
+#[test]
+fn restart_counter_going_up_restarts_the_partition() {
+    let (node, controller, root) = scenario("restart", config(true, 1));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    set_config(&controller, config(true, 2));
+    agent.round().expect("second round");
+    assert_eq!(agent.partitions().actions, ["start web", "restart web"]);
+}
+
+#[test]
+fn node_keeps_its_identity_and_config_across_restarts() {
+    let (node, controller, root) = scenario("persist", config(true, 0));
+    let mut first = node.agent(&controller, &root);
+    first.round().expect("first run");
+    let config = first.config().cloned().expect("config");
+    drop(first);
+
+    let mut second = node.agent(&controller, &root);
+    assert_eq!(second.config(), Some(&config));
+    assert_eq!(
+        second.round().expect("second run"),
+        ConfigOutcome::Unchanged
+    );
+    assert_eq!(controller.registry().devices.len(), 1);
+}
+
+#[test]
+fn agent_recovers_when_the_controller_comes_back() {
+    let (node, mut controller, root) = scenario("recover", config(true, 0));
+    let mut agent = node.agent(&controller, &root);
+    controller.stop();
+
+    const FAILURES_BEFORE_RESUME: usize = 3;
+    let first = Duration::from_secs(1);
+    let mut backoff = Backoff::new(first, Duration::from_secs(8));
+    let mut waits = Vec::new();
+    let controller_cell = Cell::new(Some(controller));
+    agent.run(INTERVAL, &mut backoff, |wait| {
+        waits.push(wait);
+        if waits.len() == FAILURES_BEFORE_RESUME {
+            let mut controller = controller_cell.take().expect("controller");
+            controller.resume().expect("controller listens again");
+            controller_cell.set(Some(controller));
+        }
+        if wait == INTERVAL {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    let controller = controller_cell.take().expect("controller");
+
+    assert_eq!(waits.len(), FAILURES_BEFORE_RESUME + 1);
+    for (failure, wait) in waits[..FAILURES_BEFORE_RESUME].iter().enumerate() {
+        let ceiling = first * (1 << failure);
+        assert!(
+            *wait >= ceiling / 2 && *wait <= ceiling,
+            "wait {wait:?} after failure {failure}"
+        );
+    }
+    let device = agent.device().expect("onboarded after recovery").to_owned();
+    assert_eq!(agent.partitions().state(WORKLOAD), PartitionState::Running);
+    let registry = controller.registry();
+    let logs = &registry.reports[&device].logs;
+    assert!(
+        logs.iter().any(|line| line.contains("round failed")),
+        "{logs:?}"
+    );
+}
+
+#[test]
+fn tampered_config_is_rejected_and_the_old_one_stays() {
+    let (node, controller, root) = scenario("tamper", config(true, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    let good = agent.config().cloned().expect("config");
+
+    {
+        let mut registry = controller.registry();
+        registry.configs.insert(SERIAL.to_owned(), config(false, 0));
+        registry.tamper_next_config = true;
+    }
+    let outcome = agent.round().expect("round with a tampered config");
+    let ConfigOutcome::Rejected(reason) = outcome else {
+        panic!("tampered config accepted: {outcome:?}");
+    };
+    assert!(reason.contains("signature"), "{reason}");
+    assert_eq!(agent.config(), Some(&good));
+    assert_eq!(agent.partitions().state(WORKLOAD), PartitionState::Running);
+    let device = agent.device().expect("device").to_owned();
+    assert!(
+        controller.registry().reports[&device]
+            .logs
+            .iter()
+            .any(|line| line.contains("config rejected")),
+        "rejection reported"
+    );
+    drop(agent);
+    let restarted = node.agent(&controller, &root);
+    assert_eq!(
+        restarted.config(),
+        Some(&good),
+        "stored config is the old one"
+    );
+}
+
+#[test]
+fn controller_refuses_an_unknown_onboarding_certificate() {
+    let node = Provisioned::new("unknown-onboarding");
+    let other = Provisioned::new("unknown-onboarding-other");
+    let controller = controller_for(&other);
+    let root = controller.authority().root.clone();
+    let mut agent = node.agent(&controller, &root);
+    let error = agent.round().expect_err("registration refused");
+    assert!(
+        matches!(
+            error,
+            RoundError::Exchange(ExchangeError::Status { status: 401, .. })
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        controller.registry().refusals,
+        ["Register: unknown onboarding certificate"]
+    );
+    assert!(controller.registry().devices.is_empty());
+}
+
+#[test]
+fn agent_refuses_a_controller_that_does_not_chain_to_its_root() {
+    let node = Provisioned::new("rogue");
+    // Plain HTTP, so that the EVE API's own certificate check, not TLS,
+    // is what refuses the controller.
+    let authority = Authority::generate().expect("authority");
+    let controller =
+        TestController::start(authority, vec![node.onboarding.clone()]).expect("controller");
+    let provisioned_root = Authority::generate().expect("authority").root;
+    let mut agent = node.agent(&controller, &provisioned_root);
+    let error = agent.round().expect_err("rogue controller refused");
+    assert!(
+        matches!(
+            error,
+            RoundError::Exchange(ExchangeError::Trust(TrustError::Chain(_)))
+        ),
+        "{error}"
+    );
+    assert!(
+        controller.registry().devices.is_empty(),
+        "nothing was registered"
+    );
+}
+
+#[test]
+fn agent_attests_again_when_the_controller_refuses_its_token() {
+    let (node, controller, root) = scenario("reattest", config(true, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    controller.registry().devices[0].integrity_token = Some(b"forgotten".to_vec());
+    let error = agent.round().expect_err("token refused");
+    assert!(
+        matches!(
+            error,
+            RoundError::Exchange(ExchangeError::Status { status: 403, .. })
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        agent.round().expect("round after attesting again"),
+        ConfigOutcome::Unchanged
+    );
+}
+
+#[test]
+fn app_naming_no_workload_partition_is_reported_in_error() {
+    let mut unbound = config(true, 0);
+    // The management VM's partition is never bound.
+    unbound.apps[0].displayname = "mgmt".to_owned();
+    let (node, controller, root) = scenario("unbound", unbound);
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("round");
+    let device = agent.device().expect("device").to_owned();
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Error as i32)
+    );
+    assert!(agent.partitions().actions.is_empty());
+}
+
+const DATASTORE_URL: &str = "http://datastore.example";
+const IMAGE_PATH: &str = "images/web.img";
+const IMAGE: &[u8] = b"a workload kernel";
+
+/// `config(true, 0)` whose app runs the image at [`IMAGE_PATH`], said to
+/// have the SHA-256 of `claimed`, with the purge counter at `purges`.
+fn config_with_image(claimed: &[u8], purges: u32) -> EdgeDevConfig {
+    let mut config = config(true, 0);
+    config.apps[0].volume_ref_list = vec![VolumeRef {
+        uuid: "volume-1".to_owned(),
+        ..VolumeRef::default()
+    }];
+    config.apps[0].purge = Some(InstanceOpsCmd {
+        counter: purges,
+        ..InstanceOpsCmd::default()
+    });
+    config.volumes = vec![Volume {
+        uuid: "volume-1".to_owned(),
+        origin: Some(VolumeContentOrigin {
+            download_content_tree_id: "tree-1".to_owned(),
+            ..VolumeContentOrigin::default()
+        }),
+        ..Volume::default()
+    }];
+    config.content_info = vec![ContentTree {
+        uuid: "tree-1".to_owned(),
+        ds_id: "store-1".to_owned(),
+        url: IMAGE_PATH.to_owned(),
+        sha256: hex_sha256(claimed),
+        ..ContentTree::default()
+    }];
+    config.datastores = vec![DatastoreConfig {
+        id: "store-1".to_owned(),
+        fqdn: DATASTORE_URL.to_owned(),
+        ..DatastoreConfig::default()
+    }];
+    config
+}
+
+fn datastore_with_image() -> FakeDatastore {
+    let url = format!("{DATASTORE_URL}/{IMAGE_PATH}");
+    FakeDatastore(BTreeMap::from([(url, IMAGE.to_vec())]))
+}
+
+#[test]
+fn image_from_the_datastore_is_checked_loaded_and_run() {
+    let (node, controller, root) = scenario("image", config_with_image(IMAGE, 0));
+    let mut agent = node.agent_with_datastore(&controller, &root, datastore_with_image());
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::New);
+    assert_eq!(agent.partitions().actions, ["load web", "start web"]);
+    let device = agent.device().expect("device").to_owned();
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Running as i32)
+    );
+
+    set_config(&controller, config_with_image(IMAGE, 1));
+    assert_eq!(agent.round().expect("purge round"), ConfigOutcome::New);
+    assert_eq!(
+        agent.partitions().actions,
+        ["load web", "start web", "load web", "restart web"]
+    );
+}
+
+#[test]
+fn image_whose_sha256_is_not_the_configs_is_not_run() {
+    let (node, controller, root) = scenario("bad-image", config_with_image(b"another kernel", 0));
+    let mut agent = node.agent_with_datastore(&controller, &root, datastore_with_image());
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::New);
+    assert!(
+        agent.partitions().actions.is_empty(),
+        "{:?}",
+        agent.partitions().actions
+    );
+    let device = agent.device().expect("device").to_owned();
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Error as i32)
+    );
+    let registry = controller.registry();
+    let logs = &registry.reports[&device].logs;
+    assert!(logs.iter().any(|line| line.contains("SHA-256")), "{logs:?}");
+    let kept = std::fs::read_dir(node.dir.join("state"))
+        .expect("state directory")
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("image-"))
+        .count();
+    assert_eq!(kept, 0, "the bad image is not kept");
+}
