@@ -22,7 +22,7 @@ pub use expect::{Expect, Pattern};
 pub use harness::{HarnessError, boot};
 pub use machine::{
     Board, Console, GUEST_INITRD_ADDR, GUEST_KERNEL_ADDR, GuestLoad, Machine, MachineError,
-    PlacedFile, PlacedGuest, QEMU_BINARY, UnknownBoard, VIRT_GICV2_MAX_CPUS,
+    PlacedFile, PlacedGuest, QEMU_BINARY, UnknownBoard, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT,
 };
 pub use process::Running;
 pub use transcript::{Ending, Transcript};
