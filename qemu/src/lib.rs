@@ -19,7 +19,7 @@ pub mod test_disk;
 mod transcript;
 
 pub use expect::{Expect, Pattern};
-pub use harness::{HarnessError, boot};
+pub use harness::{HarnessError, boot, boot_until};
 pub use machine::{
     Board, Console, GUEST_INITRD_ADDR, GUEST_KERNEL_ADDR, GuestLoad, Machine, MachineError,
     PlacedFile, PlacedGuest, QEMU_BINARY, UnknownBoard, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT,
