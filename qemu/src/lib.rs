@@ -4,10 +4,12 @@
 //! `cargo xtask run` uses the machine definitions to start QEMU; the boot tests
 //! in `tests/` use the harness. `mgmt_vm` sets up cordon's Linux management
 //! VM, whose `/proc/interrupts` [`interrupts`] reads and whose disk
-//! [`test_disk`] writes; [`hostile`] the test guest that tries to escape its
+//! [`test_disk`] writes ([`cpio`] writes archives for its initramfs and
+//! disks); [`hostile`] the test guest that tries to escape its
 //! VM; [`config_machine`] the machine that boots a partition config.
 
 pub mod config_machine;
+pub mod cpio;
 mod expect;
 mod harness;
 pub mod hostile;
