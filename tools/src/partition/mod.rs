@@ -104,11 +104,9 @@ pub fn prepare(
     })
 }
 
-/// The example configs of `board` (`boards/<board>/configs/*.toml`), in
-/// name order.
-pub fn examples(workspace: &Workspace, board: Board) -> Result<Vec<PathBuf>> {
-    let dir = workspace.example_configs(board);
-    let entries = fs::read_dir(&dir)
+/// The config files in `dir` (`*.toml`), in name order.
+pub fn configs_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = fs::read_dir(dir)
         .map_err(|error| Error::io(format!("cannot list {}", dir.display()), error))?;
     let mut configs = Vec::new();
     for entry in entries {
