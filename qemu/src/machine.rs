@@ -1,7 +1,7 @@
 //! QEMU machine definitions for cordon's boards: which `qemu-system-aarch64`
 //! arguments boot a cordon image on QEMU's `virt` and `raspi4b` machines,
-//! with what cordon is to run (a guest's kernel and initramfs, a disk), or
-//! a Linux kernel directly, for comparison.
+//! with what cordon is to run (a guest's kernel and initramfs, a disk, a
+//! network card), or a Linux kernel directly, for comparison.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -55,6 +55,15 @@ const NO_DTB_RANDOMNESS: &str = ",dtb-randomness=off";
 const CONSOLE_CHARDEV: &str = "con";
 /// The id that ties the disk's `-drive` to its `-device`.
 const DISK_ID: &str = "disk0";
+/// The id that ties the network's `-netdev` to its `-device`.
+const NETWORK_ID: &str = "net0";
+/// The `virt` virtio-mmio transport the network card is plugged into:
+/// transport 30 of 0-31 (QEMU plugs the first `-device virtio-*-device`
+/// without a bus, the disk, into the highest).
+const VIRT_NIC_BUS: &str = "virtio-mmio-bus.30";
+/// That transport's node in `virt`'s device tree, for partition configs
+/// that pass the network card through.
+pub const VIRT_NIC_TRANSPORT: &str = "/virtio_mmio@a003c00";
 
 /// A board that cordon supports, named as on the command line (and so in
 /// files: see the `board_names_round_trip` test).
@@ -251,6 +260,8 @@ pub struct Machine {
     initrd: Option<PathBuf>,
     guests: Vec<PlacedGuest>,
     disk: Option<PathBuf>,
+    /// A virtio-net card on QEMU's user networking.
+    network: bool,
     /// A raw SD card image in the SoC's SD card slot (`raspi4b` only).
     sd_card: Option<PathBuf>,
     /// Start the image as `virt`'s boot firmware (`-bios`), as U-Boot.
@@ -288,6 +299,7 @@ impl Machine {
             initrd: None,
             guests: Vec::new(),
             disk: None,
+            network: false,
             sd_card: None,
             bios: false,
             deterministic: false,
@@ -375,6 +387,14 @@ impl Machine {
         self
     }
 
+    /// Attach a virtio-net card (on virtio-mmio, at [`VIRT_NIC_TRANSPORT`])
+    /// on QEMU's user networking: the guest gets its address by DHCP and
+    /// reaches the host's loopback at 10.0.2.2; nothing outside reaches in.
+    pub fn user_network(mut self) -> Self {
+        self.network = true;
+        self
+    }
+
     /// Put the raw SD card image `image` into the SoC's SD card slot
     /// (`raspi4b` only: on `virt`, a card image goes in as a [`Machine::disk`]).
     pub fn sd_card(mut self, image: impl Into<PathBuf>) -> Self {
@@ -433,8 +453,9 @@ impl Machine {
             Board::X86Pc => return Err(MachineError::PcBoard),
         }
         args.push("-display").push("none");
-        // No network card: cordon has no driver for one, and QEMU's default
-        // card on `virt` needs an option ROM that a minimal install lacks.
+        // No default network card: cordon has no driver for one, and QEMU's
+        // default card on `virt` needs an option ROM that a minimal install
+        // lacks. A VM's card is a virtio-mmio device (`user_network`).
         args.push("-nic").push("none");
         if self.deterministic {
             args.push("-icount").push(ICOUNT);
@@ -448,6 +469,9 @@ impl Machine {
         }
         if let Some(disk) = &self.disk {
             disk_args(&mut args, disk);
+        }
+        if self.network {
+            network_args(&mut args);
         }
         if dump_dtb.is_some() {
             return Ok(args.0);
@@ -532,6 +556,7 @@ impl Machine {
         let virt_only = [
             (self.initrd.is_some(), "an initrd"),
             (self.disk.is_some(), "a virtio disk"),
+            (self.network, "a virtio network card"),
             (self.bios, "booting from firmware (-bios)"),
         ];
         if let Some((_, what)) = virt_only.into_iter().find(|(asked, _)| *asked) {
@@ -616,6 +641,14 @@ fn disk_args(args: &mut Args, disk: &Path) {
     args.push("-drive").push(drive);
     args.push("-device")
         .push(format!("virtio-blk-device,drive={DISK_ID}"));
+}
+
+/// A virtio-net card on user networking, on the transport [`VIRT_NIC_BUS`].
+fn network_args(args: &mut Args) {
+    args.push("-netdev").push(format!("user,id={NETWORK_ID}"));
+    args.push("-device").push(format!(
+        "virtio-net-device,netdev={NETWORK_ID},bus={VIRT_NIC_BUS}"
+    ));
 }
 
 /// `value` for a QEMU `key=value,...` option list, where a comma inside a
@@ -919,6 +952,28 @@ mod tests {
             "file=a,,b.img,if=none,format=raw,id=disk0"
         ));
         assert!(has(&args, "-device", "virtio-blk-device,drive=disk0"));
+    }
+
+    #[test]
+    fn a_user_network_is_a_virtio_net_device_on_its_transport() {
+        let args = args(
+            &Machine::qemu_virt("cordon.bin")
+                .disk("d.img")
+                .user_network(),
+        );
+        assert!(has(&args, "-netdev", "user,id=net0"));
+        assert!(has(
+            &args,
+            "-device",
+            "virtio-net-device,netdev=net0,bus=virtio-mmio-bus.30"
+        ));
+        assert!(has(&args, "-nic", "none"), "no default card besides");
+        assert!(matches!(
+            Machine::rpi4("cordon.bin", "rpi4.dtb")
+                .user_network()
+                .args(),
+            Err(MachineError::VirtOnly { .. })
+        ));
     }
 
     #[test]

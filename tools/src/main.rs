@@ -4,7 +4,6 @@
 
 mod cli;
 mod commands;
-mod cpio;
 mod error;
 mod exec;
 mod guests;

@@ -90,6 +90,11 @@ impl Workspace {
         self.root.join("boards").join(board.name()).join("configs")
     }
 
+    /// The partition configs (for qemu-virt) of the boot tests' own.
+    pub fn boot_test_configs(&self) -> PathBuf {
+        self.root.join("qemu").join("tests").join("configs")
+    }
+
     /// Where a build of `board` with the partition config `name` (its
     /// file's name without `.toml`) goes, beside the image without one.
     pub fn config_output(&self, board: Board, name: &OsStr) -> ConfigOutput {

@@ -46,7 +46,7 @@ const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
 const UBOOT_QEMU_VIRT_VAR: &str = "CORDON_UBOOT_QEMU_VIRT";
 
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
-const BOOT_TESTS: [&str; 4] = ["boot", "partitions", "rpi4", "x86"];
+const BOOT_TESTS: [&str; 5] = ["boot", "partitions", "rpi4", "x86", "controller"];
 /// The board whose example configs the boot tests know by their names
 /// alone; the others' are `<board>-<name>`.
 const MAIN_CONFIG_BOARD: Board = Board::QemuVirt;
@@ -182,17 +182,24 @@ pub fn test(workspace: &Workspace) -> Result<()> {
 /// Builds an image for each example config of every board, one step
 /// each, with [`CHECK_OPTION`] on the management VM's command line (as
 /// `run --config FILE --guest-append cordon.check` does), so that the VM
-/// checks itself and powers off. Returns the environment variables that
+/// checks itself and powers off; and one for each of the boot tests' own
+/// configs (for qemu-virt) as it is: their management VM's command line
+/// says what it does. Returns the environment variables that
 /// give the boot tests the machine descriptions.
 fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, PathBuf)> {
     let mut described = Vec::new();
-    for board in Board::ALL {
-        let files = match partition::examples(workspace, board) {
+    let sets = Board::ALL
+        .into_iter()
+        .map(|board| (board, workspace.example_configs(board), Some(CHECK_OPTION)))
+        .chain([(MAIN_CONFIG_BOARD, workspace.boot_test_configs(), None)]);
+    for (board, dir, guest_append) in sets {
+        let files = match partition::configs_in(&dir) {
             Ok(files) => files,
             Err(error) => {
-                steps.push(timed(&format!("build example configs of {board}"), || {
-                    Err(error)
-                }));
+                steps.push(timed(
+                    &format!("build configs in {}", dir.display()),
+                    || Err(error),
+                ));
                 continue;
             }
         };
@@ -203,13 +210,10 @@ fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, P
                 _ => format!("{board}-{stem}"),
             };
             steps.push(timed(&format!("build config {name}"), || {
-                let prepared = partition::prepare(
-                    workspace,
-                    &file,
-                    Some(board),
-                    Some(CHECK_OPTION),
-                    |machine| machine,
-                )?;
+                let prepared =
+                    partition::prepare(workspace, &file, Some(board), guest_append, |machine| {
+                        machine
+                    })?;
                 described.push((config_machine::env_var(&name), prepared.description));
                 Ok(())
             }));

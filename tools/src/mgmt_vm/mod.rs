@@ -1,6 +1,7 @@
 //! cordon's Linux management VM: Debian's cloud kernel, an initramfs built
-//! here from `mgmt-vm/` (with a test guest to load into another VM), and a
-//! test disk, under `target/cordon/mgmt-vm/`.
+//! here from `mgmt-vm/` (with `cordonctl`, the controller-facing agent and
+//! a test guest to load into another VM), and a test disk, under
+//! `target/cordon/mgmt-vm/`.
 
 mod initramfs;
 
@@ -22,6 +23,8 @@ use initramfs::Contents;
 const VCOUNTER: &str = "cordon-vcounter";
 /// The management interface's command-line client, and its crate.
 const CORDONCTL: &str = "cordonctl";
+/// The agent for an EVE API controller, and its crate.
+const AGENT: &str = "cordon-agent";
 /// The tree copied into the initramfs, under `mgmt-vm/`.
 const INITRAMFS_TREE: &str = "initramfs";
 const INITRAMFS_NAME: &str = "initramfs.cpio.gz";
@@ -45,6 +48,9 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     check_kernel(&debian.kernel)?;
     let vcounter = musl::build(workspace, MuslTarget::Aarch64, VCOUNTER, VCOUNTER)?;
     let cordonctl = musl::build(workspace, MuslTarget::Aarch64, CORDONCTL, CORDONCTL)?;
+    // The agent's crypto has C and assembly parts.
+    prereq::c_compiler()?;
+    let agent = musl::build(workspace, MuslTarget::Aarch64, AGENT, AGENT)?;
     // A guest for `cordonctl load` to put into a workload VM.
     let replacement =
         guests::build_labelled(workspace, guests::HOSTILE, guests::REPLACEMENT_LABEL)?;
@@ -55,7 +61,7 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     let contents = Contents {
         tree: &workspace.mgmt_vm_sources().join(INITRAMFS_TREE),
         busybox: &debian.busybox,
-        programs: &[vcounter, cordonctl],
+        programs: &[vcounter, cordonctl, agent],
         modules: &debian.modules,
         guest_images: &[replacement],
     };

@@ -1,13 +1,13 @@
 //! The QEMU machine that runs a config: cordon's image, every VM's boot
 //! modules where the config places them, and on qemu-virt CPUs for every
 //! CPU the config gives out (as many as the machine can have: the check
-//! against its device tree reports the others) and the management VM's
-//! disk.
+//! against its device tree reports the others), the management VM's
+//! disk, and a network card when a VM is given its transport.
 
 use cordon_config::Config;
 use cordon_qemu::config_machine::{ConfigMachine, ConfigVm};
 use cordon_qemu::mgmt_vm::MEMORY_MIB;
-use cordon_qemu::{Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS};
+use cordon_qemu::{Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT};
 
 use super::files::{Made, ModuleFile};
 use crate::paths::ConfigOutput;
@@ -32,9 +32,13 @@ pub fn machine(
             cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
             memory_mib: Some(MEMORY_MIB),
             disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
+            network: config
+                .vms
+                .iter()
+                .any(|vm| vm.devices.iter().any(|device| device == VIRT_NIC_TRANSPORT)),
             vms: placed_vms(config, made),
         },
-        // Fixed CPUs and RAM; no virtio disk.
+        // Fixed CPUs and RAM; no virtio disk or network card.
         Board::Rpi4 => ConfigMachine {
             board,
             image,
@@ -42,6 +46,7 @@ pub fn machine(
             cpus: None,
             memory_mib: None,
             disk: None,
+            network: false,
             vms: placed_vms(config, made),
         },
         Board::X86Pc => return None,

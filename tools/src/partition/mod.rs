@@ -115,13 +115,11 @@ pub fn prepare(
     })
 }
 
-/// The example configs of `board` (`boards/<board>/configs/*.toml`), in
-/// name order.
-pub fn examples(workspace: &Workspace, board: Board) -> Result<Vec<PathBuf>> {
-    let dir = workspace.example_configs(board);
-    let entries = match fs::read_dir(&dir) {
+/// The config files in `dir` (`*.toml`), in name order; none if there is
+/// no such directory (x86-pc has no example configs yet).
+pub fn configs_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
-        // A board without example configs (x86-pc, for now).
         Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(error) => {
             return Err(Error::io(format!("cannot list {}", dir.display()), error));

@@ -1,5 +1,6 @@
 //! The Debian files the management VM is made of: the cloud arm64 kernel, the
-//! virtio modules its initramfs loads, and a static busybox.
+//! virtio modules its initramfs loads (disk and network), and a static
+//! busybox.
 
 use std::path::PathBuf;
 
@@ -39,6 +40,19 @@ const KERNEL: PackageFiles<'static> = PackageFiles {
         PackageFile {
             member: "lib/modules/*/kernel/drivers/block/virtio_blk.ko",
             name: "virtio_blk.ko",
+        },
+        // The network driver and the modules it needs, in load order.
+        PackageFile {
+            member: "lib/modules/*/kernel/net/core/failover.ko",
+            name: "failover.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/net/net_failover.ko",
+            name: "net_failover.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/net/virtio_net.ko",
+            name: "virtio_net.ko",
         },
     ],
 };

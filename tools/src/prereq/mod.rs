@@ -1,9 +1,11 @@
 //! What the tasks need on this machine, checked and installed when missing:
 //! the Rust targets, QEMU, the Raspberry Pi 4 device tree and kernel, the
-//! Debian files the management VM is made of, what SD card images need, and
-//! the x86-pc board's ISO tools and Bochs.
+//! Debian files the management VM is made of, the C compiler its programs
+//! need, what SD card images need, and the x86-pc board's ISO tools and
+//! Bochs.
 
 mod apt_sources;
+mod c_compiler;
 mod debian_package;
 pub mod fuzzing;
 mod mgmt_vm;
@@ -22,6 +24,7 @@ use crate::error::Result;
 use crate::paths::Workspace;
 use debian_package::{Origin, PackageFile, PackageFiles};
 
+pub use c_compiler::ensure as c_compiler;
 pub use mgmt_vm::{fetch as mgmt_vm_files, kernel as mgmt_vm_kernel};
 pub use sdcard::BootFiles;
 

@@ -6,7 +6,6 @@
 //! added on the mirror the machine already uses when no source has it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cordon_qemu::Board;
 
@@ -16,14 +15,11 @@ use super::os_release::OsRelease;
 use super::qemu::BOOKWORM;
 use super::system::{self, Step};
 use crate::error::{Error, Result};
-use crate::exec;
 use crate::paths::Workspace;
 
 /// The Debian packages of the host tools that make a card image: `mkimage`,
 /// `sfdisk`, `mkfs.fat`, and `mmd` and `mcopy`.
 const TOOL_PACKAGES: [&str; 4] = ["u-boot-tools", "fdisk", "dosfstools", "mtools"];
-/// What `dpkg-query` says of an installed package.
-const INSTALLED: &str = "install ok installed";
 
 /// The component of Debian's archive with `raspi-firmware`.
 const FIRMWARE_COMPONENT: &str = "non-free-firmware";
@@ -77,7 +73,7 @@ pub struct BootFiles {
 /// Installs the tools and fetches the Debian files of `board`'s card.
 pub fn fetch(workspace: &Workspace, board: Board) -> Result<BootFiles> {
     let u_boot = u_boot_package(board).ok_or_else(|| no_sd_card(board))?;
-    ensure_tools()?;
+    system::ensure_packages("the tools that make SD card images", &TOOL_PACKAGES)?;
     let cache = workspace.cache();
     let firmware = if board == Board::Rpi4 {
         let dir = cache.join(package_name(&RPI_FIRMWARE));
@@ -125,31 +121,6 @@ fn package_name(package: &PackageFiles<'static>) -> &'static str {
     match package.origin {
         Origin::Package(name) | Origin::DependencyOf(name) | Origin::ArchAll(name) => name,
     }
-}
-
-/// Installs the packages of [`TOOL_PACKAGES`] that are missing.
-fn ensure_tools() -> Result<()> {
-    let missing: Vec<&str> = TOOL_PACKAGES
-        .into_iter()
-        .filter(|package| !is_installed(package))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
-    install.extend(&missing);
-    system::carry_out(
-        &format!(
-            "installing the tools that make SD card images ({})",
-            missing.join(", ")
-        ),
-        &[Step::run(&["apt-get", "update"]), Step::run(&install)],
-    )
-}
-
-fn is_installed(package: &str) -> bool {
-    exec::probe(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
-        .is_some_and(|status| status.trim() == INSTALLED)
 }
 
 /// Adds an apt source for [`FIRMWARE_COMPONENT`] if none serves it.
