@@ -16,6 +16,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use log::info;
 
+use super::entry_state::EntryState;
 use super::ept::{Access, Ept, LARGE_PAGE_SIZE, PAGE_SIZE};
 use super::exit_reason::ExitReason;
 use super::exits::{self, Next, Stopped};
@@ -308,8 +309,8 @@ fn run_guest(
     let start = GuestStart {
         ept_pointer: ept.pointer(),
         vpid,
-        rip: GUEST_ENTRY,
-        rsp: GUEST_STACK,
+        entry: EntryState::real_mode(GUEST_ENTRY, GUEST_STACK),
+        owns_interrupts: false,
         io_bitmaps,
         msr_bitmap,
     };
