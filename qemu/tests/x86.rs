@@ -6,7 +6,8 @@
 //! hypercalls (their values checked here) and halts; the other reads
 //! outside its memory and is stopped, a third triple-faults and is
 //! stopped, a fourth gets #GP for an MSR and handles it, while a guest on
-//! the second CPU goes on beating, and cordon runs on.
+//! the second CPU goes on beating, and cordon runs on; and Debian's Linux,
+//! the management VM, boots under cordon to its `/init`.
 //!
 //! Run these through `cargo xtask test`, which builds the ISOs and passes
 //! their paths in the environment.
@@ -28,6 +29,16 @@ const ISO: &str = "CORDON_ISO_X86_PC";
 const ISO_SELFTEST_FAULT: &str = "CORDON_ISO_X86_PC_SELFTEST_FAULT";
 /// The ISO booting cordon with `cordon.selftest=vmx cordon.log=debug`.
 const ISO_SELFTEST_VMX: &str = "CORDON_ISO_X86_PC_SELFTEST_VMX";
+/// The ISO booting cordon with the Linux management VM (Debian's cloud
+/// amd64 kernel and the x86_64 initramfs) as multiboot2 modules.
+const ISO_MGMT_VM: &str = "CORDON_ISO_X86_PC_MGMT_VM";
+/// What the management VM's `/init` prints when it starts, and when its
+/// shell is ready.
+const INIT_STARTED: &str = "cordon-mgmt-vm: init started";
+const INIT_READY: &str = "cordon-mgmt-vm: ready";
+/// Bochs boots Linux to its `/init` under cordon in about a minute on a
+/// quiet machine; CI machines are small and busy.
+const LINUX_DEADLINE: Duration = Duration::from_secs(1200);
 /// What the selftest's first guest logs with each hypercall.
 const VM1_LOG: &str = "vm1: hypercall log ";
 /// vm2's end, the heartbeat guest's beats (on the second CPU), and
@@ -190,6 +201,36 @@ fn bochs_runs_the_vmx_selftest_guests() {
         0,
         "no hypervisor bit: {cpuid_ecx:#x}"
     );
+}
+
+/// The slow one (a minute or more): Linux, entered by its 64-bit boot protocol,
+/// boots on the PIT and the PIC it was given, with no local APIC, and runs
+/// its `/init` from the initramfs cordon placed for it.
+#[test]
+fn bochs_boots_the_linux_management_vm_to_init() {
+    let machine = PcMachine::new(Emulator::Bochs, env_path(ISO_MGMT_VM)).cpus(1);
+    let expect = Expect::within(LINUX_DEADLINE)
+        .line(banner())
+        .line("VMX usable on all 1 CPUs")
+        .line(Pattern::line_with(&[
+            "mgmt: Linux (boot protocol 2.",
+            "128 MiB of RAM",
+            "initrd of",
+        ]))
+        .line("mgmt: entering Linux at 0x")
+        // Linux's own messages, on COM1, which the VM owns.
+        .line("Linux version 6.")
+        .line("No local APIC present")
+        .line("Kernel command line: console=ttyS0")
+        .line("Run /init as init process")
+        .line(INIT_STARTED)
+        .line(INIT_READY)
+        .forbid("cordon-mgmt-vm: FAILED")
+        .forbid("mgmt: stopped")
+        .forbid("which cordon does not handle")
+        .forbid("Kernel panic")
+        .forbid("unexpected exception");
+    boot_expecting(&machine, expect);
 }
 
 /// The values of the lines with `prefix` followed by a hexadecimal number.
