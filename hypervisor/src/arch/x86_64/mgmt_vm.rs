@@ -7,7 +7,8 @@
 //! 0x61, the PIT's gate) and the CMOS real-time clock through its I/O
 //! bitmap; this CPU's interrupts,
 //! which reach it without VM exits (the PIC interrupts this CPU through
-//! LINT0, and its HLT waits on the CPU); the MSRs only this CPU's SYSCALL,
+//! LINT0, and its HLT with interrupts enabled waits for them on the CPU; a
+//! HLT with interrupts disabled stops it); the MSRs only this CPU's SYSCALL,
 //! SWAPGS and RDTSCP use. No local APIC (CPUID hides it: Linux runs its
 //! timer on the PIT through the PIC), no I/O APIC, no ACPI tables: Linux
 //! sees one CPU. Every other port reads as absent; every other MSR is #GP.

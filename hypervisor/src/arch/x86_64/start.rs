@@ -163,8 +163,12 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
     let (tables, vmx) = start_vmx();
     info!("cpu0 online (APIC ID {boot_apic_id})");
 
-    let vmx_selftest = cmdline::option(command_line, "selftest") == Some("vmx");
-    if vmx_selftest {
+    let selftest = cmdline::option(command_line, "selftest");
+    let vmx_selftest = selftest == Some("vmx");
+    // `cordon.selftest=heartbeat`: the heartbeat guest beside the
+    // management VM.
+    let heartbeat_beside = selftest == Some("heartbeat");
+    if vmx_selftest || heartbeat_beside {
         selftest::want_heartbeat();
     }
     let mut online = 1;
@@ -198,9 +202,24 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
         let heartbeat = online > selftest::HEARTBEAT_CPU;
         selftest::run(&vmx, tables, heartbeat).map_err(BootError::Vmx)?;
     } else if let (Some(vmx), Some(modules)) = (vmx, mgmt_vm::find_modules(&info)) {
+        let heartbeat = heartbeat_beside && online > selftest::HEARTBEAT_CPU;
+        if heartbeat {
+            let beat = selftest::start_heartbeat().map_err(BootError::Vmx)?;
+            info!(
+                "heartbeat: beating on cpu{} (beat {beat})",
+                selftest::HEARTBEAT_CPU
+            );
+        }
         let stopped =
             mgmt_vm::run(&vmx, tables, &lapic, &mut free, &modules).map_err(BootError::MgmtVm)?;
         warn!("mgmt: stopped: {stopped}");
+        if heartbeat {
+            let beat = selftest::next_beat().map_err(BootError::Vmx)?;
+            info!(
+                "heartbeat: still beating on cpu{} after the management VM stopped (beat {beat})",
+                selftest::HEARTBEAT_CPU
+            );
+        }
     }
     Ok(())
 }

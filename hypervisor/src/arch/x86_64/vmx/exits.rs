@@ -4,7 +4,7 @@
 
 use core::fmt;
 
-use log::{debug, info, warn};
+use log::{debug, warn};
 
 use super::cpuid;
 use super::cr_access::{self, CR0_TS, CrAccess};
@@ -40,7 +40,8 @@ pub enum Next {
 /// Why a VM was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stopped {
-    /// It halted with nothing to wake it (cordon routes it no interrupt yet).
+    /// It halted with nothing to wake it: no interrupts of its own, or
+    /// interrupts disabled.
     Halted {
         rip: u64,
     },
@@ -103,9 +104,7 @@ pub fn handle(vm: &str, vcpu: &mut Vcpu, reason: ExitReason) -> Next {
             msr_access(vm, vcpu, reason == ExitReason::Wrmsr);
             Next::Resume
         }
-        ExitReason::Hlt => Next::Stop(Stopped::Halted {
-            rip: vcpu.read(Field::GuestRip),
-        }),
+        ExitReason::Hlt => halt(vcpu),
         ExitReason::EptViolation => Next::Stop(Stopped::EptViolation {
             address: vcpu.read(Field::GuestPhysicalAddress),
             qualification: vcpu.read(Field::ExitQualification),
@@ -118,12 +117,25 @@ pub fn handle(vm: &str, vcpu: &mut Vcpu, reason: ExitReason) -> Next {
     }
 }
 
+/// HLT: a VM that owns its CPU's interrupts and has them enabled waits
+/// for the next one on the CPU; any other halted VM has nothing to wake it
+/// and is stopped.
+fn halt(vcpu: &mut Vcpu) -> Next {
+    if vcpu.owns_interrupts() && vcpu.interrupts_enabled() {
+        vcpu.wait_for_interrupt();
+        return Next::Resume;
+    }
+    Next::Stop(Stopped::Halted {
+        rip: vcpu.read(Field::GuestRip),
+    })
+}
+
 /// cordon's hypercalls.
 fn vmcall(vm: &str, vcpu: &mut Vcpu) {
     let registers = &mut vcpu.registers;
     registers.rax = match Hypercall::decode(registers.rax, registers.rbx) {
         Hypercall::Log(value) => {
-            info!("{vm}: hypercall log {value:#x}");
+            debug!("{vm}: hypercall log {value:#x}");
             hypercall::SUCCESS
         }
         Hypercall::Unknown(number) => {

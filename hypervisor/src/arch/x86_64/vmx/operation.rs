@@ -28,7 +28,7 @@ const PIN_NMI_EXITING: u32 = 1 << 3;
 /// Primary processor-based controls: exit on HLT, and on I/O to ports and
 /// accesses to MSRs the VM's bitmaps do not let through; use the secondary
 /// controls.
-pub const PRIMARY_HLT_EXITING: u32 = 1 << 7;
+const PRIMARY_HLT_EXITING: u32 = 1 << 7;
 const PRIMARY_IO_BITMAPS: u32 = 1 << 25;
 const PRIMARY_MSR_BITMAPS: u32 = 1 << 28;
 const PRIMARY_SECONDARY_CONTROLS: u32 = 1 << 31;

@@ -17,9 +17,7 @@ use super::frames;
 use super::instructions::{self, VmFail};
 use super::io::IoBitmaps;
 use super::msr::MsrBitmap;
-use super::operation::{
-    PIN_EXTERNAL_INTERRUPT_EXITING, PRIMARY_HLT_EXITING, SECONDARY_VPID, VmxCpu, VmxError,
-};
+use super::operation::{PIN_EXTERNAL_INTERRUPT_EXITING, SECONDARY_VPID, VmxCpu, VmxError};
 use crate::arch::x86_64::exception;
 use crate::arch::x86_64::gdt::CpuTables;
 
@@ -134,6 +132,12 @@ const CR4_VMXE: u64 = 1 << 13;
 const RFLAGS_FIXED: u64 = 1 << 1;
 /// DR7's reset value.
 const DR7_RESET: u64 = 0x400;
+/// RFLAGS.IF: the guest takes interrupts.
+const RFLAGS_IF: u64 = 1 << 9;
+/// Guest interruptibility: blocking by STI and by MOV SS.
+const BLOCKING_BY_STI_OR_MOV_SS: u64 = 0b11;
+/// Guest activity state HLT.
+const ACTIVITY_HLT: u64 = 1;
 /// VM-entry control: the guest runs in IA-32e mode (EFER.LMA).
 const ENTRY_IA32E_MODE_GUEST: u64 = 1 << 9;
 /// VM-entry interruption information: a hardware exception, with an error
@@ -156,7 +160,8 @@ pub struct GuestStart {
     /// The registers it starts with.
     pub entry: EntryState,
     /// Whether it owns this CPU's interrupts: they reach it directly,
-    /// without a VM exit, and its HLT waits for them on the CPU.
+    /// without a VM exit, and its HLT (with interrupts enabled) waits for
+    /// them on the CPU.
     pub owns_interrupts: bool,
     /// The VM's I/O bitmaps, which say which ports it reaches directly.
     pub io_bitmaps: &'static IoBitmaps,
@@ -205,6 +210,7 @@ impl GuestRegisters {
 pub struct Vcpu {
     vmcs: u64,
     launched: bool,
+    owns_interrupts: bool,
     pub registers: GuestRegisters,
 }
 
@@ -225,6 +231,7 @@ impl Vcpu {
         let vcpu = Self {
             vmcs,
             launched: false,
+            owns_interrupts: start.owns_interrupts,
             registers: GuestRegisters {
                 rsi: start.entry.rsi,
                 ..GuestRegisters::default()
@@ -326,6 +333,29 @@ impl Vcpu {
         }
     }
 
+    /// Whether the guest owns this CPU's interrupts (they wake its HLT).
+    pub fn owns_interrupts(&self) -> bool {
+        self.owns_interrupts
+    }
+
+    /// Whether the guest has interrupts enabled (RFLAGS.IF).
+    pub fn interrupts_enabled(&self) -> bool {
+        self.read(Field::GuestRflags) & RFLAGS_IF != 0
+    }
+
+    /// Lets the guest, which just halted with interrupts enabled, wait in
+    /// the HLT state for its next interrupt, on the CPU: it resumes past
+    /// its HLT, whose STI or MOV-SS shadow has ended (VM entry into HLT
+    /// requires none).
+    pub fn wait_for_interrupt(&mut self) {
+        self.skip_instruction();
+        let interruptibility = self.read(Field::GuestInterruptibility) & !BLOCKING_BY_STI_OR_MOV_SS;
+        // SAFETY: this vCPU's VMCS is current; HLT is an activity state
+        // every VMX CPU supports, entered as the guest's own HLT would.
+        let _ = unsafe { instructions::vmwrite(Field::GuestInterruptibility, interruptibility) };
+        let _ = unsafe { instructions::vmwrite(Field::GuestActivityState, ACTIVITY_HLT) };
+    }
+
     /// Makes the guest take exception `vector` at the next entry, instead
     /// of running on. The error code goes with it if the CPU pushes one for
     /// that vector, which it does only in protected mode.
@@ -362,17 +392,16 @@ impl Vcpu {
 
     fn write_controls(&self, cpu: &VmxCpu, start: GuestStart) -> Result<(), VmFail> {
         let controls = cpu.controls;
-        let (mut pin, mut primary) = (controls.pin, controls.primary);
+        let mut pin = controls.pin;
         if start.owns_interrupts {
             pin &= !PIN_EXTERNAL_INTERRUPT_EXITING;
-            primary &= !PRIMARY_HLT_EXITING;
         }
         let mut entry = u64::from(controls.entry);
         if start.entry.long() {
             entry |= ENTRY_IA32E_MODE_GUEST;
         }
         self.write(Field::PinBasedControls, pin.into())?;
-        self.write(Field::PrimaryProcessorControls, primary.into())?;
+        self.write(Field::PrimaryProcessorControls, controls.primary.into())?;
         self.write(Field::SecondaryProcessorControls, controls.secondary.into())?;
         self.write(Field::ExitControls, controls.exit.into())?;
         self.write(Field::EntryControls, entry)?;
