@@ -44,12 +44,13 @@ const X86_PC_ISOS: [(&str, &str, &str); 3] = [
     ),
 ];
 /// The x86-pc ISO with the Linux management VM: its variable, its name,
-/// cordon's command line in it, and Linux's.
+/// cordon's command line in it (the heartbeat guest beside the VM), and
+/// what `/init` is told besides the console (halt once it ran).
 const X86_PC_MGMT_VM_ISO: (&str, &str, &str, &str) = (
     "CORDON_ISO_X86_PC_MGMT_VM",
     MGMT_VM_ISO,
-    "",
-    X86_MGMT_VM_COMMAND_LINE,
+    "cordon.selftest=heartbeat",
+    "cordon.halt",
 );
 const SDCARD_RPI4_VAR: &str = "CORDON_SDCARD_RPI4";
 const UBOOT_RPI4_VAR: &str = "CORDON_UBOOT_RPI4";
@@ -129,11 +130,12 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         let elf = x86_elf.as_ref().ok_or_else(|| {
             Error::Prerequisite("the x86-pc board's image did not build (see above)".to_owned())
         })?;
-        let (var, name, command_line, linux_command_line) = X86_PC_MGMT_VM_ISO;
+        let (var, name, command_line, init_option) = X86_PC_MGMT_VM_ISO;
+        let linux_command_line = format!("{X86_MGMT_VM_COMMAND_LINE} {init_option}");
         let files = MgmtVmFiles {
             kernel: &vm.kernel,
             initramfs: &vm.initramfs,
-            command_line: linux_command_line,
+            command_line: &linux_command_line,
         };
         let iso = write_iso(workspace, elf, name, command_line, Some(files))?;
         x86_mgmt_iso = Some((var, iso));
