@@ -21,6 +21,9 @@ pub const BOOTARGS: &str = "console=ttyAMA0 earlycon=pl011,0x9000000 rdinit=/ini
 pub const CHECK_OPTION: &str = "cordon.check";
 /// Kernel command-line option: reboot once, then check and power off.
 pub const CHECK_RESTART_OPTION: &str = "cordon.check-restart";
+/// Kernel command-line option: halt once `/init` runs (the x86 boot test,
+/// where a halt with interrupts off is what cordon sees).
+pub const HALT_OPTION: &str = "cordon.halt";
 
 /// The lines `/init` prints, each starting with `cordon-mgmt-vm: `.
 pub mod marker {
@@ -52,6 +55,8 @@ pub mod marker {
     /// With `cordon.check-restart`: before the reboot, and after it.
     pub const RESTARTING: &str = "cordon-mgmt-vm: restarting";
     pub const SECOND_LIFE: &str = "cordon-mgmt-vm: second life";
+    /// With [`super::HALT_OPTION`]: before `halt -f`.
+    pub const HALTING: &str = "cordon-mgmt-vm: halting";
 }
 
 /// What Linux prints when it gives up.
@@ -275,11 +280,13 @@ mod tests {
             marker::POWERING_OFF,
             marker::FAILED,
             marker::READY,
+            marker::HALTING,
         ] {
             let said = format!("say \"{}", marker.strip_prefix(prefix).unwrap());
             assert!(init.contains(&said), "/init never prints {marker:?}");
         }
         assert!(vcounter.contains(marker::VIRTUAL_COUNTER));
         assert!(init.contains(CHECK_OPTION));
+        assert!(init.contains(HALT_OPTION));
     }
 }

@@ -19,6 +19,7 @@ mod common;
 
 use std::time::Duration;
 
+use cordon_qemu::mgmt_vm::marker;
 use cordon_qemu::pc::{Emulator, PcMachine};
 use cordon_qemu::{Expect, Pattern, Transcript, boot_pc};
 
@@ -33,10 +34,6 @@ const ISO_SELFTEST_VMX: &str = "CORDON_ISO_X86_PC_SELFTEST_VMX";
 /// The ISO booting cordon with the Linux management VM (Debian's cloud
 /// amd64 kernel and the x86_64 initramfs) as multiboot2 modules.
 const ISO_MGMT_VM: &str = "CORDON_ISO_X86_PC_MGMT_VM";
-/// What the management VM's `/init` prints when it starts, and before it
-/// halts (`cordon.halt`).
-const INIT_STARTED: &str = "cordon-mgmt-vm: init started";
-const INIT_HALTING: &str = "cordon-mgmt-vm: halting";
 /// Bochs boots Linux to its `/init` under cordon in about a minute on a
 /// quiet machine; CI machines are small and busy.
 const LINUX_DEADLINE: Duration = Duration::from_secs(1200);
@@ -227,14 +224,14 @@ fn bochs_boots_the_linux_management_vm_to_init_beside_a_heartbeat() {
         .line("No local APIC present")
         .line("Kernel command line: console=ttyS0")
         .line("Run /init as init process")
-        .line(INIT_STARTED)
-        .line(INIT_HALTING)
+        .line(marker::INIT_STARTED)
+        .line(marker::HALTING)
         .line("reboot: System halted")
         .line("mgmt: stopped: HLT at rip 0x")
         .line("heartbeat: still beating on cpu1 after the management VM stopped (beat ")
         // cordon's CPUID hides what it would refuse Linux.
         .forbid("unchecked MSR access error")
-        .forbid("cordon-mgmt-vm: FAILED")
+        .forbid(marker::FAILED)
         .forbid("which cordon does not handle")
         .forbid("Kernel panic")
         .forbid("unexpected exception");

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cordon_qemu::mgmt_vm::CHECK_OPTION;
+use cordon_qemu::mgmt_vm::{CHECK_OPTION, HALT_OPTION};
 use cordon_qemu::{Board, config_machine};
 
 use super::build::build_image;
@@ -50,7 +50,7 @@ const X86_PC_MGMT_VM_ISO: (&str, &str, &str, &str) = (
     "CORDON_ISO_X86_PC_MGMT_VM",
     MGMT_VM_ISO,
     "cordon.selftest=heartbeat",
-    "cordon.halt",
+    HALT_OPTION,
 );
 const SDCARD_RPI4_VAR: &str = "CORDON_SDCARD_RPI4";
 const UBOOT_RPI4_VAR: &str = "CORDON_UBOOT_RPI4";
