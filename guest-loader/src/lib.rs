@@ -14,5 +14,6 @@ pub mod device_tree;
 mod guest_memory;
 pub mod linux_boot;
 pub mod x86_boot;
+pub mod x86_linux;
 
 pub use guest_memory::GuestMemory;

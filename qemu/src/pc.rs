@@ -23,6 +23,9 @@ const BOCHS_VGA_BIOS: &str = "/usr/share/vgabios/vgabios.bin";
 /// The debugger command that starts the emulation: Bochs stops in its
 /// debugger at reset otherwise.
 const BOCHS_CONTINUE: &str = "c\n";
+/// Linux's command line in the x86-pc management VM the tests boot: its
+/// console (and its earliest messages) on COM1.
+pub const X86_MGMT_VM_COMMAND_LINE: &str = "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200";
 /// RAM of either machine, in MiB.
 const MEMORY_MIB: u32 = 256;
 /// CPUs unless told otherwise.

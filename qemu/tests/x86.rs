@@ -6,7 +6,9 @@
 //! hypercalls (their values checked here) and halts; the other reads
 //! outside its memory and is stopped, a third triple-faults and is
 //! stopped, a fourth gets #GP for an MSR and handles it, while a guest on
-//! the second CPU goes on beating, and cordon runs on.
+//! the second CPU goes on beating, and cordon runs on; and Debian's Linux,
+//! the management VM, boots under cordon to its `/init` on the first CPU
+//! while the heartbeat guest beats on the second.
 //!
 //! Run these through `cargo xtask test`, which builds the ISOs and passes
 //! their paths in the environment.
@@ -17,6 +19,7 @@ mod common;
 
 use std::time::Duration;
 
+use cordon_qemu::mgmt_vm::marker;
 use cordon_qemu::pc::{Emulator, PcMachine};
 use cordon_qemu::{Expect, Pattern, Transcript, boot_pc};
 
@@ -28,13 +31,19 @@ const ISO: &str = "CORDON_ISO_X86_PC";
 const ISO_SELFTEST_FAULT: &str = "CORDON_ISO_X86_PC_SELFTEST_FAULT";
 /// The ISO booting cordon with `cordon.selftest=vmx cordon.log=debug`.
 const ISO_SELFTEST_VMX: &str = "CORDON_ISO_X86_PC_SELFTEST_VMX";
+/// The ISO booting cordon with the Linux management VM (Debian's cloud
+/// amd64 kernel and the x86_64 initramfs) as multiboot2 modules.
+const ISO_MGMT_VM: &str = "CORDON_ISO_X86_PC_MGMT_VM";
+/// Bochs boots Linux to its `/init` under cordon in about a minute on a
+/// quiet machine; CI machines are small and busy.
+const LINUX_DEADLINE: Duration = Duration::from_secs(1200);
 /// What the selftest's first guest logs with each hypercall.
 const VM1_LOG: &str = "vm1: hypercall log ";
 /// vm2's end, the heartbeat guest's beats (on the second CPU), and
 /// cordon's word that the heartbeat went on after vm2's end.
 const VM2_STOPPED: &str =
     "vm2: stopped: EPT violation: read at guest-physical 0x10000, outside its memory";
-const HEARTBEAT_BEAT: &str = "[cpu1 INFO ] heartbeat: hypercall log 0x";
+const HEARTBEAT_BEAT: &str = "[cpu1 DEBUG] heartbeat: hypercall log 0x";
 const HEARTBEAT_STILL_BEATING: &str =
     "heartbeat: still beating on cpu1 after the others were stopped";
 const VM3_STOPPED: &str = "vm3: stopped: triple fault";
@@ -190,6 +199,43 @@ fn bochs_runs_the_vmx_selftest_guests() {
         0,
         "no hypervisor bit: {cpuid_ecx:#x}"
     );
+}
+
+/// The slow one (minutes): Linux, entered by its 64-bit boot protocol on
+/// the first CPU, boots on the PIT and the PIC it was given, with no local
+/// APIC, runs its `/init` from the initramfs cordon placed for it, and
+/// halts with interrupts off, which stops the VM; the heartbeat guest on
+/// the second CPU beats before Linux starts and after it stopped.
+#[test]
+fn bochs_boots_the_linux_management_vm_to_init_beside_a_heartbeat() {
+    let machine = PcMachine::new(Emulator::Bochs, env_path(ISO_MGMT_VM)).cpus(BOCHS_CPUS);
+    let expect = Expect::within(LINUX_DEADLINE)
+        .line(banner())
+        .line(format!("VMX usable on all {BOCHS_CPUS} CPUs").as_str())
+        .line("heartbeat: beating on cpu1 (beat ")
+        .line(Pattern::line_with(&[
+            "mgmt: Linux (boot protocol 2.",
+            "128 MiB of RAM",
+            "initrd of",
+        ]))
+        .line("mgmt: entering Linux at 0x")
+        // Linux's own messages, on COM1, which the VM owns.
+        .line("Linux version 6.")
+        .line("No local APIC present")
+        .line("Kernel command line: console=ttyS0")
+        .line("Run /init as init process")
+        .line(marker::INIT_STARTED)
+        .line(marker::HALTING)
+        .line("reboot: System halted")
+        .line("mgmt: stopped: HLT at rip 0x")
+        .line("heartbeat: still beating on cpu1 after the management VM stopped (beat ")
+        // cordon's CPUID hides what it would refuse Linux.
+        .forbid("unchecked MSR access error")
+        .forbid(marker::FAILED)
+        .forbid("which cordon does not handle")
+        .forbid("Kernel panic")
+        .forbid("unexpected exception");
+    boot_expecting(&machine, expect);
 }
 
 /// The values of the lines with `prefix` followed by a hexadecimal number.

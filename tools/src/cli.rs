@@ -30,7 +30,8 @@ tasks:
                         Linux workload and a heartbeat guest, their consoles
                         on the same serial port (Ctrl-] moves the input)
       --board B         qemu-virt (default), rpi4 (cordon alone without --config),
-                        or x86-pc (cordon alone, its ISO under Bochs with VT-x)
+                        or x86-pc (cordon alone, its ISO under Bochs with VT-x;
+                        with --mgmt-only, the Linux management VM too)
       --smp N           number of CPUs (qemu-virt: 1 to 8, default 2, or with
                         --config up to the highest CPU it gives out; rpi4: 4)
       --timeout S       stop QEMU after S seconds (then exit 0)
@@ -41,7 +42,8 @@ tasks:
                         add ARGS to the management VM's kernel command line,
                         e.g. \"cordon.check\" (check the VM, then power off)
       --mgmt-only       qemu-virt: the management VM alone (no config) instead
-                        of the default three VMs
+                        of the default three VMs; x86-pc: the Linux management
+                        VM (Debian's cloud amd64 kernel) on the first CPU
       --config FILE     boot the VMs of a partition config
                         (built as by `build --config`), each VM's kernel and
                         initrd loaded where the config places them
@@ -202,13 +204,17 @@ fn parse_run(args: &mut Options) -> Result<RunOptions> {
         config: args.value("--config")?.map(PathBuf::from),
         mgmt_only: args.flag("--mgmt-only"),
     };
+    let x86_mgmt_vm = options.board == Board::X86Pc && options.mgmt_only;
     if options.guest_append.is_some()
         && options.config.is_none()
         && options.board != Board::QemuVirt
+        && !x86_mgmt_vm
     {
         return Err(Error::Usage(format!(
-            "--guest-append is for the management VM, which {} boots without a config",
-            Board::QemuVirt
+            "--guest-append is for the management VM, which {} boots without a config \
+             ({} with --mgmt-only)",
+            Board::QemuVirt,
+            Board::X86Pc
         )));
     }
     Ok(options)

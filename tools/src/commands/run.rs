@@ -7,17 +7,18 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use cordon_qemu::mgmt_vm::{MgmtVm, bootargs};
-use cordon_qemu::pc::{Emulator, PcMachine};
+use cordon_qemu::pc::{Emulator, PcMachine, X86_MGMT_VM_COMMAND_LINE};
 use cordon_qemu::{Board, Console, Machine, Running};
 
 use super::build::build_image;
-use super::image::image;
+use super::image::{MGMT_VM_ISO, image, write_iso};
 use crate::cli::RunOptions;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::mgmt_vm;
 use crate::partition;
 use crate::paths::Workspace;
+use crate::pc_iso::MgmtVmFiles;
 use crate::prereq;
 
 /// The partition config `cargo xtask run` boots on qemu-virt by default:
@@ -49,10 +50,27 @@ pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
     boot(machine.command()?, options)
 }
 
-/// x86-pc: its ISO under Bochs, which emulates VT-x.
+/// x86-pc: its ISO under Bochs, which emulates VT-x; with `--mgmt-only`,
+/// with the Linux management VM.
 fn run_pc(workspace: &Workspace, options: &RunOptions) -> Result<()> {
     let command_line = options.append.as_deref().unwrap_or_default();
-    let iso = image(workspace, Board::X86Pc, command_line)?;
+    let iso = if options.mgmt_only {
+        prereq::for_boot(workspace, &[Board::X86Pc])?;
+        let elf = build_image(workspace, Board::X86Pc)?;
+        let vm = mgmt_vm::prepare_x86(workspace)?;
+        let linux_command_line = match &options.guest_append {
+            Some(extra) => format!("{X86_MGMT_VM_COMMAND_LINE} {extra}"),
+            None => X86_MGMT_VM_COMMAND_LINE.to_owned(),
+        };
+        let files = MgmtVmFiles {
+            kernel: &vm.kernel,
+            initramfs: &vm.initramfs,
+            command_line: &linux_command_line,
+        };
+        write_iso(workspace, &elf, MGMT_VM_ISO, command_line, Some(files))?
+    } else {
+        image(workspace, Board::X86Pc, command_line)?
+    };
     let mut machine = PcMachine::new(Emulator::Bochs, iso);
     if let Some(cpus) = options.cpus {
         machine = machine.cpus(cpus);

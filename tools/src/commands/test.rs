@@ -1,21 +1,24 @@
 //! `cargo xtask test`: prerequisites, host unit tests, every board image
-//! (x86-pc: its GRUB ISOs), the management VM, the test guests, an image for
-//! each example partition config, the SD card images, and the QEMU (and for
-//! x86-pc, Bochs) boot tests, with a summary of each step.
+//! (x86-pc: its GRUB ISOs), the management VMs (x86-pc: an ISO with it),
+//! the test guests, an image for each example partition config, the SD card
+//! images, and the QEMU (and for x86-pc, Bochs) boot tests, with a summary
+//! of each step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cordon_qemu::mgmt_vm::CHECK_OPTION;
+use cordon_qemu::mgmt_vm::{CHECK_OPTION, HALT_OPTION};
 use cordon_qemu::{Board, config_machine};
 
 use super::build::build_image;
 use super::fuzz;
-use super::image::{DEFAULT_ISO, write_iso};
+use super::image::{DEFAULT_ISO, MGMT_VM_ISO, write_iso};
 use crate::cli::DEFAULT_FUZZ_TIME;
 use crate::error::{Error, Result};
 use crate::paths::Workspace;
+use crate::pc_iso::MgmtVmFiles;
 use crate::{exec, guests, mgmt_vm, partition, prereq, sdcard};
+use cordon_qemu::pc::X86_MGMT_VM_COMMAND_LINE;
 
 /// The environment variables through which the boot tests find their inputs.
 const IMAGE_QEMU_VIRT_VAR: &str = "CORDON_IMAGE_QEMU_VIRT";
@@ -40,6 +43,15 @@ const X86_PC_ISOS: [(&str, &str, &str); 3] = [
         "cordon.selftest=vmx cordon.log=debug",
     ),
 ];
+/// The x86-pc ISO with the Linux management VM: its variable, its name,
+/// cordon's command line in it (the heartbeat guest beside the VM), and
+/// what `/init` is told besides the console (halt once it ran).
+const X86_PC_MGMT_VM_ISO: (&str, &str, &str, &str) = (
+    "CORDON_ISO_X86_PC_MGMT_VM",
+    MGMT_VM_ISO,
+    "cordon.selftest=heartbeat",
+    HALT_OPTION,
+);
 const SDCARD_RPI4_VAR: &str = "CORDON_SDCARD_RPI4";
 const UBOOT_RPI4_VAR: &str = "CORDON_UBOOT_RPI4";
 const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
@@ -89,6 +101,7 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         fuzz::fuzz(workspace, DEFAULT_FUZZ_TIME)
     }));
     let mut images = Vec::new();
+    let mut x86_elf = None;
     for board in Board::ALL {
         steps.push(timed(&format!("build {board}"), || {
             let image = build_image(workspace, board)?;
@@ -97,8 +110,10 @@ pub fn test(workspace: &Workspace) -> Result<()> {
                 Board::Rpi4 => images.push((IMAGE_RPI4_VAR, image)),
                 Board::X86Pc => {
                     for (var, name, command_line) in X86_PC_ISOS {
-                        images.push((var, write_iso(workspace, &image, name, command_line)?));
+                        let iso = write_iso(workspace, &image, name, command_line, None)?;
+                        images.push((var, iso));
                     }
+                    x86_elf = Some(image);
                 }
             }
             Ok(())
@@ -107,6 +122,23 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     let mut vm = None;
     steps.push(timed("build management VM", || {
         vm = Some(mgmt_vm::prepare(workspace)?);
+        Ok(())
+    }));
+    let mut x86_mgmt_iso = None;
+    steps.push(timed("build x86-pc management VM ISO", || {
+        let vm = mgmt_vm::prepare_x86(workspace)?;
+        let elf = x86_elf.as_ref().ok_or_else(|| {
+            Error::Prerequisite("the x86-pc board's image did not build (see above)".to_owned())
+        })?;
+        let (var, name, command_line, init_option) = X86_PC_MGMT_VM_ISO;
+        let linux_command_line = format!("{X86_MGMT_VM_COMMAND_LINE} {init_option}");
+        let files = MgmtVmFiles {
+            kernel: &vm.kernel,
+            initramfs: &vm.initramfs,
+            command_line: &linux_command_line,
+        };
+        let iso = write_iso(workspace, elf, name, command_line, Some(files))?;
+        x86_mgmt_iso = Some((var, iso));
         Ok(())
     }));
     let mut hostile = None;
@@ -158,6 +190,9 @@ pub fn test(workspace: &Workspace) -> Result<()> {
             }
             if let Some(hostile) = &hostile {
                 command.env(GUEST_HOSTILE_VAR, hostile);
+            }
+            if let Some((var, iso)) = &x86_mgmt_iso {
+                command.env(var, iso);
             }
             for (var, description) in &configs {
                 command.env(var, description);

@@ -25,7 +25,9 @@ use crate::paths::Workspace;
 use debian_package::{Origin, PackageFile, PackageFiles};
 
 pub use c_compiler::ensure as c_compiler;
-pub use mgmt_vm::{fetch as mgmt_vm_files, kernel as mgmt_vm_kernel};
+pub use mgmt_vm::{
+    fetch as mgmt_vm_files, fetch_x86 as x86_mgmt_vm_files, kernel as mgmt_vm_kernel,
+};
 pub use sdcard::BootFiles;
 
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";

@@ -119,7 +119,11 @@ fn u_boot_package(board: Board) -> Option<&'static PackageFiles<'static>> {
 /// The package's name, which is also its cache directory's.
 fn package_name(package: &PackageFiles<'static>) -> &'static str {
     match package.origin {
-        Origin::Package(name) | Origin::DependencyOf(name) | Origin::ArchAll(name) => name,
+        Origin::Package(name)
+        | Origin::DependencyOf(name)
+        | Origin::ArchAll(name)
+        | Origin::Amd64(name)
+        | Origin::Amd64DependencyOf(name) => name,
     }
 }
 

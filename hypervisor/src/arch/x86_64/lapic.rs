@@ -1,5 +1,6 @@
-//! The local APIC in xAPIC mode (memory-mapped): its ID, enabling it, and
-//! the inter-processor interrupts that start other CPUs.
+//! The local APIC in xAPIC mode (memory-mapped): its ID, enabling it, the
+//! inter-processor interrupts that start other CPUs, and letting the legacy
+//! PIC's interrupts through its LINT0 pin.
 
 use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
 use tock_registers::register_bitfields;
@@ -20,6 +21,11 @@ register_bitfields![u32,
         TRIGGER OFFSET(15) NUMBITS(1) [Edge = 0, Level = 1]
     ],
     ICR_HIGH [DESTINATION OFFSET(24) NUMBITS(8) []],
+    LVT [
+        DELIVERY_MODE OFFSET(8) NUMBITS(3) [ExtInt = 0b111],
+        TRIGGER OFFSET(15) NUMBITS(1) [Edge = 0, Level = 1],
+        MASKED OFFSET(16) NUMBITS(1) []
+    ],
 ];
 
 register_structs! {
@@ -32,7 +38,9 @@ register_structs! {
         (0x300 => icr_low: ReadWrite<u32, ICR_LOW::Register>),
         (0x304 => _reserved3),
         (0x310 => icr_high: ReadWrite<u32, ICR_HIGH::Register>),
-        (0x314 => @END),
+        (0x314 => _reserved4),
+        (0x350 => lint0: ReadWrite<u32, LVT::Register>),
+        (0x354 => @END),
     }
 }
 
@@ -69,6 +77,15 @@ impl Lapic {
         self.registers
             .svr
             .modify(SVR::APIC_ENABLE::SET + SVR::VECTOR.val(SPURIOUS_VECTOR));
+    }
+
+    /// Lets the legacy PIC's interrupts in through LINT0 (the "virtual
+    /// wire"): the PIC then interrupts this CPU, which acknowledges at the
+    /// PIC the vector the PIC gives.
+    pub fn accept_pic_interrupts(&self) {
+        self.registers
+            .lint0
+            .write(LVT::DELIVERY_MODE::ExtInt + LVT::TRIGGER::Edge + LVT::MASKED::CLEAR);
     }
 
     /// Sends INIT to the CPU with APIC ID `apic_id`, then de-asserts it

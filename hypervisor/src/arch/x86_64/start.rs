@@ -17,6 +17,7 @@ use super::gdt::{self, CpuTables};
 use super::lapic::{Lapic, MAX_XAPIC_ID};
 use super::madt::{self, Madt, MadtError};
 use super::memory::{self, MemoryError};
+use super::mgmt_vm::{self, MgmtVmError};
 use super::smp::{self, SmpError};
 use super::vmx::feature::{self, FeatureControl, IA32_FEATURE_CONTROL};
 use super::vmx::operation::{self, VmxCpu, VmxError};
@@ -62,6 +63,7 @@ enum BootError {
     },
     /// Running a VM failed (not the VM's fault: cordon's or the CPU's).
     Vmx(VmxError),
+    MgmtVm(MgmtVmError),
 }
 
 impl fmt::Display for BootError {
@@ -95,6 +97,7 @@ impl fmt::Display for BootError {
                 "cannot run VMs: VMX is unavailable on {cpus} CPU(s) (see above)"
             ),
             Self::Vmx(error) => error.fmt(f),
+            Self::MgmtVm(error) => error.fmt(f),
         }
     }
 }
@@ -138,7 +141,7 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
         log::set_max_level(level);
     }
     info!("command line: {command_line:?}");
-    memory::init(&info).map_err(BootError::Memory)?;
+    let mut free = memory::init(&info).map_err(BootError::Memory)?;
 
     let madt = find_madt(&info)?;
     let lapic_address = *LAPIC_ADDRESS.call_once(|| madt.local_apic_address());
@@ -160,8 +163,12 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
     let (tables, vmx) = start_vmx();
     info!("cpu0 online (APIC ID {boot_apic_id})");
 
-    let vmx_selftest = cmdline::option(command_line, "selftest") == Some("vmx");
-    if vmx_selftest {
+    let selftest = cmdline::option(command_line, "selftest");
+    let vmx_selftest = selftest == Some("vmx");
+    // `cordon.selftest=heartbeat`: the heartbeat guest beside the
+    // management VM.
+    let heartbeat_beside = selftest == Some("heartbeat");
+    if vmx_selftest || heartbeat_beside {
         selftest::want_heartbeat();
     }
     let mut online = 1;
@@ -194,6 +201,25 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
     if let (Some(vmx), true) = (vmx, vmx_selftest) {
         let heartbeat = online > selftest::HEARTBEAT_CPU;
         selftest::run(&vmx, tables, heartbeat).map_err(BootError::Vmx)?;
+    } else if let (Some(vmx), Some(modules)) = (vmx, mgmt_vm::find_modules(&info)) {
+        let heartbeat = heartbeat_beside && online > selftest::HEARTBEAT_CPU;
+        if heartbeat {
+            let beat = selftest::start_heartbeat().map_err(BootError::Vmx)?;
+            info!(
+                "heartbeat: beating on cpu{} (beat {beat})",
+                selftest::HEARTBEAT_CPU
+            );
+        }
+        let stopped =
+            mgmt_vm::run(&vmx, tables, &lapic, &mut free, &modules).map_err(BootError::MgmtVm)?;
+        warn!("mgmt: stopped: {stopped}");
+        if heartbeat {
+            let beat = selftest::next_beat().map_err(BootError::Vmx)?;
+            info!(
+                "heartbeat: still beating on cpu{} after the management VM stopped (beat {beat})",
+                selftest::HEARTBEAT_CPU
+            );
+        }
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use core::fmt;
 
-use log::{debug, info, warn};
+use log::{debug, warn};
 
 use super::cpuid;
 use super::cr_access::{self, CR0_TS, CrAccess};
@@ -12,6 +12,7 @@ use super::exit_reason::ExitReason;
 use super::fields::Field;
 use super::hypercall::{self, Hypercall};
 use super::io::IoAccess;
+use super::msr_emulation::{self, MsrAnswer};
 use super::vcpu::{GuestCr, Vcpu};
 use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::exception::GENERAL_PROTECTION;
@@ -21,6 +22,9 @@ use crate::arch::x86_64::exception::GENERAL_PROTECTION;
 const EPT_READ: u64 = 1 << 0;
 const EPT_WRITE: u64 = 1 << 1;
 const EPT_FETCH: u64 = 1 << 2;
+
+/// The low 32 bits of RAX and RDX, which RDMSR and WRMSR use.
+const LOW_HALF: u64 = 0xffff_ffff;
 
 /// CR0.PG and EFER.LME: both set means entering long mode.
 const CR0_PG: u64 = 1 << 31;
@@ -36,7 +40,8 @@ pub enum Next {
 /// Why a VM was stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stopped {
-    /// It halted with nothing to wake it (cordon routes it no interrupt yet).
+    /// It halted with nothing to wake it: no interrupts of its own, or
+    /// interrupts disabled.
     Halted {
         rip: u64,
     },
@@ -96,12 +101,10 @@ pub fn handle(vm: &str, vcpu: &mut Vcpu, reason: ExitReason) -> Next {
         ExitReason::IoInstruction => port_io(vm, vcpu),
         ExitReason::ControlRegisterAccess => control_register(vm, vcpu),
         ExitReason::Rdmsr | ExitReason::Wrmsr => {
-            refuse_msr(vm, vcpu, reason == ExitReason::Wrmsr);
+            msr_access(vm, vcpu, reason == ExitReason::Wrmsr);
             Next::Resume
         }
-        ExitReason::Hlt => Next::Stop(Stopped::Halted {
-            rip: vcpu.read(Field::GuestRip),
-        }),
+        ExitReason::Hlt => halt(vcpu),
         ExitReason::EptViolation => Next::Stop(Stopped::EptViolation {
             address: vcpu.read(Field::GuestPhysicalAddress),
             qualification: vcpu.read(Field::ExitQualification),
@@ -114,12 +117,25 @@ pub fn handle(vm: &str, vcpu: &mut Vcpu, reason: ExitReason) -> Next {
     }
 }
 
+/// HLT: a VM that owns its CPU's interrupts and has them enabled waits
+/// for the next one on the CPU; any other halted VM has nothing to wake it
+/// and is stopped.
+fn halt(vcpu: &mut Vcpu) -> Next {
+    if vcpu.owns_interrupts() && vcpu.interrupts_enabled() {
+        vcpu.wait_for_interrupt();
+        return Next::Resume;
+    }
+    Next::Stop(Stopped::Halted {
+        rip: vcpu.read(Field::GuestRip),
+    })
+}
+
 /// cordon's hypercalls.
 fn vmcall(vm: &str, vcpu: &mut Vcpu) {
     let registers = &mut vcpu.registers;
     registers.rax = match Hypercall::decode(registers.rax, registers.rbx) {
         Hypercall::Log(value) => {
-            info!("{vm}: hypercall log {value:#x}");
+            debug!("{vm}: hypercall log {value:#x}");
             hypercall::SUCCESS
         }
         Hypercall::Unknown(number) => {
@@ -184,13 +200,26 @@ fn control_register(vm: &str, vcpu: &mut Vcpu) -> Next {
     Next::Resume
 }
 
-/// An MSR the VM's bitmap does not pass through: #GP, as for an MSR the
-/// CPU does not have.
-fn refuse_msr(vm: &str, vcpu: &mut Vcpu, write: bool) {
-    let msr = vcpu.registers.rcx as u32;
-    let access = if write { "WRMSR" } else { "RDMSR" };
-    debug!("{vm}: {access} {msr:#x} refused: #GP");
-    vcpu.inject_exception(GENERAL_PROTECTION, 0);
+/// An MSR the VM's bitmap does not pass through: the few cordon answers
+/// (`msr_emulation`), else #GP, as for an MSR the CPU does not have.
+fn msr_access(vm: &str, vcpu: &mut Vcpu, write: bool) {
+    let registers = &mut vcpu.registers;
+    let msr = registers.rcx as u32;
+    let value = write.then_some((registers.rdx << 32) | (registers.rax & LOW_HALF));
+    match msr_emulation::answer(msr, value) {
+        MsrAnswer::Read(value) => {
+            registers.rax = value & LOW_HALF;
+            registers.rdx = value >> 32;
+        }
+        MsrAnswer::Ignored => {}
+        MsrAnswer::Refused => {
+            let access = if write { "WRMSR" } else { "RDMSR" };
+            debug!("{vm}: {access} {msr:#x} refused: #GP");
+            vcpu.inject_exception(GENERAL_PROTECTION, 0);
+            return;
+        }
+    }
+    vcpu.skip_instruction();
 }
 
 /// CPUID as the host answers it, with VMX hidden and cordon's leaf added.

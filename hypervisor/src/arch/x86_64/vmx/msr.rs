@@ -1,13 +1,39 @@
 //! Which model-specific registers a guest reaches directly: the MSR bitmap,
-//! in which a set bit makes that MSR's RDMSR or WRMSR exit. Only MSRs whose
-//! state the VMCS switches on every entry and exit pass through; cordon
-//! answers every other access with #GP.
+//! in which a set bit makes that MSR's RDMSR or WRMSR exit. MSRs whose
+//! state the VMCS switches on every entry and exit pass through; so do, for
+//! a VM that owns its CPU, the MSRs only that CPU's SYSCALL, SWAPGS and
+//! RDTSCP read, which cordon never executes; cordon answers every other
+//! access with #GP.
 
 /// The MSRs that pass through: FS and GS bases, which the VMCS loads and
 /// saves for guest and host.
 pub const PASSED_THROUGH: [u32; 2] = [IA32_FS_BASE, IA32_GS_BASE];
 const IA32_FS_BASE: u32 = 0xc000_0100;
 const IA32_GS_BASE: u32 = 0xc000_0101;
+/// The MSRs a VM that owns its CPU also reaches: EFER and SYSENTER's
+/// (switched by the VMCS too), and SYSCALL's, SWAPGS's and RDTSCP's.
+pub const PASSED_THROUGH_TO_OWNER: [u32; 10] = [
+    IA32_SYSENTER_CS,
+    IA32_SYSENTER_ESP,
+    IA32_SYSENTER_EIP,
+    IA32_EFER,
+    IA32_STAR,
+    IA32_LSTAR,
+    IA32_CSTAR,
+    IA32_FMASK,
+    IA32_KERNEL_GS_BASE,
+    IA32_TSC_AUX,
+];
+const IA32_SYSENTER_CS: u32 = 0x174;
+const IA32_SYSENTER_ESP: u32 = 0x175;
+const IA32_SYSENTER_EIP: u32 = 0x176;
+const IA32_EFER: u32 = 0xc000_0080;
+const IA32_STAR: u32 = 0xc000_0081;
+const IA32_LSTAR: u32 = 0xc000_0082;
+const IA32_CSTAR: u32 = 0xc000_0083;
+const IA32_FMASK: u32 = 0xc000_0084;
+const IA32_KERNEL_GS_BASE: u32 = 0xc000_0102;
+const IA32_TSC_AUX: u32 = 0xc000_0103;
 
 /// The two MSR ranges the bitmap covers, and their size.
 const LOW_BASE: u32 = 0;
@@ -35,6 +61,16 @@ impl MsrBitmap {
             bits: [0xff; BITMAP_SIZE],
         };
         for msr in PASSED_THROUGH {
+            bitmap.pass_through(msr);
+        }
+        bitmap
+    }
+
+    /// Like [`MsrBitmap::new`], and the MSRs in [`PASSED_THROUGH_TO_OWNER`]
+    /// pass through too: for a VM that is the only one on its CPU.
+    pub fn for_cpu_owner() -> Self {
+        let mut bitmap = Self::new();
+        for msr in PASSED_THROUGH_TO_OWNER {
             bitmap.pass_through(msr);
         }
         bitmap
@@ -93,5 +129,23 @@ mod tests {
         assert_eq!(bitmap.bits[READ_HIGH + 0x20], 0xfc);
         assert_eq!(bitmap.bits[WRITE_HIGH + 0x20], 0xfc);
         assert_eq!(bitmap.bits[READ_LOW], 0xff);
+    }
+
+    #[test]
+    fn a_cpu_owner_also_reaches_the_syscall_msrs() {
+        let bitmap = MsrBitmap::for_cpu_owner();
+        for write in [false, true] {
+            for msr in [
+                IA32_EFER,
+                IA32_LSTAR,
+                IA32_KERNEL_GS_BASE,
+                IA32_SYSENTER_EIP,
+            ] {
+                assert!(!bitmap.exits(msr, write), "{msr:#x}");
+            }
+            assert!(bitmap.exits(0x1b, write), "IA32_APIC_BASE");
+            assert!(bitmap.exits(0x277, write), "IA32_PAT");
+            assert!(bitmap.exits(0x3a, write));
+        }
     }
 }

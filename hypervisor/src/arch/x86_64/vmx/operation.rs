@@ -23,7 +23,7 @@ const REVISION_MASK: u64 = 0x7fff_ffff;
 
 /// Pin-based controls: exit on external interrupts and NMIs (they are the
 /// host's, or another VM's).
-const PIN_EXTERNAL_INTERRUPT_EXITING: u32 = 1 << 0;
+pub const PIN_EXTERNAL_INTERRUPT_EXITING: u32 = 1 << 0;
 const PIN_NMI_EXITING: u32 = 1 << 3;
 /// Primary processor-based controls: exit on HLT, and on I/O to ports and
 /// accesses to MSRs the VM's bitmaps do not let through; use the secondary
@@ -33,10 +33,13 @@ const PRIMARY_IO_BITMAPS: u32 = 1 << 25;
 const PRIMARY_MSR_BITMAPS: u32 = 1 << 28;
 const PRIMARY_SECONDARY_CONTROLS: u32 = 1 << 31;
 /// Secondary controls: EPT, unrestricted guest (real mode without paging),
-/// and VPID if the CPU has it.
+/// and if the CPU has them, VPID and RDTSCP and INVPCID for guests (which
+/// raise #UD without these, though CPUID reports them).
 const SECONDARY_EPT: u32 = 1 << 1;
+const SECONDARY_ENABLE_RDTSCP: u32 = 1 << 3;
 pub const SECONDARY_VPID: u32 = 1 << 5;
 const SECONDARY_UNRESTRICTED_GUEST: u32 = 1 << 7;
+const SECONDARY_ENABLE_INVPCID: u32 = 1 << 12;
 /// Exit controls: return to 64-bit mode, save the guest's EFER and load
 /// the host's.
 const EXIT_HOST_ADDRESS_SPACE_SIZE: u32 = 1 << 9;
@@ -142,7 +145,7 @@ pub fn enable() -> Result<VmxCpu, VmxError> {
         secondary: controls::adjust(
             Control::SecondaryProcessorBased,
             SECONDARY_EPT | SECONDARY_UNRESTRICTED_GUEST,
-            SECONDARY_VPID,
+            SECONDARY_VPID | SECONDARY_ENABLE_RDTSCP | SECONDARY_ENABLE_INVPCID,
             capability(Control::SecondaryProcessorBased),
         )?,
         exit: controls::adjust(

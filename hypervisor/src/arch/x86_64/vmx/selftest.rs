@@ -16,6 +16,7 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use log::info;
 
+use super::entry_state::EntryState;
 use super::ept::{Access, Ept, LARGE_PAGE_SIZE, PAGE_SIZE};
 use super::exit_reason::ExitReason;
 use super::exits::{self, Next, Stopped};
@@ -216,8 +217,7 @@ pub fn run(cpu: &VmxCpu, tables: &CpuTables, heartbeat: bool) -> Result<(), VmxE
     let stopped = run_guest(cpu, tables, &vm1, VM1_VPID, |_, _| {})?;
     info!("vm1: stopped: {stopped}");
     if heartbeat {
-        HEARTBEAT_GO.store(true, Ordering::Release);
-        wait_for_beat_after(0)?;
+        start_heartbeat()?;
     }
     let vm3 = TestGuest {
         name: "vm3",
@@ -251,7 +251,7 @@ pub fn run(cpu: &VmxCpu, tables: &CpuTables, heartbeat: bool) -> Result<(), VmxE
         info!("{}: stopped: {stopped}", guest.name);
     }
     if heartbeat {
-        let beat = wait_for_beat_after(BEATS.load(Ordering::Acquire))?;
+        let beat = next_beat()?;
         info!(
             "heartbeat: still beating on cpu{HEARTBEAT_CPU} after the others were stopped \
              (beat {beat})"
@@ -259,6 +259,18 @@ pub fn run(cpu: &VmxCpu, tables: &CpuTables, heartbeat: bool) -> Result<(), VmxE
     }
     info!("VMX selftest: the VMs ran and were stopped; cordon runs on");
     Ok(())
+}
+
+/// Lets the heartbeat CPU start the heartbeat guest, and waits for its
+/// first beat; the beat.
+pub fn start_heartbeat() -> Result<u64, VmxError> {
+    HEARTBEAT_GO.store(true, Ordering::Release);
+    wait_for_beat_after(0)
+}
+
+/// Waits for the heartbeat guest's next beat; the beat.
+pub fn next_beat() -> Result<u64, VmxError> {
+    wait_for_beat_after(BEATS.load(Ordering::Acquire))
 }
 
 /// Waits until the heartbeat guest logs a beat after `beat`; the new beat.
@@ -308,8 +320,8 @@ fn run_guest(
     let start = GuestStart {
         ept_pointer: ept.pointer(),
         vpid,
-        rip: GUEST_ENTRY,
-        rsp: GUEST_STACK,
+        entry: EntryState::real_mode(GUEST_ENTRY, GUEST_STACK),
+        owns_interrupts: false,
         io_bitmaps,
         msr_bitmap,
     };

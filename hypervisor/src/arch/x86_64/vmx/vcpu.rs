@@ -10,13 +10,14 @@ use x86_64::registers::control::{Cr0, Cr3, Cr4};
 use x86_64::registers::model_specific::{Efer, FsBase, GsBase};
 
 use super::cr_access;
+use super::entry_state::{EFER_LMA, EntryState, Segment, UNUSABLE};
 use super::exit_reason::ExitReason;
 use super::fields::Field;
 use super::frames;
 use super::instructions::{self, VmFail};
 use super::io::IoBitmaps;
 use super::msr::MsrBitmap;
-use super::operation::{SECONDARY_VPID, VmxCpu, VmxError};
+use super::operation::{PIN_EXTERNAL_INTERRUPT_EXITING, SECONDARY_VPID, VmxCpu, VmxError};
 use crate::arch::x86_64::exception;
 use crate::arch::x86_64::gdt::CpuTables;
 
@@ -123,26 +124,22 @@ unsafe extern "C" {
     static vmx_exit: u8;
 }
 
-/// Real-mode segment access rights: present, S=1, read/write data
-/// (accessed), or execute/read code (accessed).
-const ACCESS_DATA: u64 = 0x93;
-const ACCESS_CODE: u64 = 0x9b;
-/// A present busy 32-bit TSS, the only TR type allowed outside IA-32e mode.
-const ACCESS_TSS_BUSY: u64 = 0x8b;
-/// Access rights bit 16: the segment is unusable (the LDTR here).
-const ACCESS_UNUSABLE: u64 = 1 << 16;
-/// 64 KiB real-mode segments.
-const REAL_MODE_LIMIT: u64 = 0xffff;
-/// RFLAGS bit 1 is always 1.
-const RFLAGS_FIXED: u64 = 1 << 1;
-/// CR0 of a real-mode guest: ET (hard-wired) and NE (VMX needs it, so
-/// cordon keeps it set whatever the guest writes).
+/// CR0.NE: VMX needs it, so cordon keeps it set whatever the guest writes.
 const CR0_KEPT: u64 = 1 << 5;
-const GUEST_CR0: u64 = (1 << 4) | CR0_KEPT;
 /// CR4.VMXE: VMX requires it in the guest too; the read shadow hides it.
 const CR4_VMXE: u64 = 1 << 13;
+/// RFLAGS bit 1 is always 1.
+const RFLAGS_FIXED: u64 = 1 << 1;
 /// DR7's reset value.
 const DR7_RESET: u64 = 0x400;
+/// RFLAGS.IF: the guest takes interrupts.
+const RFLAGS_IF: u64 = 1 << 9;
+/// Guest interruptibility: blocking by STI and by MOV SS.
+const BLOCKING_BY_STI_OR_MOV_SS: u64 = 0b11;
+/// Guest activity state HLT.
+const ACTIVITY_HLT: u64 = 1;
+/// VM-entry control: the guest runs in IA-32e mode (EFER.LMA).
+const ENTRY_IA32E_MODE_GUEST: u64 = 1 << 9;
 /// VM-entry interruption information: a hardware exception, with an error
 /// code, valid.
 const INTERRUPTION_HARDWARE_EXCEPTION: u64 = 3 << 8;
@@ -160,9 +157,12 @@ pub struct GuestStart {
     pub ept_pointer: u64,
     /// The VPID (non-zero) to tag its TLB entries with, if the CPU has VPIDs.
     pub vpid: u16,
-    /// Real-mode entry point (CS = 0) and stack.
-    pub rip: u64,
-    pub rsp: u64,
+    /// The registers it starts with.
+    pub entry: EntryState,
+    /// Whether it owns this CPU's interrupts: they reach it directly,
+    /// without a VM exit, and its HLT (with interrupts enabled) waits for
+    /// them on the CPU.
+    pub owns_interrupts: bool,
     /// The VM's I/O bitmaps, which say which ports it reaches directly.
     pub io_bitmaps: &'static IoBitmaps,
     /// Which MSRs it reaches directly.
@@ -210,12 +210,13 @@ impl GuestRegisters {
 pub struct Vcpu {
     vmcs: u64,
     launched: bool,
+    owns_interrupts: bool,
     pub registers: GuestRegisters,
 }
 
 impl Vcpu {
-    /// A vCPU whose VMCS is set up to start the guest at `start` in real
-    /// mode; its VMCS is current on this CPU.
+    /// A vCPU whose VMCS is set up to start the guest as `start` says;
+    /// its VMCS is current on this CPU.
     pub fn new(cpu: &VmxCpu, tables: &CpuTables, start: GuestStart) -> Result<Self, VmxError> {
         let vmcs = frames::allocate_page().ok_or(VmxError::NoMemory)?;
         // SAFETY: a fresh identity-mapped page; a VMCS starts with the
@@ -230,7 +231,11 @@ impl Vcpu {
         let vcpu = Self {
             vmcs,
             launched: false,
-            registers: GuestRegisters::default(),
+            owns_interrupts: start.owns_interrupts,
+            registers: GuestRegisters {
+                rsi: start.entry.rsi,
+                ..GuestRegisters::default()
+            },
         };
         vcpu.write_controls(cpu, start).map_err(VmxError::Vmcs)?;
         vcpu.write_host_state(tables).map_err(VmxError::Vmcs)?;
@@ -253,8 +258,25 @@ impl Vcpu {
             return Err(VmxError::Entry(error));
         }
         self.launched = true;
+        self.follow_long_mode();
         let (reason, _) = ExitReason::decode(self.read(Field::ExitReason) as u32);
         Ok(reason)
+    }
+
+    /// Keeps the "IA-32e mode guest" entry control equal to the EFER.LMA
+    /// the guest left with (it may have switched modes since the last
+    /// entry), as the next VM entry requires.
+    fn follow_long_mode(&mut self) {
+        let long = self.read(Field::GuestIa32Efer) & EFER_LMA != 0;
+        let controls = self.read(Field::EntryControls);
+        let wanted = if long {
+            controls | ENTRY_IA32E_MODE_GUEST
+        } else {
+            controls & !ENTRY_IA32E_MODE_GUEST
+        };
+        if wanted != controls {
+            let _ = self.write(Field::EntryControls, wanted);
+        }
     }
 
     /// A field of this vCPU's VMCS.
@@ -311,6 +333,29 @@ impl Vcpu {
         }
     }
 
+    /// Whether the guest owns this CPU's interrupts (they wake its HLT).
+    pub fn owns_interrupts(&self) -> bool {
+        self.owns_interrupts
+    }
+
+    /// Whether the guest has interrupts enabled (RFLAGS.IF).
+    pub fn interrupts_enabled(&self) -> bool {
+        self.read(Field::GuestRflags) & RFLAGS_IF != 0
+    }
+
+    /// Lets the guest, which just halted with interrupts enabled, wait in
+    /// the HLT state for its next interrupt, on the CPU: it resumes past
+    /// its HLT, whose STI or MOV-SS shadow has ended (VM entry into HLT
+    /// requires none).
+    pub fn wait_for_interrupt(&mut self) {
+        self.skip_instruction();
+        let interruptibility = self.read(Field::GuestInterruptibility) & !BLOCKING_BY_STI_OR_MOV_SS;
+        // SAFETY: this vCPU's VMCS is current; HLT is an activity state
+        // every VMX CPU supports, entered as the guest's own HLT would.
+        let _ = unsafe { instructions::vmwrite(Field::GuestInterruptibility, interruptibility) };
+        let _ = unsafe { instructions::vmwrite(Field::GuestActivityState, ACTIVITY_HLT) };
+    }
+
     /// Makes the guest take exception `vector` at the next entry, instead
     /// of running on. The error code goes with it if the CPU pushes one for
     /// that vector, which it does only in protected mode.
@@ -347,11 +392,19 @@ impl Vcpu {
 
     fn write_controls(&self, cpu: &VmxCpu, start: GuestStart) -> Result<(), VmFail> {
         let controls = cpu.controls;
-        self.write(Field::PinBasedControls, controls.pin.into())?;
+        let mut pin = controls.pin;
+        if start.owns_interrupts {
+            pin &= !PIN_EXTERNAL_INTERRUPT_EXITING;
+        }
+        let mut entry = u64::from(controls.entry);
+        if start.entry.long() {
+            entry |= ENTRY_IA32E_MODE_GUEST;
+        }
+        self.write(Field::PinBasedControls, pin.into())?;
         self.write(Field::PrimaryProcessorControls, controls.primary.into())?;
         self.write(Field::SecondaryProcessorControls, controls.secondary.into())?;
         self.write(Field::ExitControls, controls.exit.into())?;
-        self.write(Field::EntryControls, controls.entry.into())?;
+        self.write(Field::EntryControls, entry)?;
         self.write(Field::ExceptionBitmap, 0)?;
         self.write(Field::EptPointer, start.ept_pointer)?;
         let [bitmap_a, bitmap_b] = &start.io_bitmaps.bitmaps;
@@ -364,9 +417,9 @@ impl Vcpu {
         // The guest owns no CR0/CR4 bit that VMX fixes: changing NE or
         // VMXE exits; reads see the shadow (VMXE clear).
         self.write(Field::Cr0GuestHostMask, CR0_KEPT)?;
-        self.write(Field::Cr0ReadShadow, GUEST_CR0)?;
+        self.write(Field::Cr0ReadShadow, start.entry.cr0)?;
         self.write(Field::Cr4GuestHostMask, CR4_VMXE)?;
-        self.write(Field::Cr4ReadShadow, 0)?;
+        self.write(Field::Cr4ReadShadow, start.entry.cr4)?;
         self.write(Field::VmcsLinkPointer, NO_VMCS_LINK)
     }
 
@@ -398,82 +451,43 @@ impl Vcpu {
     }
 
     fn write_guest_state(&self, start: GuestStart) -> Result<(), VmFail> {
+        let state = start.entry;
+        let unusable = Segment {
+            selector: 0,
+            base: 0,
+            limit: 0,
+            access: UNUSABLE,
+        };
         let segments = [
-            (
-                Field::GuestCsSelector,
-                Field::GuestCsBase,
-                Field::GuestCsLimit,
-                Field::GuestCsAccessRights,
-                ACCESS_CODE,
-            ),
-            (
-                Field::GuestSsSelector,
-                Field::GuestSsBase,
-                Field::GuestSsLimit,
-                Field::GuestSsAccessRights,
-                ACCESS_DATA,
-            ),
-            (
-                Field::GuestDsSelector,
-                Field::GuestDsBase,
-                Field::GuestDsLimit,
-                Field::GuestDsAccessRights,
-                ACCESS_DATA,
-            ),
-            (
-                Field::GuestEsSelector,
-                Field::GuestEsBase,
-                Field::GuestEsLimit,
-                Field::GuestEsAccessRights,
-                ACCESS_DATA,
-            ),
-            (
-                Field::GuestFsSelector,
-                Field::GuestFsBase,
-                Field::GuestFsLimit,
-                Field::GuestFsAccessRights,
-                ACCESS_DATA,
-            ),
-            (
-                Field::GuestGsSelector,
-                Field::GuestGsBase,
-                Field::GuestGsLimit,
-                Field::GuestGsAccessRights,
-                ACCESS_DATA,
-            ),
-            (
-                Field::GuestTrSelector,
-                Field::GuestTrBase,
-                Field::GuestTrLimit,
-                Field::GuestTrAccessRights,
-                ACCESS_TSS_BUSY,
-            ),
-            (
-                Field::GuestLdtrSelector,
-                Field::GuestLdtrBase,
-                Field::GuestLdtrLimit,
-                Field::GuestLdtrAccessRights,
-                ACCESS_UNUSABLE,
-            ),
+            (SegmentFields::CS, state.code),
+            (SegmentFields::SS, state.data),
+            (SegmentFields::DS, state.data),
+            (SegmentFields::ES, state.data),
+            (SegmentFields::FS, state.data),
+            (SegmentFields::GS, state.data),
+            (SegmentFields::TR, state.task),
+            (SegmentFields::LDTR, unusable),
         ];
-        for (selector, base, limit, access, rights) in segments {
-            self.write(selector, 0)?;
-            self.write(base, 0)?;
-            self.write(limit, REAL_MODE_LIMIT)?;
-            self.write(access, rights)?;
+        for (fields, segment) in segments {
+            self.write(fields.selector, segment.selector.into())?;
+            self.write(fields.base, segment.base)?;
+            self.write(fields.limit, segment.limit.into())?;
+            self.write(fields.access, segment.access.into())?;
         }
-        self.write(Field::GuestGdtrBase, 0)?;
-        self.write(Field::GuestGdtrLimit, REAL_MODE_LIMIT)?;
-        self.write(Field::GuestIdtrBase, 0)?;
-        self.write(Field::GuestIdtrLimit, REAL_MODE_LIMIT)?;
-        self.write(Field::GuestCr0, GUEST_CR0)?;
-        self.write(Field::GuestCr3, 0)?;
-        self.write(Field::GuestCr4, CR4_VMXE)?;
+        let (gdt_base, gdt_limit) = state.gdtr;
+        self.write(Field::GuestGdtrBase, gdt_base)?;
+        self.write(Field::GuestGdtrLimit, gdt_limit.into())?;
+        let (idt_base, idt_limit) = state.idtr;
+        self.write(Field::GuestIdtrBase, idt_base)?;
+        self.write(Field::GuestIdtrLimit, idt_limit.into())?;
+        self.write(Field::GuestCr0, state.cr0 | CR0_KEPT)?;
+        self.write(Field::GuestCr3, state.cr3)?;
+        self.write(Field::GuestCr4, state.cr4 | CR4_VMXE)?;
         self.write(Field::GuestDr7, DR7_RESET)?;
         self.write(Field::GuestRflags, RFLAGS_FIXED)?;
-        self.write(Field::GuestRip, start.rip)?;
-        self.write(Field::GuestRsp, start.rsp)?;
-        self.write(Field::GuestIa32Efer, 0)?;
+        self.write(Field::GuestRip, state.rip)?;
+        self.write(Field::GuestRsp, state.rsp)?;
+        self.write(Field::GuestIa32Efer, state.efer)?;
         self.write(Field::GuestSysenterCs, 0)?;
         self.write(Field::GuestSysenterEsp, 0)?;
         self.write(Field::GuestSysenterEip, 0)?;
@@ -481,4 +495,63 @@ impl Vcpu {
         self.write(Field::GuestActivityState, 0)?;
         self.write(Field::GuestPendingDebugExceptions, 0)
     }
+}
+
+/// The four VMCS fields of one guest segment register.
+struct SegmentFields {
+    selector: Field,
+    base: Field,
+    limit: Field,
+    access: Field,
+}
+
+impl SegmentFields {
+    const CS: Self = Self {
+        selector: Field::GuestCsSelector,
+        base: Field::GuestCsBase,
+        limit: Field::GuestCsLimit,
+        access: Field::GuestCsAccessRights,
+    };
+    const SS: Self = Self {
+        selector: Field::GuestSsSelector,
+        base: Field::GuestSsBase,
+        limit: Field::GuestSsLimit,
+        access: Field::GuestSsAccessRights,
+    };
+    const DS: Self = Self {
+        selector: Field::GuestDsSelector,
+        base: Field::GuestDsBase,
+        limit: Field::GuestDsLimit,
+        access: Field::GuestDsAccessRights,
+    };
+    const ES: Self = Self {
+        selector: Field::GuestEsSelector,
+        base: Field::GuestEsBase,
+        limit: Field::GuestEsLimit,
+        access: Field::GuestEsAccessRights,
+    };
+    const FS: Self = Self {
+        selector: Field::GuestFsSelector,
+        base: Field::GuestFsBase,
+        limit: Field::GuestFsLimit,
+        access: Field::GuestFsAccessRights,
+    };
+    const GS: Self = Self {
+        selector: Field::GuestGsSelector,
+        base: Field::GuestGsBase,
+        limit: Field::GuestGsLimit,
+        access: Field::GuestGsAccessRights,
+    };
+    const TR: Self = Self {
+        selector: Field::GuestTrSelector,
+        base: Field::GuestTrBase,
+        limit: Field::GuestTrLimit,
+        access: Field::GuestTrAccessRights,
+    };
+    const LDTR: Self = Self {
+        selector: Field::GuestLdtrSelector,
+        base: Field::GuestLdtrBase,
+        limit: Field::GuestLdtrLimit,
+        access: Field::GuestLdtrAccessRights,
+    };
 }
