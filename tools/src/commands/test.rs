@@ -34,8 +34,7 @@ const BOOT_TESTS: [&str; 3] = ["boot", "partitions", "rpi4"];
 /// The board whose example configs the boot tests know by their names
 /// alone; the others' are `<board>-<name>`.
 const MAIN_CONFIG_BOARD: Board = Board::QemuVirt;
-/// The example config of [`MAIN_CONFIG_BOARD`] whose SD card the boot
-/// tests boot (the Pi's card holds cordon alone).
+/// The example config of each board whose SD card the boot tests boot.
 const SDCARD_CONFIG: &str = "mgmt-only.toml";
 
 /// How a step ended.
@@ -92,14 +91,9 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     let configs = build_configs(workspace, &mut steps);
     let mut cards = Vec::new();
     steps.push(timed("build SD card images", || {
-        let config = workspace
-            .example_configs(MAIN_CONFIG_BOARD)
-            .join(SDCARD_CONFIG);
-        for (board, config) in [
-            (Board::Rpi4, None),
-            (MAIN_CONFIG_BOARD, Some(config.as_path())),
-        ] {
-            let card = sdcard::make(workspace, board, config, config.and(Some(CHECK_OPTION)))?;
+        for board in Board::ALL {
+            let config = workspace.example_configs(board).join(SDCARD_CONFIG);
+            let card = sdcard::make(workspace, board, &config, Some(CHECK_OPTION))?;
             cards.push((board, card));
         }
         Ok(())
