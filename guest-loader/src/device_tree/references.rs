@@ -71,6 +71,7 @@ const BINDINGS: &[(Name, Shape)] = &[
         },
     ),
     (Name::Exact("memory-region"), Shape::Phandles),
+    (Name::Exact("mmc-pwrseq"), Shape::Phandles),
     (Name::Exact("nvmem-cells"), Shape::Phandles),
     (Name::Exact("next-level-cache"), Shape::Phandles),
     (Name::Exact("phy-handle"), Shape::Phandles),
@@ -179,9 +180,8 @@ pub(super) fn clock_providers(index: &BootIndex, path: &str) -> Result<Vec<Strin
         .collect())
 }
 
-/// Checks that every phandle in the guest tree under `root` refers to a node
-/// of the guest tree.
-pub(super) fn check(index: &BootIndex, root: &Node) -> Result<(), GuestDtError> {
+/// The phandles of the nodes of the guest tree under `root`.
+pub(super) fn present_phandles(root: &Node) -> Result<BTreeSet<u32>, GuestDtError> {
     let mut present = BTreeSet::new();
     root.walk::<GuestDtError>("/", &mut |_, node| {
         let phandle = node
@@ -192,6 +192,13 @@ pub(super) fn check(index: &BootIndex, root: &Node) -> Result<(), GuestDtError> 
         }
         Ok(())
     })?;
+    Ok(present)
+}
+
+/// Checks that every phandle in the guest tree under `root` refers to a node
+/// of the guest tree.
+pub(super) fn check(index: &BootIndex, root: &Node) -> Result<(), GuestDtError> {
+    let present = present_phandles(root)?;
     root.walk("/", &mut |path, node| {
         for property in &node.properties {
             let Some(shape) = shape_of(&property.name) else {
@@ -241,6 +248,7 @@ mod tests {
             "enable-gpio",
             "gpios",
             "vdd-supply",
+            "mmc-pwrseq",
             "pinctrl-0",
             "pinctrl-12",
             "interrupt-map",
