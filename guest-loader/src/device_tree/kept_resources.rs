@@ -4,8 +4,9 @@
 //! [`KEPT_CLOCKS`] gets them as the firmware left them, and no way to
 //! change them:
 //!
-//! - its clock becomes its `clock-frequency`, at the rate [`KEPT_CLOCKS`]
-//!   gives (a device whose clock is not listed there is still refused);
+//! - its clock becomes a fixed clock of the rate [`KEPT_CLOCKS`] gives, a
+//!   node of the VM's tree that stands for the clock (a device whose clock
+//!   is not listed there is still refused);
 //! - its references to regulators (`*-supply`), power sequencers
 //!   (`mmc-pwrseq`) and pin states (`pinctrl-<n>`) that the VM does not
 //!   get are left out, so its driver takes the power and the pins as they
@@ -15,11 +16,13 @@
 //! anything the VM does not get is an error.
 
 use alloc::collections::BTreeSet;
+use alloc::format;
+use alloc::string::String;
 
 use super::GuestDtError;
-use super::boot::{BootIndex, is_compatible, to_cells};
+use super::boot::{BootIndex, is_compatible, phandle, to_cells};
 use super::references::present_phandles;
-use super::tree::{self, Node};
+use super::tree::{self, Node, Origin};
 
 /// A clock that a device may use without its controller being passed
 /// through, and the rate it runs at.
@@ -48,9 +51,11 @@ const KEPT_CLOCKS: &[KeptClock] = &[KeptClock {
     rate_hz: EMMC_RATE_HZ,
 }];
 
-/// Properties that name a device's clocks, replaced by `clock-frequency`.
-const CLOCK_PROPERTIES: &[&str] = &["clocks", "clock-names"];
+/// The node that stands for a kept clock: a fixed clock with no cells.
+const FIXED_CLOCK: &str = "fixed-clock";
+const CLOCK_CELLS: &str = "#clock-cells";
 const CLOCK_FREQUENCY: &str = "clock-frequency";
+const CLOCKS: &str = "clocks";
 /// Cells of a `clocks` entry of a clock controller with one clock cell.
 const ONE_CLOCK_CELLS: usize = 2;
 /// Reference properties to what stays with cordon.
@@ -59,34 +64,78 @@ const MMC_PWRSEQ: &str = "mmc-pwrseq";
 const PINCTRL_STATE_PREFIX: &str = "pinctrl-";
 const PINCTRL_NAMES: &str = "pinctrl-names";
 
-/// The rate of the one clock of the boot node at `consumer`, if that clock
-/// is one of [`KEPT_CLOCKS`].
-pub(super) fn kept_clock_rate(index: &BootIndex, consumer: &str) -> Option<u32> {
-    let clocks = index.find(consumer)?.node.property("clocks")?;
-    let [phandle, clock] = <[u32; ONE_CLOCK_CELLS]>::try_from(to_cells(clocks.value)?).ok()?;
-    let controller = index.by_phandle(phandle)?;
-    KEPT_CLOCKS
-        .iter()
-        .find(|kept| kept.clock == clock && is_compatible(controller.node, &[kept.controller]))
-        .map(|kept| kept.rate_hz)
+/// A device's one clock, which cordon keeps.
+pub(super) struct KeptClockUse {
+    /// The name of the fixed clock standing for it in the VM's tree:
+    /// `<controller>-clock-<number>`.
+    name: String,
+    rate_hz: u32,
 }
 
-/// Gives the guest node at `path`, whose one clock is kept at `rate_hz`,
-/// that rate instead of its clock, and leaves out its references (and its
-/// subnodes') to regulators, power sequencers and pin states the guest
-/// tree lacks.
-pub(super) fn stand_in(root: &mut Node, path: &str, rate_hz: u32) -> Result<(), GuestDtError> {
+/// The one clock of the boot node at `consumer`, if it is one of
+/// [`KEPT_CLOCKS`].
+pub(super) fn kept_clock(index: &BootIndex, consumer: &str) -> Option<KeptClockUse> {
+    let clocks = index.find(consumer)?.node.property(CLOCKS)?;
+    let [phandle, clock] = <[u32; ONE_CLOCK_CELLS]>::try_from(to_cells(clocks.value)?).ok()?;
+    let controller = index.by_phandle(phandle)?;
+    let kept = KEPT_CLOCKS
+        .iter()
+        .find(|kept| kept.clock == clock && is_compatible(controller.node, &[kept.controller]))?;
+    let controller_name = controller.node.name.split('@').next().unwrap_or_default();
+    Some(KeptClockUse {
+        name: format!("{controller_name}-clock-{clock}"),
+        rate_hz: kept.rate_hz,
+    })
+}
+
+/// Points the clocks of the guest node at `path` at a fixed clock that
+/// stands for `clock` (added to the root of the guest tree once), and
+/// leaves out its references (and its subnodes') to regulators, power
+/// sequencers and pin states the guest tree lacks.
+pub(super) fn stand_in(
+    index: &BootIndex,
+    root: &mut Node,
+    path: &str,
+    clock: &KeptClockUse,
+) -> Result<(), GuestDtError> {
     let present = present_phandles(root)?;
+    let existing = root
+        .child(&clock.name)
+        .and_then(|node| node.property("phandle"))
+        .and_then(to_cells);
+    let phandle = match existing.as_deref() {
+        Some(&[phandle]) => phandle,
+        _ => {
+            let phandle = unused_phandle(index, &present);
+            root.children.push(
+                Node::new(&clock.name, Origin::Cordon)
+                    .with_strings("compatible", &[FIXED_CLOCK])
+                    .with_u32(CLOCK_CELLS, 0)
+                    .with_u32(CLOCK_FREQUENCY, clock.rate_hz)
+                    .with_u32("phandle", phandle),
+            );
+            phandle
+        }
+    };
     let node = tree::find_mut(root, path)
         .ok_or_else(|| GuestDtError::UnknownDevice { path: path.into() })?;
-    node.properties
-        .retain(|p| !CLOCK_PROPERTIES.contains(&p.name.as_str()) && p.name != CLOCK_FREQUENCY);
+    node.properties.retain(|p| p.name != CLOCKS);
     node.properties.push(tree::Property {
-        name: CLOCK_FREQUENCY.into(),
-        value: rate_hz.to_be_bytes().to_vec(),
+        name: CLOCKS.into(),
+        value: phandle.to_be_bytes().to_vec(),
     });
     leave_out_references(node, &present);
     Ok(())
+}
+
+/// A phandle that no boot node and no node of the guest tree has.
+fn unused_phandle(index: &BootIndex, present: &BTreeSet<u32>) -> u32 {
+    let highest_boot = index.iter().filter_map(|n| phandle(n.node)).max();
+    let highest = highest_boot
+        .into_iter()
+        .chain(present.iter().copied())
+        .max();
+    highest.map_or(1, |highest| highest + 1)
 }
 
 fn leave_out_references(node: &mut Node, present: &BTreeSet<u32>) {

@@ -60,7 +60,7 @@ pub(super) fn add(
         copies.push(node.path.clone());
     }
 
-    // Devices whose one clock cordon keeps, and its rate.
+    // Devices whose one clock cordon keeps, and that clock.
     let mut kept_clocks = Vec::new();
     // Copies grows while it is scanned: providers' own clocks come along too.
     let mut next = 0;
@@ -77,14 +77,13 @@ pub(super) fn add(
                     .find(&provider)
                     .is_some_and(|p| p.node.property("reg").is_some());
                 if has_registers {
-                    let rate =
-                        kept_resources::kept_clock_rate(index, &consumer).ok_or_else(|| {
-                            GuestDtError::ClockProviderNotAssigned {
-                                consumer: consumer.clone(),
-                                provider,
-                            }
-                        })?;
-                    kept_clocks.push((consumer.clone(), rate));
+                    let clock = kept_resources::kept_clock(index, &consumer).ok_or_else(|| {
+                        GuestDtError::ClockProviderNotAssigned {
+                            consumer: consumer.clone(),
+                            provider,
+                        }
+                    })?;
+                    kept_clocks.push((consumer.clone(), clock));
                     continue;
                 }
                 copies.push(provider);
@@ -95,8 +94,8 @@ pub(super) fn add(
     for path in &copies {
         insert(index, root, path)?;
     }
-    for (consumer, rate) in &kept_clocks {
-        kept_resources::stand_in(root, consumer, *rate)?;
+    for (consumer, clock) in &kept_clocks {
+        kept_resources::stand_in(index, root, consumer, clock)?;
     }
     Ok(())
 }

@@ -400,8 +400,17 @@ fn sd_controller_runs_on_its_kept_clock_with_power_and_pins_as_they_are() {
     let dtb = build(&[SD_CONTROLLER], &sd_controller_ram()).unwrap();
     let fdt = Fdt::new(&dtb).unwrap();
     let mmc = fdt.find_node(SD_CONTROLLER).unwrap();
-    assert_eq!(cells(mmc, "clock-frequency"), [50_000_000]);
-    for left_out in ["clocks", "pinctrl-0", "pinctrl-names", "mmc-pwrseq"] {
+    let [clock] = cells(mmc, "clocks")[..] else {
+        panic!("not one clock: {:?}", cells(mmc, "clocks"));
+    };
+    let fixed = fdt
+        .find_phandle(clock)
+        .expect("the clock is in the VM's tree");
+    assert_eq!(fixed.name, "cprman-clock-28");
+    assert_eq!(fixed.compatible().map(|c| c.first()), Some("fixed-clock"));
+    assert_eq!(cells(fixed, "clock-frequency"), [50_000_000]);
+    assert_eq!(cells(fixed, "#clock-cells"), [0]);
+    for left_out in ["pinctrl-0", "pinctrl-names", "mmc-pwrseq"] {
         assert!(mmc.property(left_out).is_none(), "{left_out} kept");
     }
     for property in ["compatible", "reg", "interrupts", "bus-width"] {
