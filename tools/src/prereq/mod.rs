@@ -40,8 +40,22 @@ const RPI4_FILES: PackageFiles<'static> = PackageFiles {
             member: "boot/vmlinuz-*",
             name: RPI4_KERNEL_NAME,
         },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/mmc/host/sdhci.ko",
+            name: "sdhci.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/mmc/host/sdhci-pltfm.ko",
+            name: "sdhci-pltfm.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/mmc/host/sdhci-iproc.ko",
+            name: "sdhci-iproc.ko",
+        },
     ],
 };
+/// The files of [`RPI4_FILES`] before its kernel modules: the DTB and the kernel.
+const RPI4_FILES_BEFORE_MODULES: usize = 2;
 
 /// What building the board images needs.
 pub fn for_build(workspace: &Workspace) -> Result<()> {
@@ -70,6 +84,14 @@ pub fn for_sd_card(workspace: &Workspace, board: Board) -> Result<BootFiles> {
         debian_package::fetch(&RPI4_FILES, &workspace.cache())?;
     }
     sdcard::fetch(workspace, board)
+}
+
+/// The SD host controller driver of the Pi's kernel (`sdhci`,
+/// `sdhci-pltfm`, `sdhci-iproc`, in loading order), which Debian builds as
+/// modules, for the management VM's initramfs: fetched once.
+pub fn rpi4_sd_modules(workspace: &Workspace) -> Result<Vec<PathBuf>> {
+    let files = debian_package::fetch(&RPI4_FILES, &workspace.cache())?;
+    Ok(files.into_iter().skip(RPI4_FILES_BEFORE_MODULES).collect())
 }
 
 /// Where [`for_boot`] puts the Raspberry Pi 4 DTB.
