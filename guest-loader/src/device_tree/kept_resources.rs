@@ -54,6 +54,9 @@ const KEPT_CLOCKS: &[KeptClock] = &[KeptClock {
 /// The node that stands for a kept clock: a fixed clock with no cells.
 const FIXED_CLOCK: &str = "fixed-clock";
 const CLOCK_CELLS: &str = "#clock-cells";
+const FIXED_CLOCK_CELLS: u32 = 0;
+/// The lowest phandle (0 is no phandle).
+const FIRST_PHANDLE: u32 = 1;
 const CLOCK_FREQUENCY: &str = "clock-frequency";
 const CLOCKS: &str = "clocks";
 /// Cells of a `clocks` entry of a clock controller with one clock cell.
@@ -110,7 +113,7 @@ pub(super) fn stand_in(
             root.children.push(
                 Node::new(&clock.name, Origin::Cordon)
                     .with_strings("compatible", &[FIXED_CLOCK])
-                    .with_u32(CLOCK_CELLS, 0)
+                    .with_u32(CLOCK_CELLS, FIXED_CLOCK_CELLS)
                     .with_u32(CLOCK_FREQUENCY, clock.rate_hz)
                     .with_u32("phandle", phandle),
             );
@@ -135,7 +138,7 @@ fn unused_phandle(index: &BootIndex, present: &BTreeSet<u32>) -> u32 {
         .into_iter()
         .chain(present.iter().copied())
         .max();
-    highest.map_or(1, |highest| highest + 1)
+    highest.map_or(FIRST_PHANDLE, |highest| highest + 1)
 }
 
 fn leave_out_references(node: &mut Node, present: &BTreeSet<u32>) {
