@@ -77,14 +77,14 @@ macro_rules! board {
     };
 }
 
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 unsafe extern "Rust" {
     /// Defined by the [`board!`] macro in the board crate.
     fn __cordon_board() -> &'static Board;
 }
 
 /// The board this image was built for.
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub fn this_board() -> &'static Board {
     // SAFETY: `board!` defines this function with exactly this signature;
     // the image does not link without it.

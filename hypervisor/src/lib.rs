@@ -8,7 +8,8 @@
 //! Where to look:
 //! - boot sequence: [`boot`] (after `arch::aarch64::start` has set up the CPU),
 //! - exceptions: `arch::aarch64::exception`,
-//! - the boot device tree: [`dt`], memory: [`mm`], CPUs: [`cpu`].
+//! - the boot device tree: [`dt`], memory: [`mm`], CPUs: [`cpu`],
+//! - x86-64 (multiboot2, ACPI, VT-x): [`arch::x86_64`], from its `start`.
 
 #![cfg_attr(not(test), no_std)]
 
@@ -16,15 +17,16 @@ extern crate alloc;
 
 pub mod arch;
 pub mod board;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod boot;
+pub mod cmdline;
 pub mod console;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod cpu;
 pub mod dt;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod fatal;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod logger;
 pub mod management;
 pub mod mm;

@@ -1,7 +1,7 @@
 //! The QEMU machine that boots a partition config: cordon's image with the
 //! config embedded, and on `virt` each VM's boot modules where the config
-//! placed them, as many CPUs as the config gives out, and the management
-//! VM's disk. `cargo xtask` sets it up for `run --config` and writes it to
+//! placed them, as many CPUs as the config gives out, the management
+//! VM's disk, and a network card when a VM is given one. `cargo xtask` sets it up for `run --config` and writes it to
 //! a TOML file for the boot tests, which boot the very same machine.
 //!
 //! ```toml
@@ -52,6 +52,10 @@ pub struct ConfigMachine {
     pub memory_mib: Option<u32>,
     /// The management VM's disk, if the config boots the management VM.
     pub disk: Option<PathBuf>,
+    /// A virtio-net card on user networking (see [`Machine::user_network`]),
+    /// when a VM of the config is given its transport.
+    #[serde(default)]
+    pub network: bool,
     /// The VMs whose boot modules QEMU loads, in config order.
     #[serde(default, rename = "vm")]
     pub vms: Vec<ConfigVm>,
@@ -72,6 +76,9 @@ impl ConfigMachine {
         }
         if let Some(disk) = &self.disk {
             machine = machine.disk(disk);
+        }
+        if self.network {
+            machine = machine.user_network();
         }
         machine
     }
@@ -119,6 +126,7 @@ mod tests {
             cpus: Some(3),
             memory_mib: Some(2048),
             disk: Some("/t/disk.img".into()),
+            network: true,
             vms: vec![
                 ConfigVm {
                     name: "mgmt".to_owned(),
@@ -160,6 +168,7 @@ mod tests {
             cpus: None,
             memory_mib: None,
             disk: None,
+            network: false,
             vms: Vec::new(),
             ..machine
         };
@@ -193,7 +202,8 @@ mod tests {
             .memory_mib(2048)
             .placed_guest(two_vms().vms[0].modules.clone())
             .placed_guest(two_vms().vms[1].modules.clone())
-            .disk("/t/disk.img");
+            .disk("/t/disk.img")
+            .user_network();
         assert_eq!(two_vms().machine(), expected);
     }
 

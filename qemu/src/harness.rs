@@ -1,18 +1,22 @@
 //! Boots a machine under QEMU, reads its serial console line by line until the
 //! expected lines have appeared (and, if asked, QEMU has exited by itself) or
-//! the deadline passes, then stops QEMU.
+//! the deadline passes, or the test tells it to stop, then stops QEMU.
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read};
 use std::process::{Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::expect::Expect;
 use crate::machine::{Machine, MachineError, QEMU_BINARY};
+use crate::pc::PcMachine;
 use crate::process::Running;
 use crate::transcript::{Ending, Line, Transcript};
+
+/// How often a boot that the test may stop looks whether it was told to.
+const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// A boot that could not be started or watched.
 #[derive(Debug)]
@@ -55,14 +59,60 @@ enum Output {
 ///
 /// Returns the transcript however the boot went; check [`Transcript::succeeded`].
 pub fn boot(machine: &Machine, expect: &Expect) -> Result<Transcript, HarnessError> {
+    start(machine, expect, None)
+}
+
+/// Boots `machine` and watches it as [`boot`] does, except that once every
+/// expected line appeared it keeps it running until `stop` gets a message
+/// or its sender is gone: for tests that watch from the host what the
+/// machine does (with a controller it talks to) and decide there when it
+/// has done enough. If not every expected line appeared by then, the
+/// ending is [`Ending::Stopped`].
+pub fn boot_until(
+    machine: &Machine,
+    expect: &Expect,
+    stop: &Receiver<()>,
+) -> Result<Transcript, HarnessError> {
+    start(machine, expect, Some(stop))
+}
+
+/// Starts QEMU on `machine` once every file it reads is there, and
+/// watches it.
+fn start(
+    machine: &Machine,
+    expect: &Expect,
+    stop: Option<&Receiver<()>>,
+) -> Result<Transcript, HarnessError> {
     if let Some(missing) = machine.files().into_iter().find(|file| !file.is_file()) {
         return Err(HarnessError::MissingFile(missing.to_owned()));
     }
-    watch(machine.command().map_err(HarnessError::Machine)?, expect)
+    watch(
+        machine.command().map_err(HarnessError::Machine)?,
+        expect,
+        stop,
+    )
 }
 
-/// Runs `command`, watching its stdout as the serial console.
-fn watch(mut command: Command, expect: &Expect) -> Result<Transcript, HarnessError> {
+/// Boots the PC `machine` from its ISO, echoing its console to stdout, and
+/// watches it as `expect` says.
+pub fn boot_pc(machine: &PcMachine, expect: &Expect) -> Result<Transcript, HarnessError> {
+    if !machine.iso().is_file() {
+        return Err(HarnessError::MissingFile(machine.iso().to_owned()));
+    }
+    watch(
+        machine.command().map_err(HarnessError::Spawn)?,
+        expect,
+        None,
+    )
+}
+
+/// Runs `command`, watching its stdout as the serial console, until
+/// `expect` is decided or `stop` says so.
+fn watch(
+    mut command: Command,
+    expect: &Expect,
+    stop: Option<&Receiver<()>>,
+) -> Result<Transcript, HarnessError> {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -85,7 +135,7 @@ fn watch(mut command: Command, expect: &Expect) -> Result<Transcript, HarnessErr
     drop(sender);
 
     let mut watcher = Watch::new(expect, started);
-    let ending = watcher.run(&receiver, &mut qemu)?;
+    let ending = watcher.run(&receiver, &mut qemu, stop)?;
     qemu.stop().map_err(HarnessError::Wait)?;
     for reader in readers.into_iter().flatten() {
         // A reader only ends when its pipe closes, which stopping QEMU did.
@@ -146,18 +196,19 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// Reads lines until the boot is decided.
+    /// Reads lines until the boot is decided, or `stop` says to stop.
     fn run(
         &mut self,
         receiver: &Receiver<Output>,
         qemu: &mut Running,
+        stop: Option<&Receiver<()>>,
     ) -> Result<Ending, HarnessError> {
         let mut stop_at = self.started + self.expect.deadline;
         let mut all_seen = false;
         loop {
             if !all_seen && self.transcript.missing.is_empty() {
                 all_seen = true;
-                if !self.expect.exit {
+                if !self.expect.exit && stop.is_none() {
                     stop_at = Instant::now() + self.expect.settle;
                 }
             }
@@ -165,13 +216,22 @@ impl<'a> Watch<'a> {
             if now >= stop_at {
                 break;
             }
-            match receiver.recv_timeout(stop_at - now) {
+            let wait = match stop {
+                Some(stop) if told_to_stop(stop) => {
+                    let status = qemu.try_wait().map_err(HarnessError::Wait)?;
+                    return Ok(self.stopped(all_seen, status));
+                }
+                Some(_) => (stop_at - now).min(STOP_POLL),
+                None => stop_at - now,
+            };
+            match receiver.recv_timeout(wait) {
                 Ok(output) => {
                     if let Some(forbidden) = self.record(output) {
                         return Ok(forbidden);
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => break,
+                // The loop's start sees whether the deadline passed.
+                Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     // Both pipes closed: QEMU has exited or is exiting.
                     let status = qemu.wait_until(stop_at).map_err(HarnessError::Wait)?;
@@ -195,6 +255,15 @@ impl<'a> Watch<'a> {
             (true, Some(status)) if status.success() => Ending::AllSeen,
             (true, Some(status)) => Ending::ExitFailed(status),
             (true, None) => Ending::StillRunning,
+        }
+    }
+
+    /// How a boot the test stopped ended.
+    fn stopped(&mut self, all_seen: bool, exited: Option<ExitStatus>) -> Ending {
+        if all_seen || exited.is_some() {
+            self.decide(all_seen, exited)
+        } else {
+            Ending::Stopped
         }
     }
 
@@ -236,6 +305,11 @@ impl<'a> Watch<'a> {
     }
 }
 
+/// Whether `stop` got a message, or its sender is gone.
+fn told_to_stop(stop: &Receiver<()>) -> bool {
+    matches!(stop.try_recv(), Ok(()) | Err(TryRecvError::Disconnected))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -255,7 +329,7 @@ mod tests {
     #[test]
     fn stops_once_every_line_appeared() {
         let expect = Expect::within(DEADLINE).line("two").line("one");
-        let transcript = watch(shell("echo one; echo two; exec sleep 30"), &expect).unwrap();
+        let transcript = watch(shell("echo one; echo two; exec sleep 30"), &expect, None).unwrap();
         assert_eq!(transcript.ending(), &Ending::AllSeen);
         assert!(transcript.elapsed < DEADLINE);
         assert_eq!(transcript.lines().collect::<Vec<_>>(), ["one", "two"]);
@@ -264,8 +338,12 @@ mod tests {
     #[test]
     fn reports_an_early_exit_with_what_is_missing() {
         let expect = Expect::within(DEADLINE).line("one").line("never");
-        let transcript =
-            watch(shell("printf 'one\\r\\n'; echo oops >&2; exit 3"), &expect).unwrap();
+        let transcript = watch(
+            shell("printf 'one\\r\\n'; echo oops >&2; exit 3"),
+            &expect,
+            None,
+        )
+        .unwrap();
         assert!(matches!(transcript.ending(), Ending::Exited(status) if status.code() == Some(3)));
         assert_eq!(transcript.lines().collect::<Vec<_>>(), ["one"]);
         assert_eq!(transcript.stderr, ["oops"]);
@@ -275,7 +353,7 @@ mod tests {
     #[test]
     fn forbidden_text_ends_the_watch() {
         let expect = Expect::within(DEADLINE).line("done").forbid("bad");
-        let transcript = watch(shell("echo a bad line; exec sleep 30"), &expect).unwrap();
+        let transcript = watch(shell("echo a bad line; exec sleep 30"), &expect, None).unwrap();
         assert_eq!(
             transcript.ending(),
             &Ending::Forbidden {
@@ -292,14 +370,14 @@ mod tests {
             .forbid("bad")
             .settle(DEADLINE);
         let script = "echo ready; sleep 0.2; echo bad; exec sleep 30";
-        let transcript = watch(shell(script), &expect).unwrap();
+        let transcript = watch(shell(script), &expect, None).unwrap();
         assert!(matches!(transcript.ending(), Ending::Forbidden { .. }));
     }
 
     #[test]
     fn gives_up_at_the_deadline() {
         let expect = Expect::within(Duration::from_millis(300)).line("never");
-        let transcript = watch(shell("echo partial; exec sleep 30"), &expect).unwrap();
+        let transcript = watch(shell("echo partial; exec sleep 30"), &expect, None).unwrap();
         assert_eq!(transcript.ending(), &Ending::DeadlinePassed);
         assert_eq!(transcript.lines().collect::<Vec<_>>(), ["partial"]);
     }
@@ -310,7 +388,7 @@ mod tests {
             .line("powering off")
             .then_exit_successfully();
         let script = "echo powering off; sleep 0.2; echo exits: hvc=3; exit 0";
-        let transcript = watch(shell(script), &expect).unwrap();
+        let transcript = watch(shell(script), &expect, None).unwrap();
         assert_eq!(transcript.ending(), &Ending::AllSeen);
         assert!(transcript.exit_status().unwrap().success());
         assert_eq!(
@@ -326,7 +404,7 @@ mod tests {
         let expect = Expect::within(DEADLINE)
             .line("done")
             .then_exit_successfully();
-        let transcript = watch(shell("echo done; exit 1"), &expect).unwrap();
+        let transcript = watch(shell("echo done; exit 1"), &expect, None).unwrap();
         assert!(
             matches!(transcript.ending(), Ending::ExitFailed(status) if status.code() == Some(1))
         );
@@ -337,9 +415,31 @@ mod tests {
         let expect = Expect::within(Duration::from_millis(300))
             .line("done")
             .then_exit_successfully();
-        let transcript = watch(shell("echo done; exec sleep 30"), &expect).unwrap();
+        let transcript = watch(shell("echo done; exec sleep 30"), &expect, None).unwrap();
         assert_eq!(transcript.ending(), &Ending::StillRunning);
         assert_eq!(transcript.exit_status(), None);
+    }
+
+    #[test]
+    fn runs_on_after_every_line_until_told_to_stop() {
+        let expect = Expect::within(DEADLINE).line("one");
+        // Never told: the watch goes on past `one` until the shell exits.
+        let (_stop, told) = mpsc::channel();
+        let script = "echo one; sleep 0.2; echo two; exit 0";
+        let transcript = watch(shell(script), &expect, Some(&told)).unwrap();
+        assert_eq!(transcript.ending(), &Ending::AllSeen);
+        assert_eq!(transcript.lines().collect::<Vec<_>>(), ["one", "two"]);
+    }
+
+    #[test]
+    fn stops_when_told_before_every_line_appeared() {
+        let expect = Expect::within(DEADLINE).line("never");
+        let (stop, told) = mpsc::channel();
+        stop.send(()).unwrap();
+        let transcript = watch(shell("exec sleep 30"), &expect, Some(&told)).unwrap();
+        assert_eq!(transcript.ending(), &Ending::Stopped);
+        assert!(transcript.elapsed < DEADLINE);
+        assert!(!transcript.succeeded());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! QEMU machine definitions for cordon's boards: which `qemu-system-aarch64`
 //! arguments boot a cordon image on QEMU's `virt` and `raspi4b` machines,
-//! with what cordon is to run (a guest's kernel and initramfs, a disk), or
-//! a Linux kernel directly, for comparison.
+//! with what cordon is to run (a guest's kernel and initramfs, a disk, a
+//! network card), or a Linux kernel directly, for comparison.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -55,6 +55,15 @@ const NO_DTB_RANDOMNESS: &str = ",dtb-randomness=off";
 const CONSOLE_CHARDEV: &str = "con";
 /// The id that ties the disk's `-drive` to its `-device`.
 const DISK_ID: &str = "disk0";
+/// The id that ties the network's `-netdev` to its `-device`.
+const NETWORK_ID: &str = "net0";
+/// The `virt` virtio-mmio transport the network card is plugged into:
+/// transport 30 of 0-31 (QEMU plugs the first `-device virtio-*-device`
+/// without a bus, the disk, into the highest).
+const VIRT_NIC_BUS: &str = "virtio-mmio-bus.30";
+/// That transport's node in `virt`'s device tree, for partition configs
+/// that pass the network card through.
+pub const VIRT_NIC_TRANSPORT: &str = "/virtio_mmio@a003c00";
 
 /// A board that cordon supports, named as on the command line (and so in
 /// files: see the `board_names_round_trip` test).
@@ -65,17 +74,21 @@ pub enum Board {
     QemuVirt,
     /// Raspberry Pi 4 Model B, as QEMU's `raspi4b` machine.
     Rpi4,
+    /// An x86-64 PC with VT-x, booted from a GRUB ISO: Bochs, or QEMU's
+    /// `pc` without VMX (see [`crate::pc`]).
+    X86Pc,
 }
 
 impl Board {
     /// Every board, in the order they are built and tested.
-    pub const ALL: [Board; 2] = [Board::QemuVirt, Board::Rpi4];
+    pub const ALL: [Board; 3] = [Board::QemuVirt, Board::Rpi4, Board::X86Pc];
 
     /// The board's name, as cordon's banner and the command line spell it.
     pub fn name(self) -> &'static str {
         match self {
             Board::QemuVirt => "qemu-virt",
             Board::Rpi4 => "rpi4",
+            Board::X86Pc => "x86-pc",
         }
     }
 }
@@ -140,6 +153,8 @@ pub enum MachineError {
     Rpi4FixedMemory { requested_mib: u32 },
     /// This setup (a guest, an initrd, a disk) is only made for `virt`.
     VirtOnly { what: &'static str },
+    /// The board boots from an ISO on a PC machine, not from an Image.
+    PcBoard,
     /// `virt` has no SD card slot; a card image goes in as a virtio disk.
     VirtHasNoSdSlot,
 }
@@ -168,6 +183,10 @@ impl fmt::Display for MachineError {
             MachineError::VirtOnly { what } => {
                 write!(f, "{what} is only set up for the qemu-virt board")
             }
+            MachineError::PcBoard => f.write_str(
+                "the x86-pc board boots from a GRUB ISO on a PC machine (cordon_qemu::pc), \
+                 not under qemu-system-aarch64",
+            ),
             MachineError::VirtHasNoSdSlot => f.write_str(
                 "QEMU's virt machine has no SD card slot; give it the card image as a virtio disk",
             ),
@@ -241,6 +260,8 @@ pub struct Machine {
     initrd: Option<PathBuf>,
     guests: Vec<PlacedGuest>,
     disk: Option<PathBuf>,
+    /// A virtio-net card on QEMU's user networking.
+    network: bool,
     /// A raw SD card image in the SoC's SD card slot (`raspi4b` only).
     sd_card: Option<PathBuf>,
     /// Start the image as `virt`'s boot firmware (`-bios`), as U-Boot.
@@ -278,6 +299,7 @@ impl Machine {
             initrd: None,
             guests: Vec::new(),
             disk: None,
+            network: false,
             sd_card: None,
             bios: false,
             deterministic: false,
@@ -365,6 +387,14 @@ impl Machine {
         self
     }
 
+    /// Attach a virtio-net card (on virtio-mmio, at [`VIRT_NIC_TRANSPORT`])
+    /// on QEMU's user networking: the guest gets its address by DHCP and
+    /// reaches the host's loopback at 10.0.2.2; nothing outside reaches in.
+    pub fn user_network(mut self) -> Self {
+        self.network = true;
+        self
+    }
+
     /// Put the raw SD card image `image` into the SoC's SD card slot
     /// (`raspi4b` only: on `virt`, a card image goes in as a [`Machine::disk`]).
     pub fn sd_card(mut self, image: impl Into<PathBuf>) -> Self {
@@ -420,10 +450,12 @@ impl Machine {
         match self.board {
             Board::QemuVirt => self.virt_args(&mut args, suffix)?,
             Board::Rpi4 => self.rpi4_args(&mut args, suffix)?,
+            Board::X86Pc => return Err(MachineError::PcBoard),
         }
         args.push("-display").push("none");
-        // No network card: cordon has no driver for one, and QEMU's default
-        // card on `virt` needs an option ROM that a minimal install lacks.
+        // No default network card: cordon has no driver for one, and QEMU's
+        // default card on `virt` needs an option ROM that a minimal install
+        // lacks. A VM's card is a virtio-mmio device (`user_network`).
         args.push("-nic").push("none");
         if self.deterministic {
             args.push("-icount").push(ICOUNT);
@@ -432,10 +464,14 @@ impl Machine {
             match self.board {
                 Board::QemuVirt => guest_loader_args(&mut args, guest),
                 Board::Rpi4 => generic_loader_args(&mut args, guest),
+                Board::X86Pc => return Err(MachineError::PcBoard),
             }
         }
         if let Some(disk) = &self.disk {
             disk_args(&mut args, disk);
+        }
+        if self.network {
+            network_args(&mut args);
         }
         if dump_dtb.is_some() {
             return Ok(args.0);
@@ -520,6 +556,7 @@ impl Machine {
         let virt_only = [
             (self.initrd.is_some(), "an initrd"),
             (self.disk.is_some(), "a virtio disk"),
+            (self.network, "a virtio network card"),
             (self.bios, "booting from firmware (-bios)"),
         ];
         if let Some((_, what)) = virt_only.into_iter().find(|(asked, _)| *asked) {
@@ -604,6 +641,14 @@ fn disk_args(args: &mut Args, disk: &Path) {
     args.push("-drive").push(drive);
     args.push("-device")
         .push(format!("virtio-blk-device,drive={DISK_ID}"));
+}
+
+/// A virtio-net card on user networking, on the transport [`VIRT_NIC_BUS`].
+fn network_args(args: &mut Args) {
+    args.push("-netdev").push(format!("user,id={NETWORK_ID}"));
+    args.push("-device").push(format!(
+        "virtio-net-device,netdev={NETWORK_ID},bus={VIRT_NIC_BUS}"
+    ));
 }
 
 /// `value` for a QEMU `key=value,...` option list, where a comma inside a
@@ -907,6 +952,28 @@ mod tests {
             "file=a,,b.img,if=none,format=raw,id=disk0"
         ));
         assert!(has(&args, "-device", "virtio-blk-device,drive=disk0"));
+    }
+
+    #[test]
+    fn a_user_network_is_a_virtio_net_device_on_its_transport() {
+        let args = args(
+            &Machine::qemu_virt("cordon.bin")
+                .disk("d.img")
+                .user_network(),
+        );
+        assert!(has(&args, "-netdev", "user,id=net0"));
+        assert!(has(
+            &args,
+            "-device",
+            "virtio-net-device,netdev=net0,bus=virtio-mmio-bus.30"
+        ));
+        assert!(has(&args, "-nic", "none"), "no default card besides");
+        assert!(matches!(
+            Machine::rpi4("cordon.bin", "rpi4.dtb")
+                .user_network()
+                .args(),
+            Err(MachineError::VirtOnly { .. })
+        ));
     }
 
     #[test]

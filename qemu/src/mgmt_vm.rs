@@ -21,6 +21,13 @@ pub const BOOTARGS: &str = "console=ttyAMA0 earlycon=pl011,0x9000000 rdinit=/ini
 pub const CHECK_OPTION: &str = "cordon.check";
 /// Kernel command-line option: reboot once, then check and power off.
 pub const CHECK_RESTART_OPTION: &str = "cordon.check-restart";
+/// Kernel command-line option: bring up the network and run the agent for
+/// an EVE API controller; `cordon.agent=<device>` first unpacks the node's
+/// provisioning from the newc cpio archive on that block device.
+pub const AGENT_OPTION: &str = "cordon.agent";
+/// Kernel command-line option: halt once `/init` runs (the x86 boot test,
+/// where a halt with interrupts off is what cordon sees).
+pub const HALT_OPTION: &str = "cordon.halt";
 
 /// The lines `/init` prints, each starting with `cordon-mgmt-vm: `.
 pub mod marker {
@@ -55,6 +62,10 @@ pub mod marker {
     /// With `cordon.check-restart`: before the reboot, and after it.
     pub const RESTARTING: &str = "cordon-mgmt-vm: restarting";
     pub const SECOND_LIFE: &str = "cordon-mgmt-vm: second life";
+    /// With `cordon.agent`: the network is up and the agent starts.
+    pub const AGENT_STARTING: &str = "cordon-mgmt-vm: agent starting";
+    /// With [`super::HALT_OPTION`]: before `halt -f`.
+    pub const HALTING: &str = "cordon-mgmt-vm: halting";
 }
 
 /// What Linux prints when it gives up.
@@ -278,11 +289,15 @@ mod tests {
             marker::POWERING_OFF,
             marker::FAILED,
             marker::READY,
+            marker::AGENT_STARTING,
+            marker::HALTING,
         ] {
             let said = format!("say \"{}", marker.strip_prefix(prefix).unwrap());
             assert!(init.contains(&said), "/init never prints {marker:?}");
         }
         assert!(vcounter.contains(marker::VIRTUAL_COUNTER));
         assert!(init.contains(CHECK_OPTION));
+        assert!(init.contains(&format!("option {AGENT_OPTION}")));
+        assert!(init.contains(HALT_OPTION));
     }
 }

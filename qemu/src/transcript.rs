@@ -22,6 +22,8 @@ pub enum Ending {
     /// Every expected line appeared, but QEMU was still running at the
     /// deadline instead of exiting by itself.
     StillRunning,
+    /// The test stopped the boot before every expected line appeared.
+    Stopped,
 }
 
 impl fmt::Display for Ending {
@@ -49,6 +51,9 @@ impl fmt::Display for Ending {
             Ending::StillRunning => f.write_str(
                 "every expected line appeared, but QEMU did not exit by itself before the deadline",
             ),
+            Ending::Stopped => {
+                f.write_str("the test stopped the boot before every expected line appeared")
+            }
         }
     }
 }

@@ -356,7 +356,8 @@ const WRONG_SHA256: &str = "0000000000000000000000000000000000000000000000000000
 
 /// The hash the management VM computed of the image it loads into `beat`
 /// (busybox `sha256sum`) is the one cordon verified, started `beat` from and
-/// reports last; before that, `beat` ran another build.
+/// reports last; before that, `beat` ran another build, and after a restart
+/// it runs the loaded one again.
 fn check_measured_load(transcript: &Transcript) {
     let after = |text: &str| {
         transcript
@@ -377,7 +378,21 @@ fn check_measured_load(transcript: &Transcript) {
         .filter(|line| line.starts_with(&tag(HEARTBEAT_VM)))
         .filter_map(|line| line.split_once("hostile: build ").map(|(_, build)| build))
         .collect();
-    assert_eq!(builds, ["default", "replacement"], "{transcript}");
+    // Started from the loaded image, then restarted from it.
+    assert_eq!(
+        builds,
+        ["default", "replacement", "replacement"],
+        "{transcript}"
+    );
+    let loaded_starts = transcript
+        .lines()
+        .filter(|line| {
+            line.contains(&format!(
+                "VM beat: starting from kernel sha256 {image} (loaded)"
+            ))
+        })
+        .count();
+    assert_eq!(loaded_starts, 2, "{transcript}");
 }
 
 /// The default `cargo xtask run` setup: the management VM, a Linux
@@ -393,7 +408,7 @@ const WORKLOAD_UP: &str = "workload up: MemTotal:";
 /// management VM stops the first workload, starts it again, and reads its
 /// console and cordon's log; then it loads another build of the bare-metal
 /// guest into its VM, which cordon refuses with a wrong SHA-256 (the VM
-/// stays stopped) and starts with the right one.
+/// stays stopped) and starts with the right one, and again after a restart.
 #[test]
 fn three_vms_run_side_by_side() {
     let described = config_machine(THREE_VMS);
@@ -437,6 +452,7 @@ fn three_vms_run_side_by_side() {
         ]))
         .line("VM beat: loaded kernel verified (sha256 ")
         .line("VM beat: starting from kernel sha256 ")
+        .line("VM beat: restarting from its images (restart 1;")
         .line(Pattern::line_with(&[
             &tag(HEARTBEAT_VM),
             "hostile: build replacement",

@@ -19,13 +19,19 @@ tasks:
                         boot modules and embed it in an image of its own
                         (target/cordon/B/configs/NAME/cordon.bin for
                         FILE NAME.toml); B defaults to the config's board
+  image [--board x86-pc] [--append \"ARGS\"]
+                        build the x86-pc board and write its bootable GRUB ISO
+                        (target/cordon/x86-pc/cordon.iso), cordon started
+                        with the command line ARGS
   run [options]         build, then boot the image under QEMU with the serial
                         console on this terminal (Ctrl-A X quits QEMU); on
                         qemu-virt cordon boots three VMs (boards/qemu-virt/
                         configs/three-vms.toml): the Linux management VM, a
                         Linux workload and a heartbeat guest, their consoles
                         on the same serial port (Ctrl-] moves the input)
-      --board B         qemu-virt (default) or rpi4 (cordon alone without --config)
+      --board B         qemu-virt (default), rpi4 (cordon alone without --config),
+                        or x86-pc (cordon alone, its ISO under Bochs with VT-x;
+                        with --mgmt-only, the Linux management VM too)
       --smp N           number of CPUs (qemu-virt: 1 to 8, default 2, or with
                         --config up to the highest CPU it gives out; rpi4: 4)
       --timeout S       stop QEMU after S seconds (then exit 0)
@@ -36,7 +42,8 @@ tasks:
                         add ARGS to the management VM's kernel command line,
                         e.g. \"cordon.check\" (check the VM, then power off)
       --mgmt-only       qemu-virt: the management VM alone (no config) instead
-                        of the default three VMs
+                        of the default three VMs; x86-pc: the Linux management
+                        VM (Debian's cloud amd64 kernel) on the first CPU
       --config FILE     boot the VMs of a partition config
                         (built as by `build --config`), each VM's kernel and
                         initrd loaded where the config places them
@@ -65,7 +72,7 @@ tasks:
                         toolchain and cargo-fuzz if missing)
   help                  print this
 
-boards: qemu-virt, rpi4";
+boards: qemu-virt, rpi4, x86-pc";
 
 /// A task and its options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +81,12 @@ pub enum Task {
         board: Option<Board>,
         /// A partition config to check and embed.
         config: Option<PathBuf>,
+    },
+    /// The x86-pc board's GRUB ISO.
+    Image {
+        board: Board,
+        /// cordon's command line.
+        append: Option<String>,
     },
     Run(RunOptions),
     SdCard {
@@ -139,6 +152,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
                 .transpose()?,
             config: args.value("--config")?.map(PathBuf::from),
         },
+        Some("image") => Task::Image {
+            board: match args.value("--board")? {
+                Some(name) => board(&name)?,
+                None => Board::X86Pc,
+            },
+            append: args.value("--append")?,
+        },
         Some("run") => Task::Run(parse_run(&mut args)?),
         Some("sdcard") => Task::SdCard {
             board: match args.value("--board")? {
@@ -185,13 +205,17 @@ fn parse_run(args: &mut Options) -> Result<RunOptions> {
         config: args.value("--config")?.map(PathBuf::from),
         mgmt_only: args.flag("--mgmt-only"),
     };
+    let x86_mgmt_vm = options.board == Board::X86Pc && options.mgmt_only;
     if options.guest_append.is_some()
         && options.config.is_none()
         && options.board != Board::QemuVirt
+        && !x86_mgmt_vm
     {
         return Err(Error::Usage(format!(
-            "--guest-append is for the management VM, which {} boots without a config",
-            Board::QemuVirt
+            "--guest-append is for the management VM, which {} boots without a config \
+             ({} with --mgmt-only)",
+            Board::QemuVirt,
+            Board::X86Pc
         )));
     }
     Ok(options)
@@ -365,6 +389,26 @@ mod tests {
                 ..RunOptions::default()
             })
         );
+    }
+
+    #[test]
+    fn image_is_x86_pc_with_an_optional_command_line() {
+        assert_eq!(
+            parse_words("image").unwrap(),
+            Task::Image {
+                board: Board::X86Pc,
+                append: None
+            }
+        );
+        assert_eq!(
+            parse(["image", "--board", "x86-pc", "--append=cordon.log=debug"].map(str::to_owned))
+                .unwrap(),
+            Task::Image {
+                board: Board::X86Pc,
+                append: Some("cordon.log=debug".to_owned())
+            }
+        );
+        assert!(matches!(parse_words("image --smp 2"), Err(Error::Usage(_))));
     }
 
     #[test]

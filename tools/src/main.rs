@@ -4,7 +4,6 @@
 
 mod cli;
 mod commands;
-mod cpio;
 mod error;
 mod exec;
 mod guests;
@@ -13,6 +12,7 @@ mod mgmt_vm;
 mod musl;
 mod partition;
 mod paths;
+mod pc_iso;
 mod prereq;
 mod sdcard;
 #[cfg(test)]
@@ -57,6 +57,10 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
                 None => Board::ALL.to_vec(),
             };
             commands::build::build(&workspace, &boards)
+        }
+        Task::Image { board, append } => {
+            commands::image::image(&workspace, board, append.as_deref().unwrap_or_default())
+                .map(|_| ())
         }
         Task::Run(options) => commands::run::run(&workspace, &options),
         Task::SdCard {

@@ -3,6 +3,8 @@
 //! `x86_64-unknown-linux-musl` (the x86 board's). The LLVM linker that
 //! comes with Rust links them against the musl C library and start files that
 //! the Rust target ships ("self-contained"): no cross C toolchain is needed.
+//! Crates with C parts (`ring`) are compiled with clang, which targets any
+//! architecture (`crate::prereq` installs it).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,10 @@ use crate::paths::Workspace;
 
 /// The linker, found in the toolchain's own tools directory.
 const LINKER: &str = "rust-lld";
+/// The C compiler and archiver that build scripts (the `cc` crate) use for
+/// a crate's C and assembly parts.
+const C_COMPILER: &str = "clang";
+const ARCHIVER: &str = "llvm-ar";
 
 /// The architecture of a management VM's programs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,14 +58,20 @@ pub fn build(
     binary: &str,
 ) -> Result<PathBuf> {
     let triple = target.triple();
+    // The `cc` crate reads `CC_<triple>` and `AR_<triple>`, `-` as `_`.
+    let env_triple = triple.replace('-', "_");
     exec::run(
         exec::cargo(workspace.root())
+            .env(format!("CC_{env_triple}"), C_COMPILER)
+            .env(format!("AR_{env_triple}"), ARCHIVER)
             .args(["build", "--release", "--package", package, "--bin", binary])
             .args(["--target", triple])
             .arg("--config")
             .arg(format!("target.{triple}.linker=\"{LINKER}\""))
             // The workspace's release profile keeps debug information for
-            // the hypervisor; the VM's programs go into a RAM disk without it.
+            // the hypervisor; the VM's programs go into a RAM disk without
+            // it, so it is not even made (quicker to build).
+            .args(["--config", "profile.release.debug=false"])
             .args(["--config", "profile.release.strip=\"symbols\""]),
     )?;
     let path = workspace.musl_binary(triple, binary);

@@ -14,6 +14,8 @@ use cordon_qemu::Board;
 pub const HYPERVISOR_TARGET: &str = "aarch64-unknown-none-softfloat";
 /// The Rust target of the bare-metal test guests, which may use FP/SIMD.
 pub const GUEST_TARGET: &str = "aarch64-unknown-none";
+/// The Rust target of the x86-pc board.
+pub const PC_TARGET: &str = "x86_64-unknown-none";
 /// A test guest `<name>` is the crate (and binary) `cordon-guest-<name>`.
 pub const GUEST_CRATE_PREFIX: &str = "cordon-guest-";
 
@@ -52,14 +54,31 @@ impl Workspace {
     /// The ELF that cargo builds for `board`.
     pub fn board_elf(&self, board: Board) -> PathBuf {
         self.target
-            .join(HYPERVISOR_TARGET)
+            .join(board_target(board))
             .join("release")
             .join(format!("cordon-{}", board.name()))
     }
 
-    /// The bootable image of `board`.
+    /// The bootable image of `board`: an arm64 Image, or on x86-pc the
+    /// multiboot2 ELF.
     pub fn board_image(&self, board: Board) -> PathBuf {
-        self.board_output(board).join("cordon.bin")
+        let name = match board {
+            Board::X86Pc => "cordon.elf",
+            Board::QemuVirt | Board::Rpi4 => "cordon.bin",
+        };
+        self.board_output(board).join(name)
+    }
+
+    /// The x86-pc board's GRUB ISO, booting cordon with `command_line`
+    /// (`name` tells the ISOs of different command lines apart).
+    pub fn pc_iso(&self, name: &str) -> PathBuf {
+        self.board_output(Board::X86Pc).join(format!("{name}.iso"))
+    }
+
+    /// Where the x86-pc ISO `name`'s files are put together.
+    pub fn pc_iso_staging(&self, name: &str) -> PathBuf {
+        self.board_output(Board::X86Pc)
+            .join(format!("{name}.iso.d"))
     }
 
     fn board_output(&self, board: Board) -> PathBuf {
@@ -69,6 +88,11 @@ impl Workspace {
     /// The example partition configs of `board`.
     pub fn example_configs(&self, board: Board) -> PathBuf {
         self.root.join("boards").join(board.name()).join("configs")
+    }
+
+    /// The partition configs (for qemu-virt) of the boot tests' own.
+    pub fn boot_test_configs(&self) -> PathBuf {
+        self.root.join("qemu").join("tests").join("configs")
     }
 
     /// Where a build of `board` with the partition config `name` (its
@@ -120,6 +144,14 @@ impl Workspace {
     /// Downloads and files extracted from them, kept between runs.
     pub fn cache(&self) -> PathBuf {
         self.target.join("cordon").join("cache")
+    }
+}
+
+/// The Rust target `board` is built for.
+pub fn board_target(board: Board) -> &'static str {
+    match board {
+        Board::X86Pc => PC_TARGET,
+        Board::QemuVirt | Board::Rpi4 => HYPERVISOR_TARGET,
     }
 }
 

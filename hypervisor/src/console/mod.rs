@@ -2,10 +2,10 @@
 //! UART is chosen (`cordon.console=` in the bootargs, else `stdout-path`,
 //! else the board's early console).
 
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod mini_uart;
 pub mod multiplexer;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod pl011;
 
 use fdt::Fdt;
@@ -60,10 +60,10 @@ pub fn choose<'a>(
     Ok((Uart { kind, base }, path))
 }
 
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub use device::{CONSOLE, Console};
 
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod device {
     use core::fmt;
 

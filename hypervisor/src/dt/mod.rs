@@ -395,10 +395,7 @@ impl<'a> BootInfo<'a> {
 
     /// Value of a `cordon.<name>=<value>` option in the bootargs.
     pub fn option(&self, name: &str) -> Option<&'a str> {
-        self.bootargs.split_ascii_whitespace().find_map(|arg| {
-            let (key, value) = arg.split_once('=')?;
-            (key.strip_prefix("cordon.")? == name).then_some(value)
-        })
+        crate::cmdline::option(self.bootargs, name)
     }
 }
 

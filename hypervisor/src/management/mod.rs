@@ -9,8 +9,8 @@
 
 pub mod image_load;
 pub mod ring;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod service;
 
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub use service::{LOG, ManagementPort, doorbell, record_event, uptime_ns};

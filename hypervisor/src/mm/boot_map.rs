@@ -53,11 +53,22 @@ pub fn free_memory(
     image: PhysRange,
     dtb: PhysRange,
 ) -> Result<RegionSet<MAX_FREE_RANGES>, RegionSetFull> {
+    free_ranges(
+        info.memory.iter().copied(),
+        held_regions(info, image, dtb).map(|(range, _)| range),
+    )
+}
+
+/// RAM in `banks` that none of `held` covers, in whole frames.
+pub fn free_ranges(
+    banks: impl IntoIterator<Item = PhysRange>,
+    held: impl IntoIterator<Item = PhysRange>,
+) -> Result<RegionSet<MAX_FREE_RANGES>, RegionSetFull> {
     let mut free = RegionSet::new();
-    for bank in info.memory.iter() {
+    for bank in banks {
         free.insert(bank.align_inward(FRAME_SIZE))?;
     }
-    for (range, _) in held_regions(info, image, dtb) {
+    for range in held {
         // A partly held frame is held.
         free.remove(range.align_outward(FRAME_SIZE))?;
     }

@@ -13,20 +13,20 @@ pub mod partition_config;
 pub mod placement;
 pub mod spec;
 
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod builder;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod channel;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod images;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod lifecycle;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub mod machine;
 
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub use lifecycle::Lifecycle;
-#[cfg(target_os = "none")]
+#[cfg(all(target_arch = "aarch64", target_os = "none"))]
 pub use machine::{
     EmulatedUart, Vcpu, VcpuState, Vm, assign, assignment, by_name, current, input_focus,
     management, next_input_focus, register, registered, run_assigned,

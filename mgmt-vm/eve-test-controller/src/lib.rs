@@ -8,9 +8,10 @@
 //!
 //! [`authority`] holds its keys, [`registry`] its state, [`handlers`] its
 //! answers, [`http`] reads requests and writes answers and [`server`]
-//! listens, with or without TLS.
+//! listens, with or without TLS; [`configs`] makes configs for tests.
 
 pub mod authority;
+pub mod configs;
 pub mod handlers;
 pub mod http;
 pub mod registry;

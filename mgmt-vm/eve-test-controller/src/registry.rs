@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use cordon_eve::cert::Cert;
 use cordon_eve::proto::config::EdgeDevConfig;
-use cordon_eve::proto::info::ZInfoMsg;
+use cordon_eve::proto::info::z_info_msg::InfoContent;
+use cordon_eve::proto::info::{ZInfoDevice, ZInfoMsg};
 use cordon_eve::proto::metrics::ZMetricMsg;
 
 /// A registered device.
@@ -29,6 +30,33 @@ pub struct Reports {
     pub metrics: Vec<ZMetricMsg>,
     /// `newlogs` lines (JSON `LogEntry` objects).
     pub logs: Vec<String>,
+}
+
+impl Reports {
+    /// What `pick` finds in the latest info it finds anything in.
+    pub fn latest<T>(&self, pick: impl Fn(&InfoContent) -> Option<T>) -> Option<T> {
+        self.infos
+            .iter()
+            .rev()
+            .find_map(|info| info.info_content.as_ref().and_then(&pick))
+    }
+
+    /// The state (a `ZSwState`) in the latest info of the app whose UUID
+    /// is `app`.
+    pub fn app_state(&self, app: &str) -> Option<i32> {
+        self.latest(|content| match content {
+            InfoContent::Ainfo(info) if info.app_id == app => Some(info.state),
+            _ => None,
+        })
+    }
+
+    /// The latest device info.
+    pub fn device_info(&self) -> Option<ZInfoDevice> {
+        self.latest(|content| match content {
+            InfoContent::Dinfo(info) => Some(info.clone()),
+            _ => None,
+        })
+    }
 }
 
 #[derive(Debug, Default)]

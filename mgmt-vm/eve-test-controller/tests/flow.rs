@@ -22,12 +22,12 @@ use cordon_agent::trust::TrustError;
 use cordon_eve::cert::{Cert, hex, hex_sha256};
 use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::config::{
-    AppInstanceConfig, ContentTree, DatastoreConfig, EdgeDevConfig, InstanceOpsCmd, UuiDandVersion,
-    Volume, VolumeContentOrigin, VolumeRef,
+    AppInstanceConfig, ContentTree, DatastoreConfig, EdgeDevConfig, InstanceOpsCmd, Volume,
+    VolumeContentOrigin, VolumeRef,
 };
-use cordon_eve::proto::info::{ZInfoMsg, ZSwState, z_info_msg::InfoContent};
+use cordon_eve::proto::info::ZSwState;
 use cordon_eve::signing::SigningKey;
-use eve_test_controller::{Authority, TestController};
+use eve_test_controller::{Authority, TestController, configs};
 
 const SERIAL: &str = "node-1";
 const CORDON_VERSION: &str = "0.1.0-test";
@@ -242,17 +242,11 @@ fn scenario(test: &str, config: EdgeDevConfig) -> (Provisioned, TestController, 
 fn config(activate: bool, restarts: u32) -> EdgeDevConfig {
     EdgeDevConfig {
         apps: vec![AppInstanceConfig {
-            uuidandversion: Some(UuiDandVersion {
-                uuid: APP_UUID.to_owned(),
-                version: "1".to_owned(),
-            }),
-            displayname: WORKLOAD.to_owned(),
-            activate,
             restart: Some(cordon_eve::proto::config::InstanceOpsCmd {
                 counter: restarts,
                 ..Default::default()
             }),
-            ..AppInstanceConfig::default()
+            ..configs::app(APP_UUID, WORKLOAD, activate)
         }],
         ..EdgeDevConfig::default()
     }
@@ -260,17 +254,11 @@ fn config(activate: bool, restarts: u32) -> EdgeDevConfig {
 
 /// The state of the app in the last app info the controller holds.
 fn last_app_state(controller: &TestController, device: &str) -> Option<i32> {
-    let registry = controller.registry();
-    registry
+    controller
+        .registry()
         .reports
         .get(device)?
-        .infos
-        .iter()
-        .rev()
-        .find_map(|info: &ZInfoMsg| match &info.info_content {
-            Some(InfoContent::Ainfo(app)) if app.app_id == APP_UUID => Some(app.state),
-            _ => None,
-        })
+        .app_state(APP_UUID)
 }
 
 #[test]
@@ -288,14 +276,7 @@ fn node_onboards_applies_its_config_and_reports() {
     {
         let registry = controller.registry();
         let reports = &registry.reports[&device];
-        let device_info = reports
-            .infos
-            .iter()
-            .find_map(|info| match &info.info_content {
-                Some(InfoContent::Dinfo(device)) => Some(device.clone()),
-                _ => None,
-            });
-        let device_info = device_info.expect("device info");
+        let device_info = reports.device_info().expect("device info");
         assert_eq!(device_info.ncpu, 4);
         assert_eq!(device_info.sw_list[0].short_version, CORDON_VERSION);
         assert_eq!(reports.metrics.len(), 1);

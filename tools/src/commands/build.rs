@@ -1,6 +1,7 @@
-//! `cargo xtask build`: the board crates built for bare metal, each ELF
-//! flattened into a bootable arm64 Image; with a partition config, the
-//! config checked, placed and embedded.
+//! `cargo xtask build`: the board crates built for bare metal, each aarch64
+//! ELF flattened into a bootable arm64 Image (the x86-pc ELF is its image:
+//! GRUB loads it by multiboot2); with a partition config, the config
+//! checked, placed and embedded.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::exec;
 use crate::image;
 use crate::partition;
-use crate::paths::{HYPERVISOR_TARGET, Workspace};
+use crate::paths::{Workspace, board_target};
 
 /// The environment variable through which the hypervisor's build script
 /// finds the binary partition config to embed; unset, it embeds none.
@@ -64,15 +65,54 @@ fn build_board(
         Some(path) => cargo.env(CONFIG_BIN_VAR, path),
         None => cargo.env_remove(CONFIG_BIN_VAR),
     };
-    let size = build_flat_image(
-        &mut cargo,
-        HYPERVISOR_TARGET,
-        &format!("cordon-board-{}", board.name()),
-        &workspace.board_elf(board),
-        image_path,
-    )?;
+    let package = format!("cordon-board-{}", board.name());
+    let elf_path = workspace.board_elf(board);
+    let size = match board {
+        Board::X86Pc => {
+            build_elf(&mut cargo, &package, board_target(board))?;
+            create_parent(image_path)?;
+            fs::copy(&elf_path, image_path).map_err(|error| {
+                Error::io(
+                    format!(
+                        "cannot copy {} to {}",
+                        elf_path.display(),
+                        image_path.display()
+                    ),
+                    error,
+                )
+            })? as usize
+        }
+        Board::QemuVirt | Board::Rpi4 => build_flat_image(
+            &mut cargo,
+            board_target(board),
+            &package,
+            &elf_path,
+            image_path,
+        )?,
+    };
     println!("{board}: {} ({size} bytes)", image_path.display());
     Ok(())
+}
+
+/// Builds `package` for the bare-metal `target` with `cargo`.
+fn build_elf(cargo: &mut Command, package: &str, target: &str) -> Result<()> {
+    exec::run(cargo.args([
+        "build",
+        "--release",
+        "--package",
+        package,
+        "--target",
+        target,
+    ]))
+}
+
+/// Creates the directory `path` goes into.
+fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(dir) => fs::create_dir_all(dir)
+            .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error)),
+        None => Ok(()),
+    }
 }
 
 /// Builds `package` for the bare-metal `target` with `cargo` and flattens
@@ -85,24 +125,14 @@ pub fn build_flat_image(
     elf_path: &Path,
     image_path: &Path,
 ) -> Result<usize> {
-    exec::run(cargo.args([
-        "build",
-        "--release",
-        "--package",
-        package,
-        "--target",
-        target,
-    ]))?;
+    build_elf(cargo, package, target)?;
     let elf = fs::read(elf_path)
         .map_err(|error| Error::io(format!("cannot read {}", elf_path.display()), error))?;
     let image = image::elf_to_image(&elf).map_err(|source| Error::Image {
         elf: elf_path.to_owned(),
         source,
     })?;
-    if let Some(dir) = image_path.parent() {
-        fs::create_dir_all(dir)
-            .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
-    }
+    create_parent(image_path)?;
     fs::write(image_path, &image)
         .map_err(|error| Error::io(format!("cannot write {}", image_path.display()), error))?;
     Ok(image.len())

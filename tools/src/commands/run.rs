@@ -1,20 +1,24 @@
-//! `cargo xtask run`: build a board's image and boot it under QEMU, with the
-//! serial console on this terminal. On qemu-virt, cordon boots the Linux
-//! management VM, or with `--config` the VMs of a partition config.
+//! `cargo xtask run`: build a board's image and boot it under QEMU (x86-pc:
+//! its ISO under Bochs), with the serial console on this terminal. On
+//! qemu-virt, cordon boots the Linux management VM, or with `--config` the
+//! VMs of a partition config.
 
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use cordon_qemu::mgmt_vm::{MgmtVm, bootargs};
+use cordon_qemu::pc::{Emulator, PcMachine, X86_MGMT_VM_COMMAND_LINE};
 use cordon_qemu::{Board, Console, Machine, Running};
 
 use super::build::build_image;
+use super::image::{MGMT_VM_ISO, image, write_iso};
 use crate::cli::RunOptions;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::mgmt_vm;
 use crate::partition;
 use crate::paths::Workspace;
+use crate::pc_iso::MgmtVmFiles;
 use crate::prereq;
 
 /// The partition config `cargo xtask run` boots on qemu-virt by default:
@@ -23,6 +27,9 @@ pub const DEFAULT_VIRT_CONFIG: &str = "boards/qemu-virt/configs/three-vms.toml";
 
 /// Builds and boots as `options` say; returns when QEMU exits or the timeout passes.
 pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
+    if options.board == Board::X86Pc {
+        return run_pc(workspace, options);
+    }
     // qemu-virt runs its three-VM setup unless told otherwise (or without
     // EL2, where cordon runs no VM).
     let default_config = (options.board == Board::QemuVirt && options.el2 && !options.mgmt_only)
@@ -40,7 +47,38 @@ pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
         }
         None => build_default(workspace, options)?,
     };
-    boot(&machine, options)
+    boot(machine.command()?, options)
+}
+
+/// x86-pc: its ISO under Bochs, which emulates VT-x; with `--mgmt-only`,
+/// with the Linux management VM.
+fn run_pc(workspace: &Workspace, options: &RunOptions) -> Result<()> {
+    let command_line = options.append.as_deref().unwrap_or_default();
+    let iso = if options.mgmt_only {
+        prereq::for_boot(workspace, &[Board::X86Pc])?;
+        let elf = build_image(workspace, Board::X86Pc)?;
+        let vm = mgmt_vm::prepare_x86(workspace)?;
+        let linux_command_line = match &options.guest_append {
+            Some(extra) => format!("{X86_MGMT_VM_COMMAND_LINE} {extra}"),
+            None => X86_MGMT_VM_COMMAND_LINE.to_owned(),
+        };
+        let files = MgmtVmFiles {
+            kernel: &vm.kernel,
+            initramfs: &vm.initramfs,
+            command_line: &linux_command_line,
+        };
+        write_iso(workspace, &elf, MGMT_VM_ISO, command_line, Some(files))?
+    } else {
+        image(workspace, Board::X86Pc, command_line)?
+    };
+    let mut machine = PcMachine::new(Emulator::Bochs, iso);
+    if let Some(cpus) = options.cpus {
+        machine = machine.cpus(cpus);
+    }
+    let command = machine
+        .command()
+        .map_err(|error| Error::io("cannot write the Bochs configuration", error))?;
+    boot(command, options)
 }
 
 /// Builds the image without a config, and on qemu-virt the management VM.
@@ -57,9 +95,8 @@ fn build_default(workspace: &Workspace, options: &RunOptions) -> Result<Machine>
     Ok(machine)
 }
 
-/// Boots `machine`; returns when QEMU exits or the timeout passes.
-fn boot(machine: &Machine, options: &RunOptions) -> Result<()> {
-    let mut command = machine.command()?;
+/// Runs the emulator `command`; returns when it exits or the timeout passes.
+fn boot(mut command: Command, options: &RunOptions) -> Result<()> {
     let Some(timeout) = options.timeout else {
         return exec::run(&mut command);
     };
@@ -69,7 +106,7 @@ fn boot(machine: &Machine, options: &RunOptions) -> Result<()> {
         .map_err(|error| Error::io(format!("cannot start `{}`", exec::display(&command)), error))?;
     let waited = qemu
         .wait_until(Instant::now() + timeout)
-        .map_err(|error| Error::io("cannot wait for QEMU", error))?;
+        .map_err(|error| Error::io("cannot wait for the emulator", error))?;
     match waited {
         Some(status) if status.success() => Ok(()),
         Some(status) => Err(Error::CommandFailed {
@@ -78,9 +115,9 @@ fn boot(machine: &Machine, options: &RunOptions) -> Result<()> {
         }),
         None => {
             qemu.stop()
-                .map_err(|error| Error::io("cannot stop QEMU", error))?;
+                .map_err(|error| Error::io("cannot stop the emulator", error))?;
             eprintln!(
-                "\nxtask: stopped QEMU after the {} s timeout",
+                "\nxtask: stopped the emulator after the {} s timeout",
                 timeout.as_secs()
             );
             Ok(())

@@ -8,6 +8,7 @@ use cordon_qemu::Board;
 use super::run::DEFAULT_VIRT_CONFIG;
 use crate::error::Result;
 use crate::paths::Workspace;
+use crate::prereq;
 use crate::sdcard;
 
 /// The partition config of the Pi's card unless told otherwise: the
@@ -26,6 +27,7 @@ pub fn sdcard(
     let default = workspace.root().join(match board {
         Board::QemuVirt => DEFAULT_VIRT_CONFIG,
         Board::Rpi4 => DEFAULT_RPI4_CONFIG,
+        Board::X86Pc => return Err(prereq::no_sd_card(board)),
     });
     let card = sdcard::make(workspace, board, config.unwrap_or(&default), guest_append)?;
     eprintln!("xtask: SD card image {} ready", card.image.display());
@@ -38,6 +40,8 @@ pub fn sdcard(
             "xtask: U-Boot for it: {} (QEMU's -bios; the image goes in as a virtio disk)",
             card.u_boot.display()
         ),
+        // Refused above: it boots from an ISO.
+        Board::X86Pc => {}
     }
     Ok(())
 }

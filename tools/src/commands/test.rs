@@ -1,20 +1,24 @@
-//! `cargo xtask test`: prerequisites, host unit tests, every board image, the
-//! management VM, the test guests, an image for each example partition
-//! config, the SD card images, and the QEMU boot tests, with a summary of
-//! each step.
+//! `cargo xtask test`: prerequisites, host unit tests, every board image
+//! (x86-pc: its GRUB ISOs), the management VMs (x86-pc: an ISO with it),
+//! the test guests, an image for each example partition config, the SD card
+//! images, and the QEMU (and for x86-pc, Bochs) boot tests, with a summary
+//! of each step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use cordon_qemu::mgmt_vm::CHECK_OPTION;
+use cordon_qemu::mgmt_vm::{CHECK_OPTION, HALT_OPTION};
 use cordon_qemu::{Board, config_machine};
 
 use super::build::build_image;
 use super::fuzz;
+use super::image::{DEFAULT_ISO, MGMT_VM_ISO, write_iso};
 use crate::cli::DEFAULT_FUZZ_TIME;
 use crate::error::{Error, Result};
 use crate::paths::Workspace;
+use crate::pc_iso::MgmtVmFiles;
 use crate::{exec, guests, mgmt_vm, partition, prereq, sdcard};
+use cordon_qemu::pc::X86_MGMT_VM_COMMAND_LINE;
 
 /// The environment variables through which the boot tests find their inputs.
 const IMAGE_QEMU_VIRT_VAR: &str = "CORDON_IMAGE_QEMU_VIRT";
@@ -24,13 +28,37 @@ const MGMT_KERNEL_VAR: &str = "CORDON_MGMT_KERNEL";
 const MGMT_INITRAMFS_VAR: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK_VAR: &str = "CORDON_MGMT_DISK";
 const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
+/// The x86-pc ISOs the boot tests boot: the variable that names each, the
+/// ISO's name, and cordon's command line in it.
+const X86_PC_ISOS: [(&str, &str, &str); 3] = [
+    ("CORDON_ISO_X86_PC", DEFAULT_ISO, ""),
+    (
+        "CORDON_ISO_X86_PC_SELFTEST_FAULT",
+        "selftest-fault",
+        "cordon.selftest=fault",
+    ),
+    (
+        "CORDON_ISO_X86_PC_SELFTEST_VMX",
+        "selftest-vmx",
+        "cordon.selftest=vmx cordon.log=debug",
+    ),
+];
+/// The x86-pc ISO with the Linux management VM: its variable, its name,
+/// cordon's command line in it (the heartbeat guest beside the VM), and
+/// what `/init` is told besides the console (halt once it ran).
+const X86_PC_MGMT_VM_ISO: (&str, &str, &str, &str) = (
+    "CORDON_ISO_X86_PC_MGMT_VM",
+    MGMT_VM_ISO,
+    "cordon.selftest=heartbeat",
+    HALT_OPTION,
+);
 const SDCARD_RPI4_VAR: &str = "CORDON_SDCARD_RPI4";
 const UBOOT_RPI4_VAR: &str = "CORDON_UBOOT_RPI4";
 const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
 const UBOOT_QEMU_VIRT_VAR: &str = "CORDON_UBOOT_QEMU_VIRT";
 
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
-const BOOT_TESTS: [&str; 3] = ["boot", "partitions", "rpi4"];
+const BOOT_TESTS: [&str; 5] = ["boot", "partitions", "rpi4", "x86", "controller"];
 /// The board whose example configs the boot tests know by their names
 /// alone; the others' are `<board>-<name>`.
 const MAIN_CONFIG_BOARD: Board = Board::QemuVirt;
@@ -72,15 +100,44 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         fuzz::fuzz(workspace, DEFAULT_FUZZ_TIME)
     }));
     let mut images = Vec::new();
+    let mut x86_elf = None;
     for board in Board::ALL {
         steps.push(timed(&format!("build {board}"), || {
-            images.push((board, build_image(workspace, board)?));
+            let image = build_image(workspace, board)?;
+            match board {
+                Board::QemuVirt => images.push((IMAGE_QEMU_VIRT_VAR, image)),
+                Board::Rpi4 => images.push((IMAGE_RPI4_VAR, image)),
+                Board::X86Pc => {
+                    for (var, name, command_line) in X86_PC_ISOS {
+                        let iso = write_iso(workspace, &image, name, command_line, None)?;
+                        images.push((var, iso));
+                    }
+                    x86_elf = Some(image);
+                }
+            }
             Ok(())
         }));
     }
     let mut vm = None;
     steps.push(timed("build management VM", || {
         vm = Some(mgmt_vm::prepare(workspace)?);
+        Ok(())
+    }));
+    let mut x86_mgmt_iso = None;
+    steps.push(timed("build x86-pc management VM ISO", || {
+        let vm = mgmt_vm::prepare_x86(workspace)?;
+        let elf = x86_elf.as_ref().ok_or_else(|| {
+            Error::Prerequisite("the x86-pc board's image did not build (see above)".to_owned())
+        })?;
+        let (var, name, command_line, init_option) = X86_PC_MGMT_VM_ISO;
+        let linux_command_line = format!("{X86_MGMT_VM_COMMAND_LINE} {init_option}");
+        let files = MgmtVmFiles {
+            kernel: &vm.kernel,
+            initramfs: &vm.initramfs,
+            command_line: &linux_command_line,
+        };
+        let iso = write_iso(workspace, elf, name, command_line, Some(files))?;
+        x86_mgmt_iso = Some((var, iso));
         Ok(())
     }));
     let mut hostile = None;
@@ -91,14 +148,18 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     let configs = build_configs(workspace, &mut steps);
     let mut cards = Vec::new();
     steps.push(timed("build SD card images", || {
-        for board in Board::ALL {
+        for (board, vars) in [
+            (Board::Rpi4, (SDCARD_RPI4_VAR, UBOOT_RPI4_VAR)),
+            (Board::QemuVirt, (SDCARD_QEMU_VIRT_VAR, UBOOT_QEMU_VIRT_VAR)),
+        ] {
             let config = workspace.example_configs(board).join(SDCARD_CONFIG);
             let card = sdcard::make(workspace, board, &config, Some(CHECK_OPTION))?;
-            cards.push((board, card));
+            cards.push((vars, card));
         }
         Ok(())
     }));
-    if images.len() == Board::ALL.len() {
+    // Every board built: one image each, the x86-pc board its ISOs.
+    if images.len() == Board::ALL.len() - 1 + X86_PC_ISOS.len() {
         steps.push(timed("QEMU boot tests", || {
             let mut command = exec::cargo(workspace.root());
             command.args(["test", "--package", "cordon-qemu"]);
@@ -110,8 +171,8 @@ pub fn test(workspace: &Workspace) -> Result<()> {
                 // slow each other down towards the deadlines.
                 .args(["--", "--test-threads=1"])
                 .env(RPI4_DTB_VAR, prereq::rpi4_dtb(workspace));
-            for (board, image) in &images {
-                command.env(image_var(*board), image);
+            for (var, image) in &images {
+                command.env(var, image);
             }
             // Without these, the tests that need them fail and say so.
             if let Some(vm) = &vm {
@@ -123,11 +184,13 @@ pub fn test(workspace: &Workspace) -> Result<()> {
             if let Some(hostile) = &hostile {
                 command.env(GUEST_HOSTILE_VAR, hostile);
             }
+            if let Some((var, iso)) = &x86_mgmt_iso {
+                command.env(var, iso);
+            }
             for (var, description) in &configs {
                 command.env(var, description);
             }
-            for (board, card) in &cards {
-                let (image_var, u_boot_var) = sd_card_vars(*board);
+            for ((image_var, u_boot_var), card) in &cards {
                 command
                     .env(image_var, &card.image)
                     .env(u_boot_var, &card.u_boot);
@@ -147,17 +210,24 @@ pub fn test(workspace: &Workspace) -> Result<()> {
 /// Builds an image for each example config of every board, one step
 /// each, with [`CHECK_OPTION`] on the management VM's command line (as
 /// `run --config FILE --guest-append cordon.check` does), so that the VM
-/// checks itself and powers off. Returns the environment variables that
+/// checks itself and powers off; and one for each of the boot tests' own
+/// configs (for qemu-virt) as it is: their management VM's command line
+/// says what it does. Returns the environment variables that
 /// give the boot tests the machine descriptions.
 fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, PathBuf)> {
     let mut described = Vec::new();
-    for board in Board::ALL {
-        let files = match partition::examples(workspace, board) {
+    let sets = Board::ALL
+        .into_iter()
+        .map(|board| (board, workspace.example_configs(board), Some(CHECK_OPTION)))
+        .chain([(MAIN_CONFIG_BOARD, workspace.boot_test_configs(), None)]);
+    for (board, dir, guest_append) in sets {
+        let files = match partition::configs_in(&dir) {
             Ok(files) => files,
             Err(error) => {
-                steps.push(timed(&format!("build example configs of {board}"), || {
-                    Err(error)
-                }));
+                steps.push(timed(
+                    &format!("build configs in {}", dir.display()),
+                    || Err(error),
+                ));
                 continue;
             }
         };
@@ -168,34 +238,16 @@ fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, P
                 _ => format!("{board}-{stem}"),
             };
             steps.push(timed(&format!("build config {name}"), || {
-                let prepared = partition::prepare(
-                    workspace,
-                    &file,
-                    Some(board),
-                    Some(CHECK_OPTION),
-                    |machine| machine,
-                )?;
+                let prepared =
+                    partition::prepare(workspace, &file, Some(board), guest_append, |machine| {
+                        machine
+                    })?;
                 described.push((config_machine::env_var(&name), prepared.description));
                 Ok(())
             }));
         }
     }
     described
-}
-
-/// The variables with `board`'s SD card image and its U-Boot.
-fn sd_card_vars(board: Board) -> (&'static str, &'static str) {
-    match board {
-        Board::QemuVirt => (SDCARD_QEMU_VIRT_VAR, UBOOT_QEMU_VIRT_VAR),
-        Board::Rpi4 => (SDCARD_RPI4_VAR, UBOOT_RPI4_VAR),
-    }
-}
-
-fn image_var(board: Board) -> &'static str {
-    match board {
-        Board::QemuVirt => IMAGE_QEMU_VIRT_VAR,
-        Board::Rpi4 => IMAGE_RPI4_VAR,
-    }
 }
 
 /// Runs one step, keeping its failure for the summary.

@@ -9,11 +9,11 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use cordon_qemu::cpio::{Archive, Device};
 use flate2::Compression;
 use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 
-use crate::cpio::{Archive, Device};
 use crate::error::{Error, Result};
 
 /// Where busybox goes; `/init` runs it and installs its applets beside it.

@@ -1,6 +1,7 @@
 //! cordon's Linux management VM: Debian's cloud kernel, an initramfs built
-//! here from `mgmt-vm/` (with a test guest to load into another VM, and the
-//! Pi's SD host controller modules), and a test disk, under
+//! here from `mgmt-vm/` (with `cordonctl`, the controller-facing agent, a
+//! test guest to load into another VM, and the Pi's SD host controller
+//! modules), and a test disk, under
 //! `target/cordon/mgmt-vm/`.
 
 mod initramfs;
@@ -23,9 +24,12 @@ use initramfs::Contents;
 const VCOUNTER: &str = "cordon-vcounter";
 /// The management interface's command-line client, and its crate.
 const CORDONCTL: &str = "cordonctl";
+/// The agent for an EVE API controller, and its crate.
+const AGENT: &str = "cordon-agent";
 /// The tree copied into the initramfs, under `mgmt-vm/`.
 const INITRAMFS_TREE: &str = "initramfs";
 const INITRAMFS_NAME: &str = "initramfs.cpio.gz";
+const X86_INITRAMFS_NAME: &str = "initramfs-x86_64.cpio.gz";
 const DISK_NAME: &str = "disk.img";
 
 /// Where the management VM's files are (or will be, once [`prepare`] ran).
@@ -49,6 +53,9 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     check_kernel(&debian.kernel)?;
     let vcounter = musl::build(workspace, MuslTarget::Aarch64, VCOUNTER, VCOUNTER)?;
     let cordonctl = musl::build(workspace, MuslTarget::Aarch64, CORDONCTL, CORDONCTL)?;
+    // The agent's crypto has C and assembly parts.
+    prereq::c_compiler()?;
+    let agent = musl::build(workspace, MuslTarget::Aarch64, AGENT, AGENT)?;
     // A guest for `cordonctl load` to put into a workload VM.
     let replacement =
         guests::build_labelled(workspace, guests::HOSTILE, guests::REPLACEMENT_LABEL)?;
@@ -59,7 +66,7 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     let contents = Contents {
         tree: &workspace.mgmt_vm_sources().join(INITRAMFS_TREE),
         busybox: &debian.busybox,
-        programs: &[vcounter, cordonctl],
+        programs: &[vcounter, cordonctl, agent],
         modules: &modules,
         guest_images: &[replacement],
     };
@@ -73,10 +80,42 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     Ok(vm)
 }
 
-/// `cordonctl` for the x86 board's management VM (whose image is not built
-/// yet); returns its path.
+/// `cordonctl` for the x86 board's management VM; returns its path.
 pub fn x86_cordonctl(workspace: &Workspace) -> Result<PathBuf> {
     musl::build(workspace, MuslTarget::X86_64, CORDONCTL, CORDONCTL)
+}
+
+/// The x86-pc board's management VM: Debian's cloud amd64 bzImage and an
+/// initramfs of the same `/init`, an amd64 busybox and `cordonctl`.
+#[derive(Debug, Clone)]
+pub struct X86MgmtVm {
+    pub kernel: PathBuf,
+    pub initramfs: PathBuf,
+}
+
+/// Fetches the x86-pc board's management VM kernel and builds its
+/// initramfs if its contents changed.
+pub fn prepare_x86(workspace: &Workspace) -> Result<X86MgmtVm> {
+    let debian = prereq::x86_mgmt_vm_files(workspace)?;
+    let cordonctl = x86_cordonctl(workspace)?;
+    let output = workspace.mgmt_vm_output();
+    fs::create_dir_all(&output)
+        .map_err(|error| Error::io(format!("cannot create {}", output.display()), error))?;
+    let contents = Contents {
+        tree: &workspace.mgmt_vm_sources().join(INITRAMFS_TREE),
+        busybox: &debian.busybox,
+        programs: &[cordonctl],
+        modules: &[],
+        guest_images: &[],
+    };
+    let initramfs = output.join(X86_INITRAMFS_NAME);
+    let rebuilt = initramfs::build(&contents, &initramfs)?;
+    let state = if rebuilt { "built" } else { "up to date" };
+    eprintln!("xtask: {} {state}", initramfs.display());
+    Ok(X86MgmtVm {
+        kernel: debian.kernel,
+        initramfs,
+    })
 }
 
 /// Checks that `path` is an arm64 Image that fits below the initrd, where

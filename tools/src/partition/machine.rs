@@ -1,24 +1,30 @@
 //! The QEMU machine that runs a config: cordon's image, every VM's boot
 //! modules where the config places them, and on qemu-virt CPUs for every
 //! CPU the config gives out (as many as the machine can have: the check
-//! against its device tree reports the others) and the management VM's
-//! disk.
+//! against its device tree reports the others), the management VM's
+//! disk, and a network card when a VM is given its transport.
 
 use cordon_config::Config;
 use cordon_qemu::config_machine::{ConfigMachine, ConfigVm};
 use cordon_qemu::mgmt_vm::MEMORY_MIB;
-use cordon_qemu::{Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS};
+use cordon_qemu::{Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT};
 
 use super::files::{Made, ModuleFile};
 use crate::paths::ConfigOutput;
 
 /// The machine that boots the image in `output`, built for `board` with
-/// `config` (placed, its files `made`).
-pub fn machine(board: Board, output: &ConfigOutput, config: &Config, made: &Made) -> ConfigMachine {
+/// `config` (placed, its files `made`); none for a board whose configs are
+/// not booted under QEMU (x86-pc, for now).
+pub fn machine(
+    board: Board,
+    output: &ConfigOutput,
+    config: &Config,
+    made: &Made,
+) -> Option<ConfigMachine> {
     let image = output.image();
     let highest_cpu = config.vms.iter().flat_map(|vm| &vm.cpus).max();
     let cpus = highest_cpu.map_or(1, |cpu| cpu.saturating_add(1));
-    match board {
+    Some(match board {
         Board::QemuVirt => ConfigMachine {
             board,
             image,
@@ -26,9 +32,13 @@ pub fn machine(board: Board, output: &ConfigOutput, config: &Config, made: &Made
             cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
             memory_mib: Some(MEMORY_MIB),
             disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
+            network: config
+                .vms
+                .iter()
+                .any(|vm| vm.devices.iter().any(|device| device == VIRT_NIC_TRANSPORT)),
             vms: placed_vms(config, made),
         },
-        // Fixed CPUs and RAM; no virtio disk.
+        // Fixed CPUs and RAM; no virtio disk or network card.
         Board::Rpi4 => ConfigMachine {
             board,
             image,
@@ -36,9 +46,11 @@ pub fn machine(board: Board, output: &ConfigOutput, config: &Config, made: &Made
             cpus: None,
             memory_mib: None,
             disk: None,
+            network: false,
             vms: placed_vms(config, made),
         },
-    }
+        Board::X86Pc => return None,
+    })
 }
 
 /// Each VM's boot modules where `config` (placed) puts them, from the

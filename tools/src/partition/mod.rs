@@ -8,10 +8,19 @@ mod load;
 mod machine;
 mod placement;
 mod rpi4_dtb;
+
+/// Why `board` cannot boot a partition config.
+fn configs_not_booted(board: Board) -> Error {
+    Error::Usage(format!(
+        "partition configs are not booted on {board} yet; its image runs cordon alone"
+    ))
+}
+
 #[cfg(test)]
 mod tests;
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use cordon_config::Role;
@@ -57,9 +66,10 @@ pub fn prepare(
 ) -> Result<Prepared> {
     let mut loaded = load(file)?;
     let board = board_of(&loaded, board)?;
+    let window = placement::window(board).ok_or_else(|| configs_not_booted(board))?;
     prereq::for_boot(workspace, &[board])?;
     let made = files::make(workspace, &loaded)?;
-    placement::place(&mut loaded.config, &made.vms, placement::window(board))
+    placement::place(&mut loaded.config, &made.vms, window)
         .map_err(|problems| loaded.error(problems))?;
     if let Some(extra) = guest_append {
         append_to_management(&mut loaded.config, extra);
@@ -75,7 +85,8 @@ pub fn prepare(
             &output.firmware_dtb(),
         )?;
     }
-    let described = machine::machine(board, &output, &loaded.config, &made);
+    let described = machine::machine(board, &output, &loaded.config, &made)
+        .ok_or_else(|| configs_not_booted(board))?;
     let machine = tune(described.machine());
     let dtb_path = output.board_dtb();
     let dtb = board_dt::dump(&machine, &dtb_path)?;
@@ -104,12 +115,16 @@ pub fn prepare(
     })
 }
 
-/// The example configs of `board` (`boards/<board>/configs/*.toml`), in
-/// name order.
-pub fn examples(workspace: &Workspace, board: Board) -> Result<Vec<PathBuf>> {
-    let dir = workspace.example_configs(board);
-    let entries = fs::read_dir(&dir)
-        .map_err(|error| Error::io(format!("cannot list {}", dir.display()), error))?;
+/// The config files in `dir` (`*.toml`), in name order; none if there is
+/// no such directory (x86-pc has no example configs yet).
+pub fn configs_in(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => {
+            return Err(Error::io(format!("cannot list {}", dir.display()), error));
+        }
+    };
     let mut configs = Vec::new();
     for entry in entries {
         let path = entry

@@ -31,10 +31,13 @@ const RPI4_WINDOW: Window = Window {
     end: 0x3800_0000,
 };
 
-pub fn window(board: Board) -> Window {
+/// Where boot modules go on `board`; none where the tools do not place
+/// them (x86-pc, for now).
+pub fn window(board: Board) -> Option<Window> {
     match board {
-        Board::QemuVirt => VIRT_WINDOW,
-        Board::Rpi4 => RPI4_WINDOW,
+        Board::QemuVirt => Some(VIRT_WINDOW),
+        Board::Rpi4 => Some(RPI4_WINDOW),
+        Board::X86Pc => None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Files out of Debian arm64 packages (a DTB, a kernel and its modules,
-//! busybox), fetched with apt on any host architecture and kept in a cache
-//! directory.
+//! busybox), and amd64 ones for the x86-pc board's management VM, fetched
+//! with apt on any host architecture and kept in a cache directory.
 //!
 //! A package is named directly or through a metapackage (e.g.
 //! `linux-image-arm64`), whose first dependency is the versioned package with
@@ -16,6 +16,8 @@ use crate::exec;
 
 /// The Debian architecture of the packages.
 const ARCH: &str = "arm64";
+/// The architecture of the x86-pc board's packages.
+const ARCH_AMD64: &str = "amd64";
 /// The architecture of packages that are the same on every architecture
 /// (firmware, U-Boot for QEMU): apt names them without `:arm64`.
 const ARCH_ALL: &str = "all";
@@ -30,6 +32,10 @@ pub enum Origin<'a> {
     DependencyOf(&'a str),
     /// This package, of architecture `all` (e.g. `raspi-firmware`).
     ArchAll(&'a str),
+    /// This amd64 package (e.g. `busybox-static` for the x86-pc board).
+    Amd64(&'a str),
+    /// The first dependency of this amd64 metapackage.
+    Amd64DependencyOf(&'a str),
 }
 
 impl Origin<'_> {
@@ -38,6 +44,9 @@ impl Origin<'_> {
         match self {
             Origin::Package(name) | Origin::DependencyOf(name) => format!("{name}:{ARCH}"),
             Origin::ArchAll(name) => name.to_owned(),
+            Origin::Amd64(name) | Origin::Amd64DependencyOf(name) => {
+                format!("{name}:{ARCH_AMD64}")
+            }
         }
     }
 
@@ -46,6 +55,7 @@ impl Origin<'_> {
         match self {
             Origin::Package(_) | Origin::DependencyOf(_) => ARCH,
             Origin::ArchAll(_) => ARCH_ALL,
+            Origin::Amd64(_) | Origin::Amd64DependencyOf(_) => ARCH_AMD64,
         }
     }
 }
@@ -86,7 +96,9 @@ pub fn fetch(package: &PackageFiles<'_>, dir: &Path) -> Result<Vec<PathBuf>> {
         package.origin.qualified(),
         dir.display()
     );
-    ensure_arch()?;
+    if package.origin.arch() == ARCH {
+        ensure_arch()?;
+    }
     let name = resolve(package.origin)?;
     let deb = download(&name, package.origin.arch(), dir)?;
     extract(&deb, package.files, dir)?;
@@ -147,10 +159,11 @@ fn resolve(origin: Origin<'_>) -> Result<String> {
         }
     };
     match origin {
-        Origin::Package(name) | Origin::ArchAll(name) => Ok(name.to_owned()),
-        Origin::DependencyOf(_) => first_dependency(&record).ok_or_else(|| {
-            Error::Prerequisite(format!("{qualified} has no dependency to download"))
-        }),
+        Origin::Package(name) | Origin::ArchAll(name) | Origin::Amd64(name) => Ok(name.to_owned()),
+        Origin::DependencyOf(_) | Origin::Amd64DependencyOf(_) => first_dependency(&record)
+            .ok_or_else(|| {
+                Error::Prerequisite(format!("{qualified} has no dependency to download"))
+            }),
     }
 }
 

@@ -1,5 +1,7 @@
 //! The Debian files the management VM is made of: the cloud arm64 kernel, the
-//! virtio modules its initramfs loads, and a static busybox.
+//! virtio modules its initramfs loads (disk and network), and a static
+//! busybox; for the x86-pc board, the cloud amd64 kernel (a bzImage) and an
+//! amd64 static busybox.
 
 use std::path::PathBuf;
 
@@ -40,12 +42,48 @@ const KERNEL: PackageFiles<'static> = PackageFiles {
             member: "lib/modules/*/kernel/drivers/block/virtio_blk.ko",
             name: "virtio_blk.ko",
         },
+        // The network driver and the modules it needs, in load order.
+        PackageFile {
+            member: "lib/modules/*/kernel/net/core/failover.ko",
+            name: "failover.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/net/net_failover.ko",
+            name: "net_failover.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/net/virtio_net.ko",
+            name: "virtio_net.ko",
+        },
     ],
 };
 
 /// A statically linked busybox: the shell and tools of the initramfs.
 const BUSYBOX: PackageFiles<'static> = PackageFiles {
     origin: Origin::Package("busybox-static"),
+    files: &[PackageFile {
+        member: "bin/busybox",
+        name: "busybox",
+    }],
+};
+
+/// The cache directories of the x86-pc board's packages.
+const X86_KERNEL_DIR: &str = "linux-image-cloud-amd64";
+const X86_BUSYBOX_DIR: &str = "busybox-static-amd64";
+
+/// Debian's cloud amd64 kernel: a bzImage with the 8250 serial driver built
+/// in.
+const X86_KERNEL: PackageFiles<'static> = PackageFiles {
+    origin: Origin::Amd64DependencyOf("linux-image-cloud-amd64"),
+    files: &[PackageFile {
+        member: "boot/vmlinuz-*",
+        name: KERNEL_NAME,
+    }],
+};
+
+/// A statically linked amd64 busybox.
+const X86_BUSYBOX: PackageFiles<'static> = PackageFiles {
+    origin: Origin::Amd64("busybox-static"),
     files: &[PackageFile {
         member: "bin/busybox",
         name: "busybox",
@@ -83,5 +121,29 @@ pub fn fetch(workspace: &Workspace) -> Result<MgmtVmFiles> {
         kernel,
         modules: kernel_files.collect(),
         busybox,
+    })
+}
+
+/// The x86-pc board's management VM files.
+#[derive(Debug, Clone)]
+pub struct X86MgmtVmFiles {
+    /// The kernel, a bzImage.
+    pub kernel: PathBuf,
+    /// A static amd64 busybox.
+    pub busybox: PathBuf,
+}
+
+/// Fetches the x86-pc board's management VM files into the cache, once.
+pub fn fetch_x86(workspace: &Workspace) -> Result<X86MgmtVmFiles> {
+    let cache = workspace.cache();
+    let one = |package: &PackageFiles<'_>, dir: &str| -> Result<PathBuf> {
+        Ok(debian_package::fetch(package, &cache.join(dir))?
+            .into_iter()
+            .next()
+            .expect("one file is asked of the package"))
+    };
+    Ok(X86MgmtVmFiles {
+        kernel: one(&X86_KERNEL, X86_KERNEL_DIR)?,
+        busybox: one(&X86_BUSYBOX, X86_BUSYBOX_DIR)?,
     })
 }

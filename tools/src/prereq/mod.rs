@@ -1,12 +1,16 @@
 //! What the tasks need on this machine, checked and installed when missing:
 //! the Rust targets, QEMU, the Raspberry Pi 4 device tree and kernel, the
-//! Debian files the management VM is made of, and what SD card images need.
+//! Debian files the management VM is made of, the C compiler its programs
+//! need, what SD card images need, and the x86-pc board's ISO tools and
+//! Bochs.
 
 mod apt_sources;
+mod c_compiler;
 mod debian_package;
 pub mod fuzzing;
 mod mgmt_vm;
 mod os_release;
+mod pc;
 mod qemu;
 mod sdcard;
 mod system;
@@ -20,8 +24,11 @@ use crate::error::Result;
 use crate::paths::Workspace;
 use debian_package::{Origin, PackageFile, PackageFiles};
 
-pub use mgmt_vm::{fetch as mgmt_vm_files, kernel as mgmt_vm_kernel};
-pub use sdcard::BootFiles;
+pub use c_compiler::ensure as c_compiler;
+pub use mgmt_vm::{
+    fetch as mgmt_vm_files, fetch_x86 as x86_mgmt_vm_files, kernel as mgmt_vm_kernel,
+};
+pub use sdcard::{BootFiles, no_sd_card};
 
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
 /// Debian's generic arm64 kernel (a raw arm64 Image): unlike the cloud
@@ -62,15 +69,21 @@ pub fn for_build(workspace: &Workspace) -> Result<()> {
     toolchain::ensure_targets(workspace.root())
 }
 
-/// What building and booting `boards` under QEMU needs.
+/// What building and booting `boards` under QEMU (or for x86-pc, Bochs) needs.
 pub fn for_boot(workspace: &Workspace, boards: &[Board]) -> Result<()> {
     for_build(workspace)?;
-    let qemu_major = boards.iter().map(|&board| qemu::minimum_major(board)).max();
+    let qemu_major = boards
+        .iter()
+        .filter_map(|&board| qemu::minimum_major(board))
+        .max();
     if let Some(major) = qemu_major {
         qemu::ensure(major)?;
     }
     if boards.contains(&Board::Rpi4) {
         debian_package::fetch(&RPI4_FILES, &workspace.cache())?;
+    }
+    if boards.contains(&Board::X86Pc) {
+        pc::ensure()?;
     }
     Ok(())
 }

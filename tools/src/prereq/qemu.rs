@@ -24,11 +24,14 @@ const BOOKWORM_BACKPORTS: &str = "bookworm-backports";
 /// The apt source file this task adds for `bookworm-backports`.
 const BACKPORTS_FILE: &str = "/etc/apt/sources.list.d/cordon-backports.sources";
 
-/// The oldest QEMU major version that can emulate `board`.
-pub fn minimum_major(board: Board) -> u32 {
+/// The oldest QEMU major version that can emulate `board`; none for a
+/// board that `qemu-system-aarch64` does not run.
+pub fn minimum_major(board: Board) -> Option<u32> {
     match board {
-        Board::QemuVirt => VIRT_QEMU_MAJOR,
-        Board::Rpi4 => RASPI4B_QEMU_MAJOR,
+        Board::QemuVirt => Some(VIRT_QEMU_MAJOR),
+        Board::Rpi4 => Some(RASPI4B_QEMU_MAJOR),
+        // Runs on qemu-system-x86_64 and Bochs (see `pc`).
+        Board::X86Pc => None,
     }
 }
 

@@ -6,7 +6,6 @@
 //! added on the mirror the machine already uses when no source has it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use cordon_qemu::Board;
 
@@ -16,14 +15,11 @@ use super::os_release::OsRelease;
 use super::qemu::BOOKWORM;
 use super::system::{self, Step};
 use crate::error::{Error, Result};
-use crate::exec;
 use crate::paths::Workspace;
 
 /// The Debian packages of the host tools that make a card image: `mkimage`,
 /// `sfdisk`, `mkfs.fat`, and `mmd` and `mcopy`.
 const TOOL_PACKAGES: [&str; 4] = ["u-boot-tools", "fdisk", "dosfstools", "mtools"];
-/// What `dpkg-query` says of an installed package.
-const INSTALLED: &str = "install ok installed";
 
 /// The component of Debian's archive with `raspi-firmware`.
 const FIRMWARE_COMPONENT: &str = "non-free-firmware";
@@ -76,71 +72,59 @@ pub struct BootFiles {
 
 /// Installs the tools and fetches the Debian files of `board`'s card.
 pub fn fetch(workspace: &Workspace, board: Board) -> Result<BootFiles> {
-    ensure_tools()?;
+    let u_boot = u_boot_package(board).ok_or_else(|| no_sd_card(board))?;
+    system::ensure_packages("the tools that make SD card images", &TOOL_PACKAGES)?;
     let cache = workspace.cache();
-    let firmware = match board {
-        Board::Rpi4 => {
-            let dir = cache.join(package_name(&RPI_FIRMWARE));
-            if !debian_package::is_cached(&RPI_FIRMWARE, &dir) {
-                ensure_firmware_source()?;
-            }
-            debian_package::fetch(&RPI_FIRMWARE, &dir)?
+    let firmware = if board == Board::Rpi4 {
+        let dir = cache.join(package_name(&RPI_FIRMWARE));
+        if !debian_package::is_cached(&RPI_FIRMWARE, &dir) {
+            ensure_firmware_source()?;
         }
-        Board::QemuVirt => Vec::new(),
+        debian_package::fetch(&RPI_FIRMWARE, &dir)?
+    } else {
+        Vec::new()
     };
-    let u_boot = u_boot_package(board);
     debian_package::fetch(u_boot, &cache.join(package_name(u_boot)))?;
     Ok(BootFiles {
-        u_boot: u_boot_path(workspace, board),
+        u_boot: u_boot_path(workspace, u_boot),
         firmware,
     })
 }
 
-/// Where [`fetch`] puts U-Boot for `board`.
-pub fn u_boot_path(workspace: &Workspace, board: Board) -> PathBuf {
+/// Why `board` gets no SD card image.
+pub fn no_sd_card(board: Board) -> Error {
+    Error::Usage(format!(
+        "{board} boots from a GRUB ISO, not an SD card: `cargo xtask image --board {board}`"
+    ))
+}
+
+/// Where [`fetch`] puts U-Boot from its package `u_boot`.
+fn u_boot_path(workspace: &Workspace, u_boot: &PackageFiles<'static>) -> PathBuf {
     workspace
         .cache()
-        .join(package_name(u_boot_package(board)))
+        .join(package_name(u_boot))
         .join(U_BOOT_NAME)
 }
 
-fn u_boot_package(board: Board) -> &'static PackageFiles<'static> {
+/// The package with `board`'s U-Boot; none for a board that does not boot
+/// from a card.
+fn u_boot_package(board: Board) -> Option<&'static PackageFiles<'static>> {
     match board {
-        Board::Rpi4 => &U_BOOT_RPI,
-        Board::QemuVirt => &U_BOOT_QEMU,
+        Board::Rpi4 => Some(&U_BOOT_RPI),
+        Board::QemuVirt => Some(&U_BOOT_QEMU),
+        Board::X86Pc => None,
     }
 }
 
 /// The package's name, which is also its cache directory's.
 fn package_name(package: &PackageFiles<'static>) -> &'static str {
     match package.origin {
-        Origin::Package(name) | Origin::DependencyOf(name) | Origin::ArchAll(name) => name,
+        Origin::Package(name)
+        | Origin::DependencyOf(name)
+        | Origin::ArchAll(name)
+        | Origin::Amd64(name)
+        | Origin::Amd64DependencyOf(name) => name,
     }
-}
-
-/// Installs the packages of [`TOOL_PACKAGES`] that are missing.
-fn ensure_tools() -> Result<()> {
-    let missing: Vec<&str> = TOOL_PACKAGES
-        .into_iter()
-        .filter(|package| !is_installed(package))
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
-    }
-    let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
-    install.extend(&missing);
-    system::carry_out(
-        &format!(
-            "installing the tools that make SD card images ({})",
-            missing.join(", ")
-        ),
-        &[Step::run(&["apt-get", "update"]), Step::run(&install)],
-    )
-}
-
-fn is_installed(package: &str) -> bool {
-    exec::probe(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
-        .is_some_and(|status| status.trim() == INSTALLED)
 }
 
 /// Adds an apt source for [`FIRMWARE_COMPONENT`] if none serves it.
@@ -234,8 +218,12 @@ mod tests {
     #[test]
     fn each_board_has_its_u_boot() {
         let workspace = Workspace::locate();
-        let rpi4 = u_boot_path(&workspace, Board::Rpi4);
-        let virt = u_boot_path(&workspace, Board::QemuVirt);
+        let u_boot = |board| u_boot_path(&workspace, u_boot_package(board).unwrap());
+        let (rpi4, virt) = (u_boot(Board::Rpi4), u_boot(Board::QemuVirt));
+        assert!(
+            u_boot_package(Board::X86Pc).is_none(),
+            "x86-pc boots from an ISO"
+        );
         assert!(
             rpi4.ends_with("u-boot-rpi/u-boot.bin"),
             "{}",

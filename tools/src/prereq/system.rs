@@ -25,6 +25,33 @@ impl Step {
     }
 }
 
+/// What `dpkg-query` says of an installed package.
+const INSTALLED: &str = "install ok installed";
+
+/// Installs those of the Debian `packages` that are missing, saying they
+/// are `what`.
+pub fn ensure_packages(what: &str, packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
+        .iter()
+        .copied()
+        .filter(|package| !is_installed(package))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let mut install = vec!["apt-get", "install", "-y", "--no-install-recommends"];
+    install.extend(&missing);
+    carry_out(
+        &format!("installing {what} ({})", missing.join(", ")),
+        &[Step::run(&["apt-get", "update"]), Step::run(&install)],
+    )
+}
+
+fn is_installed(package: &str) -> bool {
+    exec::probe(Command::new("dpkg-query").args(["-W", "-f=${Status}", package]))
+        .is_some_and(|status| status.trim() == INSTALLED)
+}
+
 /// Whether this process runs as root.
 pub fn is_root() -> bool {
     exec::probe(Command::new("id").arg("-u")).is_some_and(|uid| uid.trim() == "0")

@@ -1,0 +1,371 @@
+//! The agent for an EVE API controller end to end: cordon boots the
+//! management VM, which runs `cordon-agent`, beside a heartbeat workload
+//! (`qemu/tests/configs/agent-and-heartbeat.toml`); the test controller
+//! (`eve-test-controller`) serves HTTPS on the host's loopback, which the VM
+//! reaches through QEMU's user networking. The node's provisioning (the
+//! agent's settings, the controller's root CA, an onboarding certificate and
+//! key), made afresh for each run, is on the VM's disk.
+//!
+//! The agent onboards; the controller's configs keep the workload running,
+//! stop it, and start it again, which cordon carries out through its
+//! management interface; the controller holds the app's state after each,
+//! the device's info, metrics and the logs (the agent's and cordon's).
+//!
+//! Run this through `cargo xtask test`, which builds the config and passes
+//! the machine that boots it in the environment.
+
+// Shared with the other boot tests; this one needs only the config's machine.
+#[allow(dead_code)]
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Sender};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use cordon_eve::cert::Cert;
+use cordon_eve::issue::{Issuer, Role, issue};
+use cordon_eve::proto::config::EdgeDevConfig;
+use cordon_eve::proto::info::ZSwState;
+use cordon_eve::signing::SigningKey;
+use cordon_qemu::cpio::Archive;
+use cordon_qemu::mgmt_vm::{AGENT_OPTION, marker};
+use cordon_qemu::{Expect, HarnessError, Pattern, Transcript, boot_until, test_disk};
+use eve_test_controller::registry::Registry;
+use eve_test_controller::{Authority, TestController, configs};
+
+use common::config_machine;
+
+/// The config, and its VMs.
+const CONFIG: &str = "agent-and-heartbeat";
+const MGMT_VM: &str = "mgmt";
+const WORKLOAD: &str = "beat";
+/// The host's loopback as the VM sees it through QEMU's user networking.
+const HOST_FROM_GUEST: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2));
+
+/// The node's serial number, and the app that drives the workload.
+const SERIAL: &str = "cordon-qemu-node";
+const APP_UUID: &str = "0f6e8a52-2f1d-4a8e-9a8e-6c1b9f0d2e41";
+/// How long the test's certificates are valid.
+const LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// Where the provisioning goes in the VM (the archive's paths are relative
+/// to `/`), and the agent's state, in the VM's RAM.
+const SETTINGS_FILE: &str = "etc/cordon-agent.toml";
+const ROOT_CA_FILE: &str = "etc/cordon/root-certificate.pem";
+const ONBOARDING_CERT_FILE: &str = "etc/cordon/onboard.cert.pem";
+const ONBOARDING_KEY_FILE: &str = "etc/cordon/onboard.key.pem";
+const STATE_DIR: &str = "/persist/cordon-agent";
+const FILE_PERMISSIONS: u32 = 0o644;
+const KEY_PERMISSIONS: u32 = 0o600;
+/// Seconds between the agent's rounds: a new config applies within one.
+const INTERVAL_SECS: u64 = 1;
+
+/// From power-on to the controller holding the node's first reports: cordon
+/// and Linux boot, DHCP, and the agent's first round (TLS and signatures,
+/// emulated) on a small, busy CI machine.
+const ONBOARDING_DEADLINE: Duration = Duration::from_secs(240);
+/// From a new config to the report of its outcome.
+const CONFIG_DEADLINE: Duration = Duration::from_secs(90);
+/// Longest the whole boot may take.
+const BOOT_DEADLINE: Duration = Duration::from_secs(600);
+/// How often the controller's registry is looked at while waiting.
+const POLL: Duration = Duration::from_millis(250);
+
+/// What cordon says as it carries out the management interface's requests.
+const STOP_REQUESTED: &str = "stop requested through the management interface";
+const STARTED: &str = "started through the management interface";
+/// What the heartbeat guest prints, then a number.
+const HEARTBEAT: &str = "heartbeat ";
+/// What the agent logs when it registered.
+const ONBOARDED: &str = "onboarded as device";
+/// What Linux prints when it gives up, and cordon's errors and panics.
+const KERNEL_PANIC: &str = "Kernel panic";
+const CORDON_ERROR: &str = "ERROR]";
+const CORDON_PANIC: &str = "panic on cpu";
+
+/// The tag cordon puts before the console lines of VM `name`.
+fn tag(name: &str) -> String {
+    format!("[{name}] ")
+}
+
+/// The config that drives the workload: running when `activate`.
+fn config(activate: bool) -> EdgeDevConfig {
+    EdgeDevConfig {
+        apps: vec![configs::app(APP_UUID, WORKLOAD, activate)],
+        ..EdgeDevConfig::default()
+    }
+}
+
+/// A scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("cordon-controller-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A new onboarding key and the self-signed certificate the controller
+/// is told to accept.
+fn onboarding() -> (SigningKey, Cert) {
+    let key = SigningKey::generate().expect("onboarding key");
+    let cert = issue(
+        "cordon test node onboarding",
+        &key,
+        Role::EndEntity,
+        Issuer::SelfSigned,
+        LIFETIME,
+    )
+    .expect("onboarding certificate");
+    (key, cert)
+}
+
+/// Writes the disk with the node's provisioning for `controller` to `disk`:
+/// a newc cpio archive, padded to whole sectors.
+fn write_provisioning(disk: &Path, controller: &TestController, key: &SigningKey, cert: &Cert) {
+    let settings = format!(
+        "controller = \"{}\"\n\
+         root_ca = \"/{ROOT_CA_FILE}\"\n\
+         onboarding_cert = \"/{ONBOARDING_CERT_FILE}\"\n\
+         onboarding_key = \"/{ONBOARDING_KEY_FILE}\"\n\
+         serial = \"{SERIAL}\"\n\
+         state_dir = \"{STATE_DIR}\"\n\
+         interval_secs = {INTERVAL_SECS}\n",
+        controller.url()
+    );
+    let mut archive = Archive::new();
+    archive
+        .file(SETTINGS_FILE, FILE_PERMISSIONS, settings.as_bytes())
+        .file(
+            ROOT_CA_FILE,
+            FILE_PERMISSIONS,
+            controller.authority().root.pem().as_bytes(),
+        )
+        .file(
+            ONBOARDING_CERT_FILE,
+            FILE_PERMISSIONS,
+            cert.pem().as_bytes(),
+        )
+        .file(
+            ONBOARDING_KEY_FILE,
+            KEY_PERMISSIONS,
+            key.to_pkcs8_pem().as_bytes(),
+        );
+    let mut image = archive.finish();
+    image.resize(image.len().next_multiple_of(test_disk::SECTOR_SIZE), 0);
+    std::fs::write(disk, image)
+        .unwrap_or_else(|error| panic!("cannot write {}: {error}", disk.display()));
+}
+
+/// The boot under way, and the controller it talks to.
+struct Run {
+    controller: TestController,
+    stop: Sender<()>,
+    qemu: JoinHandle<Result<Transcript, HarnessError>>,
+}
+
+/// Has `controller` give the node `config`.
+fn set_config(controller: &TestController, config: EdgeDevConfig) {
+    controller
+        .registry()
+        .configs
+        .insert(SERIAL.to_owned(), config);
+}
+
+impl Run {
+    fn set_config(&self, config: EdgeDevConfig) {
+        set_config(&self.controller, config);
+    }
+
+    /// Waits until `probe` finds what it looks for in the controller's
+    /// registry; fails, with the console, if `deadline` passes or the boot
+    /// ends first.
+    fn wait_for<T>(
+        self,
+        what: &str,
+        deadline: Duration,
+        probe: impl Fn(&mut Registry) -> Option<T>,
+    ) -> (Self, T) {
+        let give_up = Instant::now() + deadline;
+        loop {
+            let found = probe(&mut self.controller.registry());
+            if let Some(found) = found {
+                return (self, found);
+            }
+            if self.qemu.is_finished() || Instant::now() >= give_up {
+                let refusals = self.controller.registry().refusals.clone();
+                let transcript = self.finish();
+                panic!(
+                    "the controller never saw {what} (refusals: {refusals:?}); \
+                     boot: {}\n{transcript}",
+                    transcript.ending()
+                );
+            }
+            thread::sleep(POLL);
+        }
+    }
+
+    /// Waits for the app's state in the node's latest app info to be `state`.
+    fn wait_for_app_state(self, device: &str, state: ZSwState) -> Self {
+        let what = format!("app {APP_UUID} {state:?} on device {device}");
+        let (run, ()) = self.wait_for(&what, CONFIG_DEADLINE, |registry| {
+            let reports = registry.reports.get(device)?;
+            (reports.app_state(APP_UUID) == Some(state as i32)).then_some(())
+        });
+        run
+    }
+
+    /// Stops the boot; returns what the console printed.
+    fn finish(self) -> Transcript {
+        // The boot may have ended by itself already.
+        let _ = self.stop.send(());
+        self.qemu
+            .join()
+            .expect("the boot's thread")
+            .unwrap_or_else(|error| panic!("{error}"))
+    }
+}
+
+/// Where the first line with `text` after line `from` is in `lines`.
+fn position_after(lines: &[&str], from: usize, text: &str) -> Option<usize> {
+    lines
+        .iter()
+        .skip(from)
+        .position(|line| line.contains(text))
+        .map(|at| at + from)
+}
+
+#[test]
+fn controller_stops_and_starts_a_workload_through_the_agent() {
+    let mut described = config_machine(CONFIG);
+    let mgmt = described
+        .vm(MGMT_VM)
+        .unwrap_or_else(|| panic!("no VM {MGMT_VM:?} in {described:?}"));
+    assert!(
+        mgmt.modules
+            .bootargs
+            .split_whitespace()
+            .any(|arg| arg.starts_with(AGENT_OPTION)),
+        "VM {MGMT_VM:?} does not run the agent: {:?}",
+        mgmt.modules.bootargs
+    );
+    assert!(
+        described.network,
+        "no VM of {CONFIG} is given the network card"
+    );
+
+    let scratch = Scratch::new();
+    let (key, cert) = onboarding();
+    let authority = Authority::generate().expect("controller keys");
+    let controller = TestController::start_https(authority, vec![cert.clone()], HOST_FROM_GUEST)
+        .expect("test controller");
+    let disk = scratch.0.join("provisioning.img");
+    write_provisioning(&disk, &controller, &key, &cert);
+    described.disk = Some(disk);
+    // The workload runs from boot; the first config keeps it running.
+    set_config(&controller, config(true));
+
+    let machine = described.machine();
+    let stop_requested = format!("VM {WORKLOAD}: {STOP_REQUESTED}");
+    let stopped = format!("VM {WORKLOAD} stopped");
+    let started = format!("VM {WORKLOAD}: {STARTED}");
+    let expect = Expect::within(BOOT_DEADLINE)
+        .line(marker::AGENT_STARTING)
+        .line(stop_requested.as_str())
+        .line(stopped.as_str())
+        .line(started.as_str())
+        .forbid(marker::FAILED)
+        .forbid(KERNEL_PANIC)
+        .forbid(CORDON_ERROR)
+        .forbid(CORDON_PANIC);
+    let (stop, told) = mpsc::channel();
+    let qemu = thread::spawn(move || boot_until(&machine, &expect, &told));
+    let run = Run {
+        controller,
+        stop,
+        qemu,
+    };
+
+    let (run, device) = run.wait_for("the node registering", ONBOARDING_DEADLINE, |registry| {
+        registry.devices.first().map(|device| device.uuid.clone())
+    });
+    let run = run.wait_for_app_state(&device, ZSwState::Running);
+    run.set_config(config(false));
+    let run = run.wait_for_app_state(&device, ZSwState::Halted);
+    run.set_config(config(true));
+    let run = run.wait_for_app_state(&device, ZSwState::Running);
+
+    let registry = run.controller.registry();
+    assert_eq!(registry.devices.len(), 1, "registered once");
+    assert_eq!(registry.devices[0].serial, SERIAL);
+    assert!(registry.refusals.is_empty(), "{:?}", registry.refusals);
+    let reports = &registry.reports[&device];
+    let info = reports.device_info().expect("device info");
+    let metrics_of_workload = reports
+        .metrics
+        .iter()
+        .filter(|metrics| metrics.am.iter().any(|app| app.app_name == WORKLOAD))
+        .count();
+    let logs = reports.logs.clone();
+    drop(registry);
+    let transcript = run.finish();
+    assert!(
+        transcript.succeeded(),
+        "boot failed: {}\n{transcript}",
+        transcript.ending()
+    );
+
+    // What the node reported about itself matches what cordon said on the
+    // console at boot.
+    let cpus = described.cpus.expect("qemu-virt machines have a CPU count");
+    assert_eq!(info.ncpu, cpus, "device info: {info:?}");
+    let version = &info
+        .sw_list
+        .first()
+        .unwrap_or_else(|| panic!("no software in the device info: {info:?}"))
+        .short_version;
+    assert!(
+        transcript
+            .lines()
+            .any(|line| line.contains("cordon") && line.contains(version.as_str())),
+        "cordon's version {version:?} is on no console line\n{transcript}"
+    );
+    assert!(
+        metrics_of_workload > 0,
+        "no metrics of {WORKLOAD} reached the controller"
+    );
+    for (source, text) in [("agent", ONBOARDED), ("cordon", stopped.as_str())] {
+        assert!(
+            logs.iter().any(|line| line.contains(text)),
+            "the {source}'s {text:?} is not in the logs the controller holds: {logs:?}"
+        );
+    }
+
+    // On the console: the workload beat, cordon stopped it on request,
+    // then started it.
+    let lines: Vec<&str> = transcript.lines().collect();
+    let beat = Pattern::line_with(&[&tag(WORKLOAD), HEARTBEAT]);
+    let first_beat = lines
+        .iter()
+        .position(|line| beat.matches(line))
+        .unwrap_or_else(|| panic!("{WORKLOAD} never beat\n{transcript}"));
+    let requested = position_after(&lines, first_beat, &stop_requested)
+        .unwrap_or_else(|| panic!("no stop of the beating {WORKLOAD}\n{transcript}"));
+    let stopped_at = position_after(&lines, requested, &stopped)
+        .unwrap_or_else(|| panic!("{WORKLOAD} did not stop after the request\n{transcript}"));
+    assert!(
+        position_after(&lines, stopped_at, &started).is_some(),
+        "{WORKLOAD} did not start after it stopped\n{transcript}"
+    );
+}
