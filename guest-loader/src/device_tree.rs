@@ -5,7 +5,8 @@
 //! GICv2 and `/chosen` from the [`VmDescription`]; the board's identity and
 //! architected timer come from the boot tree, and passed-through devices
 //! are copied from it at their boot paths (so at the same guest-physical
-//! addresses, with the buses above them and the fixed clocks they use).
+//! addresses, with the buses above them and the fixed clocks they use;
+//! what cordon keeps of theirs, they get as the firmware left it).
 //! A copied node that refers by phandle to anything the VM does not get is
 //! an error, never a dangling reference.
 //!
@@ -22,6 +23,7 @@ mod dma;
 mod error;
 mod initrd_patch;
 mod interrupts;
+mod kept_resources;
 pub mod management;
 mod memory;
 mod passthrough;

@@ -43,6 +43,9 @@ pub mod marker {
     pub const INTERRUPTS_END: &str = "cordon-mgmt-vm: /proc/interrupts end";
     /// Followed by the text in the first sector of the VM's disk.
     pub const DISK_SAYS: &str = "cordon-mgmt-vm: disk says ";
+    /// The text in the first sector of the SD card, when the VM owns an SD
+    /// host controller.
+    pub const SD_CARD_SAYS: &str = "cordon-mgmt-vm: sd card says ";
     /// `/init` is about to power the VM off.
     pub const POWERING_OFF: &str = "cordon-mgmt-vm: powering off";
     /// Something `/init` did failed; the rest of the line says what.

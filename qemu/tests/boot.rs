@@ -17,8 +17,8 @@ use cordon_qemu::mgmt_vm::{self, CHECK_OPTION, MgmtVm, bootargs};
 use cordon_qemu::{Expect, Machine, Pattern};
 
 use common::{
-    DEADLINE, IMAGE_QEMU_VIRT, MGMT_VM_DEADLINE, SETTLE, boot_expecting, check_mgmt_vm_report,
-    env_path,
+    DEADLINE, IMAGE_QEMU_VIRT, MGMT_VM_DEADLINE, SETTLE, boot_expecting, check_mgmt_vm_cpus,
+    check_mgmt_vm_report, env_path,
 };
 
 const IMAGE_RPI4: &str = "CORDON_IMAGE_RPI4";
@@ -30,6 +30,8 @@ const SDCARD_RPI4: &str = "CORDON_SDCARD_RPI4";
 const UBOOT_RPI4: &str = "CORDON_UBOOT_RPI4";
 const SDCARD_QEMU_VIRT: &str = "CORDON_SDCARD_QEMU_VIRT";
 const UBOOT_QEMU_VIRT: &str = "CORDON_UBOOT_QEMU_VIRT";
+/// The Pi's CPUs, every one of them its management VM's.
+const RPI4_CPUS: u32 = 4;
 
 fn virt() -> Machine {
     Machine::qemu_virt(env_path(IMAGE_QEMU_VIRT))
@@ -84,8 +86,8 @@ fn rpi4_four_cpus_spin_table() {
     let expect = Expect::within(DEADLINE)
         .line(banner("rpi4"))
         .line("memory: 0x0000000000000000-")
-        .forbid("cpu4 online");
-    boot_expecting(&rpi4(), all_cpus_online(expect, 4));
+        .forbid(format!("cpu{RPI4_CPUS} online").as_str());
+    boot_expecting(&rpi4(), all_cpus_online(expect, RPI4_CPUS));
 }
 
 #[test]
@@ -204,8 +206,8 @@ const SCRIPT_FOUND: &str = "Found U-Boot script /boot.scr";
 const SCRIPT_RUNS: &str = "cordon: booting cordon.bin from";
 /// `booti` hands over.
 const STARTING: &str = "Starting kernel";
-/// What cordon says when it takes the `mgmt-only` example config, whose
-/// card `cargo xtask test` makes for virt: it found every boot module the
+/// What cordon says when it takes a board's `mgmt-only` example config,
+/// whose card `cargo xtask test` makes: it found every boot module the
 /// script described.
 const MGMT_ONLY_TAKEN: &str = "partition config: 1 VMs, 0 channels";
 
@@ -223,13 +225,24 @@ fn through_u_boot(expect: Expect, board: &str, device: &str) -> Expect {
 }
 
 /// The Pi's firmware would start U-Boot as QEMU does here: the card holds
-/// U-Boot too, and the firmware that would load it.
+/// U-Boot too, and the firmware that would load it. The management VM of
+/// the card's config (the Pi's `mgmt-only`) reaches its `/init` on every
+/// vCPU, with the mini-UART cordon emulates as its console, and checks
+/// itself.
 #[test]
-fn rpi4_u_boot_boots_cordon_from_the_sd_card() {
+fn rpi4_u_boot_boots_cordon_and_the_management_vm_from_the_sd_card() {
     let machine =
         Machine::rpi4(env_path(UBOOT_RPI4), env_path(RPI4_DTB)).sd_card(env_path(SDCARD_RPI4));
-    let expect = through_u_boot(Expect::within(DEADLINE), "rpi4", "mmc 0:1").forbid("cpu4 online");
-    boot_expecting(&machine, all_cpus_online(expect, 4));
+    let expect = through_u_boot(Expect::within(MGMT_VM_DEADLINE), "rpi4", "mmc 0:1")
+        .line(MGMT_ONLY_TAKEN)
+        .line(format!("VM mgmt: {RPI4_CPUS} vCPUs on CPUs [0, 1, 2, 3]").as_str())
+        .line(mgmt_vm::marker::INIT_STARTED)
+        .line(mgmt_vm::marker::CPUS_ONLINE)
+        .line(mgmt_vm::marker::CORDONCTL_END)
+        .line(mgmt_vm::marker::INTERRUPTS_END)
+        .forbid("Kernel panic");
+    let transcript = boot_expecting(&machine, expect);
+    check_mgmt_vm_cpus(&transcript, RPI4_CPUS);
 }
 
 /// U-Boot is virt's firmware and the card a virtio disk; the management VM

@@ -4,7 +4,9 @@
 //! quirk handled in cordon, shown by a VM that is not mapped 1:1 copying a
 //! buffer with the BCM2835 DMA engine (`boards/rpi4/configs/dma-copy.toml`);
 //! and the same VM failing when cordon leaves the board's `dma-ranges` as
-//! they are (the test of the test).
+//! they are (the test of the test); and a Linux VM not mapped 1:1 owning
+//! the SD host controller, running on the clock cordon keeps, reading the
+//! card in the SoC's slot (`boards/rpi4/configs/sd-card.toml`).
 //!
 //! Run these through `cargo xtask test`, which builds an image for each
 //! example config of rpi4 and passes the machine that boots it in the
@@ -15,8 +17,10 @@
 #[allow(dead_code)]
 mod common;
 
-use cordon_qemu::mgmt_vm::marker;
-use cordon_qemu::{Expect, Pattern};
+use std::env;
+
+use cordon_qemu::mgmt_vm::{marker, value_after};
+use cordon_qemu::{Expect, Pattern, test_disk};
 
 use common::{
     DEADLINE, MGMT_VM_DEADLINE, SETTLE, boot_expecting, check_mgmt_vm_cpus, config_machine,
@@ -139,4 +143,48 @@ fn dma_without_the_rewrite_does_not_arrive() {
         .forbid(COPIED)
         .settle(SETTLE);
     boot_expecting(&machine, expect);
+}
+
+/// `boards/rpi4/configs/sd-card.toml`, as `cargo xtask test` names it.
+const SD_CARD: &str = "rpi4-sd-card";
+/// cordon's line about its VM: RAM at physical 256 MiB seen at
+/// guest-physical 0, one device (the SD host controller).
+const SD_VM_NOT_ONE_TO_ONE: [&str; 3] = [
+    "VM sd: 1 vCPUs on CPUs [0], RAM 0x0000000010000000-0x000000002fffffff",
+    "at guest-physical 0x0,",
+    "1 devices passed through",
+];
+/// Linux's SD host controller driver took the controller, and the card.
+const SD_HOST_UP: &str = "mmc0: SDHCI controller on fe300000.mmc";
+const SD_CARD_FOUND: &str = "mmcblk0: mmc0:";
+
+/// The VM reads the first sector of a card made for this run, through the
+/// controller whose clock, regulators and pins stay with cordon.
+///
+/// Left out of `cargo xtask test` for now: in about half the boots the
+/// VM's one vCPU stops being woken from a timed sleep (the VM falls silent,
+/// not even an RCU stall warning) at a varying point of its boot, with
+/// WFI trapped or not; when it does not, the test passes in ~16 s. Run it
+/// with `-- --ignored`.
+#[test]
+#[ignore = "a lone vCPU of a Linux VM on raspi4b intermittently stops being woken from sleep"]
+fn vm_not_mapped_one_to_one_reads_the_sd_card() {
+    let card = env::temp_dir().join(format!("cordon-sd-card-{}.img", std::process::id()));
+    let text = test_disk::create(&card).expect("write the test card");
+    let machine = config_machine(SD_CARD).machine().sd_card(&card);
+    let expect = Expect::within(MGMT_VM_DEADLINE)
+        .line(Pattern::line_with(&SD_VM_NOT_ONE_TO_ONE))
+        .line(SD_HOST_UP)
+        .line(SD_CARD_FOUND)
+        .line(marker::SD_CARD_SAYS)
+        .line(marker::POWERING_OFF)
+        .forbid("Kernel panic")
+        .forbid("sdhci-iproc: probe of");
+    let transcript = boot_expecting(&machine, expect);
+    let _ = std::fs::remove_file(&card);
+    assert_eq!(
+        value_after(transcript.lines(), marker::SD_CARD_SAYS),
+        Some(text.as_str()),
+        "the VM did not read this card\n{transcript}"
+    );
 }

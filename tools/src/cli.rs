@@ -53,7 +53,8 @@ tasks:
                         FAT partition with cordon, the config's boot modules
                         and a boot.scr; on rpi4 (the default) also the Pi's
                         firmware, config.txt and U-Boot (see README.md for
-                        flashing it); on qemu-virt the config defaults to
+                        flashing it) and the config defaults to its
+                        mgmt-only; on qemu-virt the config defaults to
                         run's, and U-Boot is QEMU's -bios; ARGS go on the
                         management VM's command line
   test                  install what is missing, run the host unit tests,

@@ -5,7 +5,8 @@
 //! on the way are recreated with just what maps addresses (their `ranges`).
 //! Nodes that a device's `clocks` refer to come along if they have no
 //! registers (fixed clocks); a clock provider with registers is a device of
-//! its own and must be passed through explicitly.
+//! its own and must be passed through explicitly, unless the clock is one
+//! cordon keeps and describes by its rate (see [`super::kept_resources`]).
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -13,6 +14,7 @@ use alloc::vec::Vec;
 use super::GuestDtError;
 use super::boot::{BootIndex, covers, is_compatible};
 use super::copy;
+use super::kept_resources;
 use super::references::clock_providers;
 use super::tree::{Node, Origin};
 
@@ -58,6 +60,8 @@ pub(super) fn add(
         copies.push(node.path.clone());
     }
 
+    // Devices whose one clock cordon keeps, and that clock.
+    let mut kept_clocks = Vec::new();
     // Copies grows while it is scanned: providers' own clocks come along too.
     let mut next = 0;
     while let Some(copy) = copies.get(next).cloned() {
@@ -73,7 +77,14 @@ pub(super) fn add(
                     .find(&provider)
                     .is_some_and(|p| p.node.property("reg").is_some());
                 if has_registers {
-                    return Err(GuestDtError::ClockProviderNotAssigned { consumer, provider });
+                    let clock = kept_resources::kept_clock(index, &consumer).ok_or_else(|| {
+                        GuestDtError::ClockProviderNotAssigned {
+                            consumer: consumer.clone(),
+                            provider,
+                        }
+                    })?;
+                    kept_clocks.push((consumer.clone(), clock));
+                    continue;
                 }
                 copies.push(provider);
             }
@@ -82,6 +93,9 @@ pub(super) fn add(
 
     for path in &copies {
         insert(index, root, path)?;
+    }
+    for (consumer, clock) in &kept_clocks {
+        kept_resources::stand_in(index, root, consumer, clock)?;
     }
     Ok(())
 }

@@ -5,13 +5,13 @@
 //! refer to nodes the VM also gets, so a reference that would dangle in the
 //! guest tree is an error rather than a silent misconfiguration.
 
-use alloc::collections::BTreeSet;
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::GuestDtError;
 use super::boot::{BootIndex, to_cells, u32_property};
-use super::tree::Node;
+use super::tree::{Node, Origin};
 
 /// How a property's name is recognised.
 enum Name {
@@ -71,6 +71,7 @@ const BINDINGS: &[(Name, Shape)] = &[
         },
     ),
     (Name::Exact("memory-region"), Shape::Phandles),
+    (Name::Exact("mmc-pwrseq"), Shape::Phandles),
     (Name::Exact("nvmem-cells"), Shape::Phandles),
     (Name::Exact("next-level-cache"), Shape::Phandles),
     (Name::Exact("phy-handle"), Shape::Phandles),
@@ -106,10 +107,15 @@ fn shape_of(property: &str) -> Option<Shape> {
         .map(|&(_, shape)| shape)
 }
 
+/// Nodes cordon made for the guest tree that have a phandle (fixed clocks
+/// standing for kept ones), by phandle, with their names.
+type MadeNodes<'n> = BTreeMap<u32, (&'n str, &'n Node)>;
+
 /// Phandles `value` of property `property` of `node` refers to. Argument
-/// counts come from the referenced nodes in the boot tree.
+/// counts come from the referenced nodes: `made` ones, or the boot tree's.
 fn referenced(
     index: &BootIndex,
+    made: &MadeNodes,
     node: &str,
     property: &str,
     value: &[u8],
@@ -135,21 +141,34 @@ fn referenced(
         if phandle == 0 {
             continue;
         }
-        let provider = index
-            .by_phandle(phandle)
-            .ok_or_else(|| GuestDtError::UnknownPhandle {
-                node: node.into(),
-                property: property.into(),
-                phandle,
-            })?;
-        let count = match u32_property(provider.node, name) {
+        let (provider, provider_cells) = match made.get(&phandle) {
+            Some(&(made_name, made_node)) => (
+                String::from(made_name),
+                made_node
+                    .property(name)
+                    .and_then(to_cells)
+                    .and_then(|cells| cells.first().copied()),
+            ),
+            None => {
+                let provider =
+                    index
+                        .by_phandle(phandle)
+                        .ok_or_else(|| GuestDtError::UnknownPhandle {
+                            node: node.into(),
+                            property: property.into(),
+                            phandle,
+                        })?;
+                (provider.path.clone(), u32_property(provider.node, name))
+            }
+        };
+        let count = match provider_cells {
             Some(count) => count as usize,
             None if optional => 0,
             None => {
                 return Err(GuestDtError::MissingCells {
                     node: node.into(),
                     property: property.into(),
-                    provider: provider.path.clone(),
+                    provider,
                     cells: name,
                 });
             }
@@ -171,7 +190,14 @@ pub(super) fn clock_providers(index: &BootIndex, path: &str) -> Result<Vec<Strin
     let Some(clocks) = node.node.property("clocks") else {
         return Ok(Vec::new());
     };
-    let phandles = referenced(index, path, "clocks", clocks.value, args(CLOCK_CELLS))?;
+    let phandles = referenced(
+        index,
+        &MadeNodes::new(),
+        path,
+        "clocks",
+        clocks.value,
+        args(CLOCK_CELLS),
+    )?;
     Ok(phandles
         .into_iter()
         .filter_map(|phandle| index.by_phandle(phandle))
@@ -179,9 +205,8 @@ pub(super) fn clock_providers(index: &BootIndex, path: &str) -> Result<Vec<Strin
         .collect())
 }
 
-/// Checks that every phandle in the guest tree under `root` refers to a node
-/// of the guest tree.
-pub(super) fn check(index: &BootIndex, root: &Node) -> Result<(), GuestDtError> {
+/// The phandles of the nodes of the guest tree under `root`.
+pub(super) fn present_phandles(root: &Node) -> Result<BTreeSet<u32>, GuestDtError> {
     let mut present = BTreeSet::new();
     root.walk::<GuestDtError>("/", &mut |_, node| {
         let phandle = node
@@ -192,6 +217,24 @@ pub(super) fn check(index: &BootIndex, root: &Node) -> Result<(), GuestDtError> 
         }
         Ok(())
     })?;
+    Ok(present)
+}
+
+/// Checks that every phandle in the guest tree under `root` refers to a node
+/// of the guest tree.
+pub(super) fn check(index: &BootIndex, root: &Node) -> Result<(), GuestDtError> {
+    let present = present_phandles(root)?;
+    let made: MadeNodes = root
+        .children
+        .iter()
+        .filter(|child| child.origin == Origin::Cordon)
+        .filter_map(
+            |child| match child.property("phandle").and_then(to_cells).as_deref() {
+                Some(&[phandle]) => Some((phandle, (child.name.as_str(), child))),
+                _ => None,
+            },
+        )
+        .collect();
     root.walk("/", &mut |path, node| {
         for property in &node.properties {
             let Some(shape) = shape_of(&property.name) else {
@@ -203,7 +246,7 @@ pub(super) fn check(index: &BootIndex, root: &Node) -> Result<(), GuestDtError> 
                     property: property.name.clone(),
                 });
             }
-            let phandles = referenced(index, path, &property.name, &property.value, shape)?;
+            let phandles = referenced(index, &made, path, &property.name, &property.value, shape)?;
             for phandle in phandles {
                 if phandle == 0 || present.contains(&phandle) {
                     continue;
@@ -241,6 +284,7 @@ mod tests {
             "enable-gpio",
             "gpios",
             "vdd-supply",
+            "mmc-pwrseq",
             "pinctrl-0",
             "pinctrl-12",
             "interrupt-map",

@@ -1,6 +1,7 @@
 //! cordon's Linux management VM: Debian's cloud kernel, an initramfs built
-//! here from `mgmt-vm/` (with `cordonctl`, the controller-facing agent and
-//! a test guest to load into another VM), and a test disk, under
+//! here from `mgmt-vm/` (with `cordonctl`, the controller-facing agent, a
+//! test guest to load into another VM, and the Pi's SD host controller
+//! modules), and a test disk, under
 //! `target/cordon/mgmt-vm/`.
 
 mod initramfs;
@@ -46,6 +47,9 @@ pub fn locations(workspace: &Workspace) -> MgmtVm {
 pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     let vm = locations(workspace);
     let debian = prereq::mgmt_vm_files(workspace)?;
+    // The Pi's kernel loads these; the cloud kernel skips them, as the Pi's
+    // skips the virtio modules.
+    let modules = [debian.modules, prereq::rpi4_sd_modules(workspace)?].concat();
     check_kernel(&debian.kernel)?;
     let vcounter = musl::build(workspace, MuslTarget::Aarch64, VCOUNTER, VCOUNTER)?;
     let cordonctl = musl::build(workspace, MuslTarget::Aarch64, CORDONCTL, CORDONCTL)?;
@@ -63,7 +67,7 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
         tree: &workspace.mgmt_vm_sources().join(INITRAMFS_TREE),
         busybox: &debian.busybox,
         programs: &[vcounter, cordonctl, agent],
-        modules: &debian.modules,
+        modules: &modules,
         guest_images: &[replacement],
     };
     let rebuilt = initramfs::build(&contents, &vm.initramfs)?;

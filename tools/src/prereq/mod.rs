@@ -28,7 +28,7 @@ pub use c_compiler::ensure as c_compiler;
 pub use mgmt_vm::{
     fetch as mgmt_vm_files, fetch_x86 as x86_mgmt_vm_files, kernel as mgmt_vm_kernel,
 };
-pub use sdcard::BootFiles;
+pub use sdcard::{BootFiles, no_sd_card};
 
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
 /// Debian's generic arm64 kernel (a raw arm64 Image): unlike the cloud
@@ -47,8 +47,22 @@ const RPI4_FILES: PackageFiles<'static> = PackageFiles {
             member: "boot/vmlinuz-*",
             name: RPI4_KERNEL_NAME,
         },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/mmc/host/sdhci.ko",
+            name: "sdhci.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/mmc/host/sdhci-pltfm.ko",
+            name: "sdhci-pltfm.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/mmc/host/sdhci-iproc.ko",
+            name: "sdhci-iproc.ko",
+        },
     ],
 };
+/// The files of [`RPI4_FILES`] before its kernel modules: the DTB and the kernel.
+const RPI4_FILES_BEFORE_MODULES: usize = 2;
 
 /// What building the board images needs.
 pub fn for_build(workspace: &Workspace) -> Result<()> {
@@ -83,6 +97,14 @@ pub fn for_sd_card(workspace: &Workspace, board: Board) -> Result<BootFiles> {
         debian_package::fetch(&RPI4_FILES, &workspace.cache())?;
     }
     sdcard::fetch(workspace, board)
+}
+
+/// The SD host controller driver of the Pi's kernel (`sdhci`,
+/// `sdhci-pltfm`, `sdhci-iproc`, in loading order), which Debian builds as
+/// modules, for the management VM's initramfs: fetched once.
+pub fn rpi4_sd_modules(workspace: &Workspace) -> Result<Vec<PathBuf>> {
+    let files = debian_package::fetch(&RPI4_FILES, &workspace.cache())?;
+    Ok(files.into_iter().skip(RPI4_FILES_BEFORE_MODULES).collect())
 }
 
 /// Where [`for_boot`] puts the Raspberry Pi 4 DTB.

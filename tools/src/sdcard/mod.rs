@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use cordon_qemu::Board;
 use cordon_qemu::config_machine::ConfigVm;
 
-use crate::commands::build::build_image;
 use crate::error::{Error, Result};
 use crate::partition;
 use crate::paths::Workspace;
@@ -50,23 +49,17 @@ pub struct Card {
     pub u_boot: PathBuf,
 }
 
-/// Makes the card image for `board`: cordon alone, or with the partition
-/// config `config` (`guest_append` added to its management VM's command
-/// line).
+/// Makes the card image for `board` with the partition config `config`
+/// (`guest_append` added to its management VM's command line).
 pub fn make(
     workspace: &Workspace,
     board: Board,
-    config: Option<&Path>,
+    config: &Path,
     guest_append: Option<&str>,
 ) -> Result<Card> {
     let boot_files = prereq::for_sd_card(workspace, board)?;
-    let (cordon, vms) = match config {
-        Some(file) => {
-            let prepared = partition::prepare(workspace, file, Some(board), guest_append, |m| m)?;
-            (prepared.machine.image().to_owned(), prepared.vms)
-        }
-        None => (build_image(workspace, board)?, Vec::new()),
-    };
+    let prepared = partition::prepare(workspace, config, Some(board), guest_append, |m| m)?;
+    let (cordon, vms) = (prepared.machine.image().to_owned(), prepared.vms);
     let dir = cordon
         .parent()
         .expect("an image lies in an output directory")

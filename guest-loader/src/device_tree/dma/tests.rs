@@ -378,3 +378,56 @@ fn emulated_mini_uart_console() {
         Some("/soc/serial@7e215040:115200n8")
     );
 }
+
+/// The SoC's Arasan SD controller, the one QEMU's `raspi4b` puts its card on.
+const SD_CONTROLLER: &str = "/soc/mmc@7e300000";
+/// The clock manager that runs its clock and emmc2's.
+const CPRMAN: &str = "/soc/cprman@7e101000";
+/// What cordon keeps of the SD controller's, which the VM must not get.
+const KEPT: [&str; 3] = [CPRMAN, "/soc/gpio@7e200000", "/soc/firmware"];
+
+/// A VM not mapped 1:1 owning the SD controller, in the first GiB.
+fn sd_controller_ram() -> [RamMapping; 1] {
+    [RamMapping {
+        ipa: 0,
+        pa: 0x1000_0000,
+        size: 512 * MIB,
+    }]
+}
+
+#[test]
+fn sd_controller_runs_on_its_kept_clock_with_power_and_pins_as_they_are() {
+    let dtb = build(&[SD_CONTROLLER], &sd_controller_ram()).unwrap();
+    let fdt = Fdt::new(&dtb).unwrap();
+    let mmc = fdt.find_node(SD_CONTROLLER).unwrap();
+    let [clock] = cells(mmc, "clocks")[..] else {
+        panic!("not one clock: {:?}", cells(mmc, "clocks"));
+    };
+    let fixed = fdt
+        .find_phandle(clock)
+        .expect("the clock is in the VM's tree");
+    assert_eq!(fixed.name, "cprman-clock-28");
+    assert_eq!(fixed.compatible().map(|c| c.first()), Some("fixed-clock"));
+    assert_eq!(cells(fixed, "clock-frequency"), [50_000_000]);
+    assert_eq!(cells(fixed, "#clock-cells"), [0]);
+    for left_out in ["pinctrl-0", "pinctrl-names", "mmc-pwrseq"] {
+        assert!(mmc.property(left_out).is_none(), "{left_out} kept");
+    }
+    for property in ["compatible", "reg", "interrupts", "bus-width"] {
+        assert!(mmc.property(property).is_some(), "{property} lost");
+    }
+    for kept in KEPT {
+        assert!(fdt.find_node(kept).is_none(), "{kept} given to the VM");
+    }
+}
+
+#[test]
+fn emmc2_clock_is_not_one_cordon_knows_the_rate_of() {
+    assert_eq!(
+        build(&[EMMC2], &sd_controller_ram()),
+        Err(GuestDtError::ClockProviderNotAssigned {
+            consumer: EMMC2.into(),
+            provider: CPRMAN.into(),
+        })
+    );
+}
