@@ -27,34 +27,44 @@ use log::{info, warn};
 use crate::management::image_load::{ImageLoad, LoadOutcome};
 use crate::mm::{FRAME_SIZE, PhysRange};
 
-/// An image in cordon's memory.
-struct StoredImage {
-    /// Its bytes, exactly.
+/// The bytes of an image cordon keeps: a boot module or a loaded image.
+fn contents(bytes: PhysRange) -> &'static [u8] {
+    // SAFETY: boot modules and loaded images lie in RAM that cordon keeps
+    // for them and maps at EL2; nothing writes them while they are stored.
+    unsafe { core::slice::from_raw_parts(bytes.start as *const u8, bytes.size() as usize) }
+}
+
+/// A boot module: in RAM cordon reserved at boot for good, hashed the first
+/// time its hash is asked for.
+struct BootModule {
     bytes: PhysRange,
-    /// Frames cordon took for a loaded image, given back when it is
-    /// replaced; `None` for a boot module (reserved at boot for good).
-    frames: Option<PhysRange>,
-    /// Its SHA-256, once computed.
     sha256: Option<Digest>,
 }
 
-impl StoredImage {
-    fn contents(&self) -> &'static [u8] {
-        // SAFETY: boot modules and loaded images lie in RAM that cordon
-        // keeps for them and maps at EL2; nothing writes them while they
-        // are stored.
-        unsafe {
-            core::slice::from_raw_parts(self.bytes.start as *const u8, self.bytes.size() as usize)
-        }
-    }
-
+impl BootModule {
     fn sha256(&mut self) -> Digest {
-        let contents = self.contents();
+        let bytes = self.bytes;
         *self.sha256.get_or_insert_with(|| {
             let mut hasher = ImageHasher::new();
-            hasher.update(contents);
+            hasher.update(contents(bytes));
             hasher.finish()
         })
+    }
+}
+
+/// A verified image loaded through the management interface, in frames
+/// cordon took for it (given back when it is replaced).
+struct LoadedImage {
+    /// Its bytes, exactly: the start of `frames`.
+    bytes: PhysRange,
+    frames: PhysRange,
+    /// Hashed as it came.
+    sha256: Digest,
+}
+
+impl LoadedImage {
+    fn release(self) {
+        free(self.frames);
     }
 }
 
@@ -68,17 +78,16 @@ enum Launched {
 /// A kernel or initrd of a VM: its boot module, the verified image loaded
 /// in its place (if any), and which of them the VM last started from.
 struct ImageSlotState {
-    boot: StoredImage,
-    loaded: Option<StoredImage>,
+    boot: BootModule,
+    loaded: Option<LoadedImage>,
     launched: Option<Launched>,
 }
 
 impl ImageSlotState {
     fn new(boot: PhysRange) -> Self {
         Self {
-            boot: StoredImage {
+            boot: BootModule {
                 bytes: boot,
-                frames: None,
                 sha256: None,
             },
             loaded: None,
@@ -86,15 +95,17 @@ impl ImageSlotState {
         }
     }
 
-    /// The image the VM's next start uses.
-    fn current(&self) -> &StoredImage {
-        self.loaded.as_ref().unwrap_or(&self.boot)
+    /// Where the image the VM's next start uses is.
+    fn current(&self) -> PhysRange {
+        self.loaded
+            .as_ref()
+            .map_or(self.boot.bytes, |loaded| loaded.bytes)
     }
 
     /// The VM starts from the current image.
     fn launch(&mut self) -> Launched {
         let launched = match &self.loaded {
-            Some(loaded) => Launched::Loaded(loaded.sha256.unwrap_or_default()),
+            Some(loaded) => Launched::Loaded(loaded.sha256),
             None => Launched::BootModule,
         };
         self.launched = Some(launched);
@@ -112,9 +123,9 @@ impl ImageSlotState {
 
     /// Puts `loaded` in place of the current image, giving back the frames
     /// of an image loaded before.
-    fn replace(&mut self, loaded: StoredImage) {
+    fn replace(&mut self, loaded: LoadedImage) {
         if let Some(previous) = self.loaded.replace(loaded) {
-            release(&previous);
+            previous.release();
         }
     }
 }
@@ -182,11 +193,11 @@ impl VmImages {
     }
 
     pub fn kernel(&self) -> &'static [u8] {
-        self.kernel.current().contents()
+        contents(self.kernel.current())
     }
 
     pub fn initrd(&self) -> Option<&'static [u8]> {
-        self.initrd.as_ref().map(|slot| slot.current().contents())
+        self.initrd.as_ref().map(|slot| contents(slot.current()))
     }
 
     /// Images were loaded for the next start.
@@ -311,10 +322,14 @@ impl VmImages {
                 return Err(ErrorCode::HashMismatch);
             }
         };
-        let loaded = StoredImage {
-            bytes: PhysRange::from_base_size(frames.start, size).ok_or(ErrorCode::Internal)?,
-            frames: Some(frames),
-            sha256: Some(sha256),
+        // The image fits its frames: `begin_load` took them for its size.
+        let loaded = LoadedImage {
+            bytes: PhysRange {
+                start: frames.start,
+                end: frames.start + size,
+            },
+            frames,
+            sha256,
         };
         if let Err(err) = self.replace(image, loaded, ram) {
             warn!("VM {vm}: loaded {} refused: {err}", image.name());
@@ -332,15 +347,15 @@ impl VmImages {
     fn replace(
         &mut self,
         image: ImageSlot,
-        loaded: StoredImage,
+        loaded: LoadedImage,
         ram: GuestMemory,
     ) -> Result<(), ReplaceError> {
         let (kernel, initrd_len) = match image {
             ImageSlot::Kernel => (
-                loaded.contents(),
-                self.initrd.as_ref().map_or(0, |i| i.current().bytes.size()),
+                contents(loaded.bytes),
+                self.initrd.as_ref().map_or(0, |i| i.current().size()),
             ),
-            ImageSlot::Initrd => (self.kernel.current().contents(), loaded.bytes.size()),
+            ImageSlot::Initrd => (contents(self.kernel.current()), loaded.bytes.size()),
         };
         let checked = linux_boot::plan(kernel, initrd_len as usize, self.dtb.len(), ram)
             .map_err(ReplaceError::Plan)
@@ -358,11 +373,11 @@ impl VmImages {
         let (plan, slot) = match (checked, slot) {
             (Ok(plan), Some(slot)) => (plan, slot),
             (Err(err), _) => {
-                release(&loaded);
+                loaded.release();
                 return Err(err);
             }
             (Ok(_), None) => {
-                release(&loaded);
+                loaded.release();
                 return Err(ReplaceError::NoInitrd);
             }
         };
@@ -441,12 +456,5 @@ fn allocate(frames: u64) -> Option<PhysRange> {
 fn free(frames: PhysRange) {
     if let Some(allocator) = crate::boot::FRAMES.lock().as_mut() {
         allocator.free(frames);
-    }
-}
-
-/// Gives back the frames of a loaded image (a boot module keeps its RAM).
-fn release(image: &StoredImage) {
-    if let Some(frames) = image.frames {
-        free(frames);
     }
 }
