@@ -13,6 +13,7 @@
 //! The boot tree must be free of `FDT_NOP` tokens, which the `fdt` crate
 //! mis-parses; cordon removes them at boot.
 
+pub mod blob;
 mod boot;
 mod cells;
 pub mod channels;

@@ -7,23 +7,12 @@
 use core::fmt;
 use core::ops::Range;
 
-/// The flattened device tree's magic number (its first word).
-const FDT_MAGIC: u32 = 0xd00d_feed;
-/// Header fields, as offsets of big-endian 32-bit words.
-const HEADER_MAGIC: usize = 0;
-const HEADER_TOTAL_SIZE: usize = 4;
-const HEADER_STRUCT_OFFSET: usize = 8;
-const HEADER_STRINGS_OFFSET: usize = 12;
-const HEADER_STRUCT_SIZE: usize = 36;
-const HEADER_LEN: usize = 40;
-/// Structure block tokens.
-const FDT_BEGIN_NODE: u32 = 1;
-const FDT_END_NODE: u32 = 2;
-const FDT_PROP: u32 = 3;
-const FDT_NOP: u32 = 4;
-const FDT_END: u32 = 9;
-/// Tokens, names and values are padded to this.
-const TOKEN_ALIGN: usize = 4;
+use super::blob::{
+    BadToken, FDT_BEGIN_NODE, FDT_END, FDT_END_NODE, FDT_MAGIC, FDT_PROP, HEADER_LEN, HEADER_MAGIC,
+    HEADER_STRINGS_OFFSET, HEADER_STRUCT_OFFSET, HEADER_STRUCT_SIZE, HEADER_TOTAL_SIZE,
+    PROP_HEADER_SIZE, TOKEN_SIZE, be32, c_string, token_at,
+};
+
 /// The node under the root that holds the properties.
 const CHOSEN: &[u8] = b"chosen";
 const INITRD_START: &[u8] = b"linux,initrd-start";
@@ -76,18 +65,27 @@ struct InitrdValues {
 }
 
 fn chosen_initrd_values(dtb: &[u8]) -> Result<InitrdValues, InitrdPatchError> {
-    if dtb.len() < HEADER_LEN || word(dtb, HEADER_MAGIC)? != FDT_MAGIC {
+    if dtb.len() < HEADER_LEN || be32(dtb, HEADER_MAGIC) != Some(FDT_MAGIC) {
         return Err(InitrdPatchError::NotADeviceTree);
     }
-    let total = (word(dtb, HEADER_TOTAL_SIZE)? as usize).min(dtb.len());
+    let header = |field| be32(dtb, field).map(|word| word as usize);
+    let total = header(HEADER_TOTAL_SIZE)
+        .ok_or(InitrdPatchError::Truncated)?
+        .min(dtb.len());
     let blob = &dtb[..total];
-    let structure_at = word(blob, HEADER_STRUCT_OFFSET)? as usize;
-    let structure_len = word(blob, HEADER_STRUCT_SIZE)? as usize;
-    let strings_at = word(blob, HEADER_STRINGS_OFFSET)? as usize;
+    let (structure_at, structure_len, strings_at) = match (
+        header(HEADER_STRUCT_OFFSET),
+        header(HEADER_STRUCT_SIZE),
+        header(HEADER_STRINGS_OFFSET),
+    ) {
+        (Some(at), Some(len), Some(strings)) => (at, len, strings),
+        _ => return Err(InitrdPatchError::Truncated),
+    };
     let structure_end = structure_at
         .checked_add(structure_len)
         .filter(|&end| end <= blob.len())
         .ok_or(InitrdPatchError::Truncated)?;
+    let structure = &blob[..structure_end];
 
     let mut start = None;
     let mut end = None;
@@ -96,14 +94,17 @@ fn chosen_initrd_values(dtb: &[u8]) -> Result<InitrdValues, InitrdPatchError> {
     let mut chosen_depth = None;
     let mut at = structure_at;
     while at < structure_end {
-        let token = word(blob, at)?;
-        at += TOKEN_ALIGN;
+        let (token, size) = token_at(structure, at).map_err(|bad| match bad {
+            BadToken::Unknown(token) => InitrdPatchError::UnknownToken {
+                token,
+                at: at - structure_at,
+            },
+            BadToken::Truncated => InitrdPatchError::Truncated,
+        })?;
         match token {
             FDT_BEGIN_NODE => {
-                let name = c_string(blob, at)?;
-                at += padded(name.len() + 1);
                 depth += 1;
-                if depth == 2 && name == CHOSEN {
+                if depth == 2 && c_string(structure, at + TOKEN_SIZE) == Some(CHOSEN) {
                     chosen_depth = Some(depth);
                 }
             }
@@ -113,35 +114,27 @@ fn chosen_initrd_values(dtb: &[u8]) -> Result<InitrdValues, InitrdPatchError> {
                 }
                 depth = depth.saturating_sub(1);
             }
-            FDT_PROP => {
-                let len = word(blob, at)? as usize;
-                let name_offset = word(blob, at + TOKEN_ALIGN)? as usize;
-                let value_at = at + 2 * TOKEN_ALIGN;
-                let value = value_at..value_at + len;
-                if value.end > structure_end {
-                    return Err(InitrdPatchError::Truncated);
-                }
-                at = value_at + padded(len);
-                if chosen_depth == Some(depth) && len == ADDRESS_LEN {
-                    let name_at = strings_at
-                        .checked_add(name_offset)
+            FDT_PROP if chosen_depth == Some(depth) => {
+                // `token_at` checked that the property's header is there.
+                let len = be32(structure, at + TOKEN_SIZE).unwrap_or_default() as usize;
+                if len == ADDRESS_LEN {
+                    let name_offset = be32(structure, at + 2 * TOKEN_SIZE).unwrap_or_default();
+                    let name = strings_at
+                        .checked_add(name_offset as usize)
+                        .and_then(|name_at| c_string(blob, name_at))
                         .ok_or(InitrdPatchError::Truncated)?;
-                    match c_string(blob, name_at)? {
-                        INITRD_START => start = Some(value),
-                        INITRD_END => end = Some(value),
+                    let value_at = at + PROP_HEADER_SIZE;
+                    match name {
+                        INITRD_START => start = Some(value_at..value_at + len),
+                        INITRD_END => end = Some(value_at..value_at + len),
                         _ => {}
                     }
                 }
             }
-            FDT_NOP => {}
             FDT_END => break,
-            token => {
-                return Err(InitrdPatchError::UnknownToken {
-                    token,
-                    at: at - TOKEN_ALIGN - structure_at,
-                });
-            }
+            _ => {}
         }
+        at += size;
     }
     Ok(InitrdValues {
         start: start.ok_or(InitrdPatchError::NoInitrdProperty {
@@ -151,30 +144,4 @@ fn chosen_initrd_values(dtb: &[u8]) -> Result<InitrdValues, InitrdPatchError> {
             name: "linux,initrd-end",
         })?,
     })
-}
-
-/// The big-endian word at `at`.
-fn word(blob: &[u8], at: usize) -> Result<u32, InitrdPatchError> {
-    let bytes = blob
-        .get(
-            at..at
-                .checked_add(TOKEN_ALIGN)
-                .ok_or(InitrdPatchError::Truncated)?,
-        )
-        .ok_or(InitrdPatchError::Truncated)?;
-    Ok(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-}
-
-/// The zero-terminated string at `at`, without its terminator.
-fn c_string(blob: &[u8], at: usize) -> Result<&[u8], InitrdPatchError> {
-    let rest = blob.get(at..).ok_or(InitrdPatchError::Truncated)?;
-    let len = rest
-        .iter()
-        .position(|&b| b == 0)
-        .ok_or(InitrdPatchError::Truncated)?;
-    Ok(&rest[..len])
-}
-
-fn padded(len: usize) -> usize {
-    len.next_multiple_of(TOKEN_ALIGN)
 }

@@ -6,22 +6,10 @@
 //! block before reading it. Only the structure block changes; its size in the
 //! header shrinks accordingly.
 
-const FDT_MAGIC: u32 = 0xd00d_feed;
-const FDT_BEGIN_NODE: u32 = 1;
-const FDT_END_NODE: u32 = 2;
-const FDT_PROP: u32 = 3;
-const FDT_NOP: u32 = 4;
-const FDT_END: u32 = 9;
-const TOKEN_SIZE: usize = 4;
-/// A property token is followed by its length and name offset.
-const PROP_HEADER_SIZE: usize = 12;
-
-/// Header fields (byte offsets of big-endian u32s).
-const HDR_MAGIC: usize = 0;
-const HDR_TOTALSIZE: usize = 4;
-const HDR_OFF_DT_STRUCT: usize = 8;
-const HDR_SIZE_DT_STRUCT: usize = 36;
-const HEADER_SIZE: usize = 40;
+use cordon_guest_loader::device_tree::blob::{
+    FDT_END, FDT_MAGIC, FDT_NOP, HEADER_LEN, HEADER_MAGIC, HEADER_STRUCT_OFFSET,
+    HEADER_STRUCT_SIZE, HEADER_TOTAL_SIZE, be32, token_at,
+};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum NopError {
@@ -43,47 +31,25 @@ impl core::fmt::Display for NopError {
     }
 }
 
-fn be32(blob: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(blob.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// Size of the token at `at` in `block`, with its payload, 4-byte aligned.
-fn token_size(block: &[u8], at: usize) -> Option<(u32, usize)> {
-    let token = be32(block, at)?;
-    let size = match token {
-        FDT_BEGIN_NODE => {
-            let name = block.get(at + TOKEN_SIZE..)?;
-            let len = name.iter().position(|&b| b == 0)? + 1;
-            TOKEN_SIZE + len.next_multiple_of(4)
-        }
-        FDT_PROP => {
-            let len = be32(block, at + TOKEN_SIZE)? as usize;
-            PROP_HEADER_SIZE + len.next_multiple_of(4)
-        }
-        FDT_END_NODE | FDT_NOP | FDT_END => TOKEN_SIZE,
-        _ => return None,
-    };
-    (at + size <= block.len()).then_some((token, size))
-}
-
 /// Total size of the blob at `blob` according to its header, if it has one.
 pub fn total_size(blob: &[u8]) -> Option<usize> {
-    (be32(blob, HDR_MAGIC)? == FDT_MAGIC).then(|| be32(blob, HDR_TOTALSIZE).map(|s| s as usize))?
+    (be32(blob, HEADER_MAGIC)? == FDT_MAGIC)
+        .then(|| be32(blob, HEADER_TOTAL_SIZE).map(|s| s as usize))?
 }
 
 /// Drops every NOP token from the structure block; returns how many.
 pub fn remove_nops(blob: &mut [u8]) -> Result<usize, NopError> {
-    if blob.len() < HEADER_SIZE || total_size(blob).is_none() {
+    if blob.len() < HEADER_LEN || total_size(blob).is_none() {
         return Err(NopError::NotADeviceTree);
     }
-    let start = be32(blob, HDR_OFF_DT_STRUCT).unwrap() as usize;
-    let size = be32(blob, HDR_SIZE_DT_STRUCT).unwrap() as usize;
+    let start = be32(blob, HEADER_STRUCT_OFFSET).unwrap() as usize;
+    let size = be32(blob, HEADER_STRUCT_SIZE).unwrap() as usize;
     let end = start.checked_add(size).ok_or(NopError::BadStructBlock)?;
     let block = blob.get_mut(start..end).ok_or(NopError::BadStructBlock)?;
 
     let (mut read, mut write, mut removed) = (0, 0, 0);
     loop {
-        let (token, len) = token_size(block, read).ok_or(NopError::BadToken {
+        let (token, len) = token_at(block, read).map_err(|_| NopError::BadToken {
             offset: start + read,
         })?;
         if token == FDT_NOP {
@@ -98,7 +64,7 @@ pub fn remove_nops(blob: &mut [u8]) -> Result<usize, NopError> {
         }
     }
     block[write..].fill(0);
-    blob[HDR_SIZE_DT_STRUCT..HDR_SIZE_DT_STRUCT + 4].copy_from_slice(&(write as u32).to_be_bytes());
+    blob[HEADER_STRUCT_SIZE..HEADER_STRUCT_SIZE + 4].copy_from_slice(&(write as u32).to_be_bytes());
     Ok(removed)
 }
 
@@ -109,16 +75,17 @@ mod tests {
     use super::*;
     use crate::dt::BootInfo;
     use crate::dt::tests::virt_like_dtb;
+    use cordon_guest_loader::device_tree::blob::{FDT_BEGIN_NODE, FDT_END_NODE};
 
     /// Overwrites the node named `name` with NOP tokens, as libfdt's
     /// `fdt_nop_node` does; returns how many tokens that took.
     fn nop_node(blob: &mut [u8], name: &str) -> usize {
-        let start = be32(blob, HDR_OFF_DT_STRUCT).unwrap() as usize;
-        let size = be32(blob, HDR_SIZE_DT_STRUCT).unwrap() as usize;
+        let start = be32(blob, HEADER_STRUCT_OFFSET).unwrap() as usize;
+        let size = be32(blob, HEADER_STRUCT_SIZE).unwrap() as usize;
         let block = &mut blob[start..start + size];
         let (mut at, mut node_start, mut depth) = (0, None, 0);
         loop {
-            let (token, len) = token_size(block, at).unwrap();
+            let (token, len) = token_at(block, at).unwrap();
             match token {
                 FDT_BEGIN_NODE if node_start.is_none() => {
                     let node_name = &block[at + 4..at + 4 + name.len() + 1];
@@ -162,14 +129,14 @@ mod tests {
     fn garbage_is_refused() {
         assert_eq!(remove_nops(&mut [0u8; 64]), Err(NopError::NotADeviceTree));
         let mut blob = virt_like_dtb();
-        let start = be32(&blob, HDR_OFF_DT_STRUCT).unwrap() as usize;
+        let start = be32(&blob, HEADER_STRUCT_OFFSET).unwrap() as usize;
         blob[start..start + 4].copy_from_slice(&7u32.to_be_bytes());
         assert_eq!(
             remove_nops(&mut blob),
             Err(NopError::BadToken { offset: start })
         );
         let mut blob = virt_like_dtb();
-        blob[HDR_SIZE_DT_STRUCT..HDR_SIZE_DT_STRUCT + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        blob[HEADER_STRUCT_SIZE..HEADER_STRUCT_SIZE + 4].copy_from_slice(&u32::MAX.to_be_bytes());
         assert_eq!(remove_nops(&mut blob), Err(NopError::BadStructBlock));
     }
 }
