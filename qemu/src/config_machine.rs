@@ -52,6 +52,10 @@ pub struct ConfigMachine {
     pub memory_mib: Option<u32>,
     /// The management VM's disk, if the config boots the management VM.
     pub disk: Option<PathBuf>,
+    /// The management VM's storage, kept from boot to boot (see
+    /// [`Machine::storage`]); the boot tests that need it make it.
+    #[serde(default)]
+    pub storage: Option<PathBuf>,
     /// A virtio-net card on user networking (see [`Machine::user_network`]),
     /// when a VM of the config is given its transport.
     #[serde(default)]
@@ -76,6 +80,9 @@ impl ConfigMachine {
         }
         if let Some(disk) = &self.disk {
             machine = machine.disk(disk);
+        }
+        if let Some(storage) = &self.storage {
+            machine = machine.storage(storage);
         }
         if self.network {
             machine = machine.user_network();
@@ -126,6 +133,7 @@ mod tests {
             cpus: Some(3),
             memory_mib: Some(2048),
             disk: Some("/t/disk.img".into()),
+            storage: Some("/t/storage.img".into()),
             network: true,
             vms: vec![
                 ConfigVm {
@@ -168,6 +176,7 @@ mod tests {
             cpus: None,
             memory_mib: None,
             disk: None,
+            storage: None,
             network: false,
             vms: Vec::new(),
             ..machine
@@ -203,6 +212,7 @@ mod tests {
             .placed_guest(two_vms().vms[0].modules.clone())
             .placed_guest(two_vms().vms[1].modules.clone())
             .disk("/t/disk.img")
+            .storage("/t/storage.img")
             .user_network();
         assert_eq!(two_vms().machine(), expected);
     }

@@ -55,6 +55,14 @@ const NO_DTB_RANDOMNESS: &str = ",dtb-randomness=off";
 const CONSOLE_CHARDEV: &str = "con";
 /// The id that ties the disk's `-drive` to its `-device`.
 const DISK_ID: &str = "disk0";
+/// The id that ties the storage disk's `-drive` to its `-device`.
+const STORAGE_ID: &str = "storage0";
+/// The `virt` virtio-mmio transport the management VM's storage disk is
+/// plugged into: transport 29 of 0-31, below the network card's.
+const VIRT_STORAGE_BUS: &str = "virtio-mmio-bus.29";
+/// That transport's node in `virt`'s device tree, for partition configs
+/// that give a VM the storage disk.
+pub const VIRT_STORAGE_TRANSPORT: &str = "/virtio_mmio@a003a00";
 /// The id that ties the network's `-netdev` to its `-device`.
 const NETWORK_ID: &str = "net0";
 /// The `virt` virtio-mmio transport the network card is plugged into:
@@ -260,6 +268,8 @@ pub struct Machine {
     initrd: Option<PathBuf>,
     guests: Vec<PlacedGuest>,
     disk: Option<PathBuf>,
+    /// A raw image kept from boot to boot: the management VM's storage.
+    storage: Option<PathBuf>,
     /// A virtio-net card on QEMU's user networking.
     network: bool,
     /// A raw SD card image in the SoC's SD card slot (`raspi4b` only).
@@ -299,6 +309,7 @@ impl Machine {
             initrd: None,
             guests: Vec::new(),
             disk: None,
+            storage: None,
             network: false,
             sd_card: None,
             bios: false,
@@ -328,6 +339,7 @@ impl Machine {
         }
         files.extend(self.initrd.as_deref());
         files.extend(self.disk.as_deref());
+        files.extend(self.storage.as_deref());
         files.extend(self.sd_card.as_deref());
         files
     }
@@ -384,6 +396,13 @@ impl Machine {
     /// Attach the raw image `disk` as a virtio-blk device (on virtio-mmio).
     pub fn disk(mut self, disk: impl Into<PathBuf>) -> Self {
         self.disk = Some(disk.into());
+        self
+    }
+
+    /// Attach the raw image `storage` as a second virtio-blk device, at
+    /// [`VIRT_STORAGE_TRANSPORT`]: storage that outlives a boot.
+    pub fn storage(mut self, storage: impl Into<PathBuf>) -> Self {
+        self.storage = Some(storage.into());
         self
     }
 
@@ -469,6 +488,9 @@ impl Machine {
         }
         if let Some(disk) = &self.disk {
             disk_args(&mut args, disk);
+        }
+        if let Some(storage) = &self.storage {
+            storage_args(&mut args, storage);
         }
         if self.network {
             network_args(&mut args);
@@ -556,6 +578,7 @@ impl Machine {
         let virt_only = [
             (self.initrd.is_some(), "an initrd"),
             (self.disk.is_some(), "a virtio disk"),
+            (self.storage.is_some(), "a virtio storage disk"),
             (self.network, "a virtio network card"),
             (self.bios, "booting from firmware (-bios)"),
         ];
@@ -641,6 +664,18 @@ fn disk_args(args: &mut Args, disk: &Path) {
     args.push("-drive").push(drive);
     args.push("-device")
         .push(format!("virtio-blk-device,drive={DISK_ID}"));
+}
+
+/// A raw `storage` image as a virtio-blk device on the transport
+/// [`VIRT_STORAGE_BUS`].
+fn storage_args(args: &mut Args, storage: &Path) {
+    let mut drive = OsString::from("file=");
+    drive.push(option_value(storage.as_os_str()));
+    drive.push(format!(",if=none,format=raw,id={STORAGE_ID}"));
+    args.push("-drive").push(drive);
+    args.push("-device").push(format!(
+        "virtio-blk-device,drive={STORAGE_ID},bus={VIRT_STORAGE_BUS}"
+    ));
 }
 
 /// A virtio-net card on user networking, on the transport [`VIRT_NIC_BUS`].
@@ -952,6 +987,32 @@ mod tests {
             "file=a,,b.img,if=none,format=raw,id=disk0"
         ));
         assert!(has(&args, "-device", "virtio-blk-device,drive=disk0"));
+    }
+
+    #[test]
+    fn storage_is_a_second_virtio_blk_device_on_its_transport() {
+        let args = args(
+            &Machine::qemu_virt("cordon.bin")
+                .disk("d.img")
+                .storage("s,1.img"),
+        );
+        assert!(has(
+            &args,
+            "-drive",
+            "file=s,,1.img,if=none,format=raw,id=storage0"
+        ));
+        assert!(has(
+            &args,
+            "-device",
+            "virtio-blk-device,drive=storage0,bus=virtio-mmio-bus.29"
+        ));
+        assert!(has(&args, "-device", "virtio-blk-device,drive=disk0"));
+        assert!(matches!(
+            Machine::rpi4("cordon.bin", "rpi4.dtb")
+                .storage("s.img")
+                .args(),
+            Err(MachineError::VirtOnly { .. })
+        ));
     }
 
     #[test]

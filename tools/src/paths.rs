@@ -190,6 +190,12 @@ impl ConfigOutput {
         self.dir.join("board.dtb")
     }
 
+    /// The management VM's storage disk, kept from run to run (see
+    /// `cordon_qemu::storage_disk`).
+    pub fn storage(&self) -> PathBuf {
+        self.dir.join("storage.img")
+    }
+
     /// The machine that boots the config, for the boot tests (see
     /// `cordon_qemu::config_machine`).
     pub fn machine(&self) -> PathBuf {

@@ -2,12 +2,15 @@
 //! modules where the config places them, and on qemu-virt CPUs for every
 //! CPU the config gives out (as many as the machine can have: the check
 //! against its device tree reports the others), the management VM's
-//! disk, and a network card when a VM is given its transport.
+//! disk, its storage disk and a network card when a VM is given their
+//! transports.
 
 use cordon_config::Config;
 use cordon_qemu::config_machine::{ConfigMachine, ConfigVm};
 use cordon_qemu::mgmt_vm::MEMORY_MIB;
-use cordon_qemu::{Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT};
+use cordon_qemu::{
+    Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT, VIRT_STORAGE_TRANSPORT,
+};
 
 use super::files::{Made, ModuleFile};
 use crate::paths::ConfigOutput;
@@ -24,6 +27,12 @@ pub fn machine(
     let image = output.image();
     let highest_cpu = config.vms.iter().flat_map(|vm| &vm.cpus).max();
     let cpus = highest_cpu.map_or(1, |cpu| cpu.saturating_add(1));
+    let given = |transport: &str| {
+        config
+            .vms
+            .iter()
+            .any(|vm| vm.devices.iter().any(|device| device == transport))
+    };
     Some(match board {
         Board::QemuVirt => ConfigMachine {
             board,
@@ -32,10 +41,8 @@ pub fn machine(
             cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
             memory_mib: Some(MEMORY_MIB),
             disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
-            network: config
-                .vms
-                .iter()
-                .any(|vm| vm.devices.iter().any(|device| device == VIRT_NIC_TRANSPORT)),
+            storage: given(VIRT_STORAGE_TRANSPORT).then(|| output.storage()),
+            network: given(VIRT_NIC_TRANSPORT),
             vms: placed_vms(config, made),
         },
         // Fixed CPUs and RAM; no virtio disk or network card.
@@ -46,6 +53,7 @@ pub fn machine(
             cpus: None,
             memory_mib: None,
             disk: None,
+            storage: None,
             network: false,
             vms: placed_vms(config, made),
         },

@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use cordon_config::Role;
 use cordon_qemu::config_machine::ConfigVm;
-use cordon_qemu::{Board, Machine};
+use cordon_qemu::{Board, Machine, storage_disk};
 
 use crate::commands::build::build_image_with_config;
 use crate::error::{Error, Result};
@@ -87,6 +87,10 @@ pub fn prepare(
     }
     let described = machine::machine(board, &output, &loaded.config, &made)
         .ok_or_else(|| configs_not_booted(board))?;
+    if let Some(storage) = &described.storage {
+        storage_disk::keep_or_create(storage)
+            .map_err(|error| Error::io(format!("cannot make {}", storage.display()), error))?;
+    }
     let machine = tune(described.machine());
     let dtb_path = output.board_dtb();
     let dtb = board_dt::dump(&machine, &dtb_path)?;
