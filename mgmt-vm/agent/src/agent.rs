@@ -30,6 +30,8 @@ use crate::trust::{self, ControllerCerts, verify_certs};
 
 /// The file the device UUID is kept in.
 const UUID_FILE: &str = "uuid";
+/// What the agent logs when it puts the kept config back in force.
+pub const RESUMED: &str = "last good config back in force";
 /// HTTP statuses with which a controller refuses a device's credentials.
 const REFUSED: [u16; 2] = [401, 403];
 
@@ -152,6 +154,40 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
         &self.partitions
     }
 
+    /// Puts the last good config kept in the state directory back in force,
+    /// before the controller is asked anything (it may be down): after a
+    /// boot the partitions are as cordon's partition config starts them,
+    /// not as the controller last wanted. No command (a restart or purge
+    /// counter) is carried out again. What fails is logged and reported
+    /// per app, as for a new config.
+    pub fn resume(&mut self) {
+        let Some(good) = self.config.clone() else {
+            return;
+        };
+        let (datastores, state) = (&self.datastores, &self.state);
+        // The config is its own previous one: no counter went up.
+        let applied = partitions::apply(
+            &good.config,
+            Some(&good.config),
+            &mut self.partitions,
+            &mut |image| images::fetch(image, datastores.as_ref(), state),
+        );
+        match applied {
+            Ok(outcomes) => {
+                self.outcomes = outcomes;
+                self.note(
+                    Severity::Info,
+                    format!("{RESUMED} (config hash {})", good.hash),
+                );
+                self.note_failed_apps();
+            }
+            Err(error) => self.note(
+                Severity::Error,
+                format!("cannot put the last good config back in force: {error}"),
+            ),
+        }
+    }
+
     /// Rounds until `pause` breaks: after each round `pause` gets the wait
     /// before the next one (`interval` after a good round, the backoff's
     /// after a failed one).
@@ -216,6 +252,16 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
 
     fn note(&mut self, severity: Severity, content: String) {
         self.log.push(severity, AGENT_SOURCE, content);
+    }
+
+    /// Logs each app the config in force could not be applied to.
+    fn note_failed_apps(&mut self) {
+        for (app, outcome) in &self.outcomes {
+            if let AppOutcome::Failed(error) = outcome {
+                let message = format!("app {app}: {error}");
+                self.log.push(Severity::Error, AGENT_SOURCE, message);
+            }
+        }
     }
 
     fn fetch_certs(&mut self) -> Result<ControllerCerts, RoundError> {
@@ -310,12 +356,7 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             &mut self.partitions,
             &mut |image| images::fetch(image, datastores.as_ref(), state),
         )?;
-        for (app, outcome) in &self.outcomes {
-            if let AppOutcome::Failed(error) = outcome {
-                let message = format!("app {app}: {error}");
-                self.log.push(Severity::Error, AGENT_SOURCE, message);
-            }
-        }
+        self.note_failed_apps();
         config::save(&self.state, &good)?;
         self.config = Some(good);
         Ok(ConfigOutcome::New)

@@ -59,6 +59,7 @@ fn start(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     };
     let datastores = Box::new(HttpDatastores::default());
     let mut agent = Agent::new(transport, datastores, partitions, provisioning, state)?;
+    agent.resume();
     agent.run(settings.interval(), &mut Backoff::default(), |wait| {
         std::thread::sleep(wait);
         ControlFlow::Continue(())

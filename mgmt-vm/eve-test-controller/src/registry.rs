@@ -72,6 +72,11 @@ pub struct Registry {
     /// Corrupt the signature of the next config answer (a tampered config
     /// on the way).
     pub tamper_next_config: bool,
+    /// Act down: close each connection at once, unanswered (as when
+    /// nothing listens, but counted, so that a test knows devices tried).
+    pub down: bool,
+    /// Connections closed unanswered while [`Registry::down`].
+    pub turned_away: usize,
 }
 
 impl Registry {

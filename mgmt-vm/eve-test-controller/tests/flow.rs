@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cordon_agent::agent::{Agent, ConfigOutcome, Provisioning, RoundError};
+use cordon_agent::agent::{Agent, ConfigOutcome, Provisioning, RESUMED, RoundError};
 use cordon_agent::backoff::Backoff;
 use cordon_agent::exchange::ExchangeError;
 use cordon_agent::identity::Identity;
@@ -335,6 +335,43 @@ fn node_keeps_its_identity_and_config_across_restarts() {
         ConfigOutcome::Unchanged
     );
     assert_eq!(controller.registry().devices.len(), 1);
+}
+
+#[test]
+fn kept_config_is_back_in_force_at_start_while_the_controller_is_down() {
+    let (node, controller, root) = scenario("resume", config(true, 1));
+    let mut first = node.agent(&controller, &root);
+    first.round().expect("first run");
+    assert_eq!(first.partitions().actions, ["start web"]);
+    drop(first);
+
+    // The node boots again: cordon starts nothing the controller asked for.
+    controller.registry().down = true;
+    let mut second = node.agent(&controller, &root);
+    assert_eq!(second.partitions().state(WORKLOAD), PartitionState::Halted);
+    second.resume();
+    assert_eq!(second.partitions().state(WORKLOAD), PartitionState::Running);
+    // The restart counter was carried out before; it is not again.
+    assert_eq!(second.partitions().actions, ["start web"]);
+    assert!(second.round().is_err(), "the controller is down");
+    assert_eq!(second.partitions().state(WORKLOAD), PartitionState::Running);
+    assert!(controller.registry().turned_away > 0, "the node tried");
+
+    controller.registry().down = false;
+    assert_eq!(second.round().expect("round"), ConfigOutcome::Unchanged);
+    let device = second.device().expect("device").to_owned();
+    let registry = controller.registry();
+    assert_eq!(registry.devices.len(), 1, "registered once");
+    let logs = &registry.reports[&device].logs;
+    assert!(logs.iter().any(|line| line.contains(RESUMED)), "{logs:?}");
+}
+
+#[test]
+fn a_node_without_a_kept_config_resumes_nothing() {
+    let (node, controller, root) = scenario("fresh", config(true, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.resume();
+    assert!(agent.partitions().actions.is_empty());
 }
 
 #[test]
