@@ -7,9 +7,14 @@
 //! key), made afresh for each run, is on the VM's disk.
 //!
 //! The agent onboards; the controller's configs keep the workload running,
-//! stop it, and start it again, which cordon carries out through its
-//! management interface; the controller holds the app's state after each,
-//! the device's info, metrics and the logs (the agent's and cordon's).
+//! stop it, start it again and stop it, which cordon carries out through
+//! its management interface; the controller holds the app's state after
+//! each, the device's info, metrics and the logs (the agent's and
+//! cordon's). Then the node boots again on the same storage disk while the
+//! controller is down: the agent puts the last good config back in force
+//! on its own (cordon's partition config starts the workload; the agent
+//! stops it), and once the controller is back the node reports as the
+//! device it was, without registering again.
 //!
 //! Run this through `cargo xtask test`, which builds the config and passes
 //! the machine that boots it in the environment.
@@ -28,10 +33,15 @@ use cordon_eve::cert::Cert;
 use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::config::EdgeDevConfig;
 use cordon_eve::proto::info::ZSwState;
+use cordon_eve::proto::info::z_info_msg::InfoContent;
 use cordon_eve::signing::SigningKey;
+use cordon_qemu::config_machine::ConfigMachine;
 use cordon_qemu::cpio::Archive;
-use cordon_qemu::mgmt_vm::{AGENT_OPTION, marker};
-use cordon_qemu::{Expect, HarnessError, Pattern, Transcript, boot_until, test_disk};
+use cordon_qemu::mgmt_vm::{AGENT_OPTION, STORAGE_OPTION, marker};
+use cordon_qemu::{
+    Expect, HarnessError, Pattern, Transcript, VIRT_STORAGE_TRANSPORT, boot_until, storage_disk,
+    test_disk,
+};
 use eve_test_controller::registry::Registry;
 use eve_test_controller::{Authority, TestController, configs};
 
@@ -51,7 +61,7 @@ const APP_UUID: &str = "0f6e8a52-2f1d-4a8e-9a8e-6c1b9f0d2e41";
 const LIFETIME: Duration = Duration::from_secs(60 * 60);
 
 /// Where the provisioning goes in the VM (the archive's paths are relative
-/// to `/`), and the agent's state, in the VM's RAM.
+/// to `/`), and the agent's state, on the VM's storage disk.
 const SETTINGS_FILE: &str = "etc/cordon-agent.toml";
 const ROOT_CA_FILE: &str = "etc/cordon/root-certificate.pem";
 const ONBOARDING_CERT_FILE: &str = "etc/cordon/onboard.cert.pem";
@@ -78,8 +88,11 @@ const STOP_REQUESTED: &str = "stop requested through the management interface";
 const STARTED: &str = "started through the management interface";
 /// What the heartbeat guest prints, then a number.
 const HEARTBEAT: &str = "heartbeat ";
-/// What the agent logs when it registered.
+/// What the agent logs when it registered, when it put the kept config
+/// back in force (`cordon_agent::agent::RESUMED`), and when a round failed.
 const ONBOARDED: &str = "onboarded as device";
+const RESUMED: &str = "last good config back in force";
+const ROUND_FAILED: &str = "round failed";
 /// What Linux prints when it gives up, and cordon's errors and panics.
 const KERNEL_PANIC: &str = "Kernel panic";
 const CORDON_ERROR: &str = "ERROR]";
@@ -168,9 +181,9 @@ fn write_provisioning(disk: &Path, controller: &TestController, key: &SigningKey
         .unwrap_or_else(|error| panic!("cannot write {}: {error}", disk.display()));
 }
 
-/// The boot under way, and the controller it talks to.
-struct Run {
-    controller: TestController,
+/// A boot under way, and the controller it talks to.
+struct Run<'a> {
+    controller: &'a TestController,
     stop: Sender<()>,
     qemu: JoinHandle<Result<Transcript, HarnessError>>,
 }
@@ -183,9 +196,22 @@ fn set_config(controller: &TestController, config: EdgeDevConfig) {
         .insert(SERIAL.to_owned(), config);
 }
 
-impl Run {
+impl<'a> Run<'a> {
+    /// Boots `described`, watching its console as `expect` says, with
+    /// `controller` on the host.
+    fn boot(controller: &'a TestController, described: &ConfigMachine, expect: Expect) -> Self {
+        let machine = described.machine();
+        let (stop, told) = mpsc::channel();
+        let qemu = thread::spawn(move || boot_until(&machine, &expect, &told));
+        Self {
+            controller,
+            stop,
+            qemu,
+        }
+    }
+
     fn set_config(&self, config: EdgeDevConfig) {
-        set_config(&self.controller, config);
+        set_config(self.controller, config);
     }
 
     /// Waits until `probe` finds what it looks for in the controller's
@@ -216,12 +242,22 @@ impl Run {
         }
     }
 
-    /// Waits for the app's state in the node's latest app info to be `state`.
-    fn wait_for_app_state(self, device: &str, state: ZSwState) -> Self {
+    /// Waits for the app's state in an app info of the node to be `state`:
+    /// in the latest info, or with `since`, in an info after the first
+    /// `since` infos.
+    fn wait_for_app_state(self, device: &str, state: ZSwState, since: Option<usize>) -> Self {
         let what = format!("app {APP_UUID} {state:?} on device {device}");
         let (run, ()) = self.wait_for(&what, CONFIG_DEADLINE, |registry| {
             let reports = registry.reports.get(device)?;
-            (reports.app_state(APP_UUID) == Some(state as i32)).then_some(())
+            let reached = match since {
+                None => reports.app_state(APP_UUID) == Some(state as i32),
+                Some(since) => reports.infos.iter().skip(since).any(|info| {
+                    matches!(&info.info_content,
+                        Some(InfoContent::Ainfo(app))
+                            if app.app_id == APP_UUID && app.state == state as i32)
+                }),
+            };
+            reached.then_some(())
         });
         run
     }
@@ -237,6 +273,24 @@ impl Run {
     }
 }
 
+/// Fails unless the boot went as expected.
+fn assert_succeeded(transcript: &Transcript) {
+    assert!(
+        transcript.succeeded(),
+        "boot failed: {}\n{transcript}",
+        transcript.ending()
+    );
+}
+
+/// What every boot of the node must not print.
+fn expect_no_failure(expect: Expect) -> Expect {
+    expect
+        .forbid(marker::FAILED)
+        .forbid(KERNEL_PANIC)
+        .forbid(CORDON_ERROR)
+        .forbid(CORDON_PANIC)
+}
+
 /// Where the first line with `text` after line `from` is in `lines`.
 fn position_after(lines: &[&str], from: usize, text: &str) -> Option<usize> {
     lines
@@ -247,17 +301,24 @@ fn position_after(lines: &[&str], from: usize, text: &str) -> Option<usize> {
 }
 
 #[test]
-fn controller_stops_and_starts_a_workload_through_the_agent() {
+fn controller_drives_a_node_that_keeps_its_state_across_boots() {
     let mut described = config_machine(CONFIG);
     let mgmt = described
         .vm(MGMT_VM)
         .unwrap_or_else(|| panic!("no VM {MGMT_VM:?} in {described:?}"));
+    for option in [AGENT_OPTION, STORAGE_OPTION] {
+        assert!(
+            mgmt.modules
+                .bootargs
+                .split_whitespace()
+                .any(|arg| arg.starts_with(option)),
+            "VM {MGMT_VM:?} lacks {option}: {:?}",
+            mgmt.modules.bootargs
+        );
+    }
     assert!(
-        mgmt.modules
-            .bootargs
-            .split_whitespace()
-            .any(|arg| arg.starts_with(AGENT_OPTION)),
-        "VM {MGMT_VM:?} does not run the agent: {:?}",
+        mgmt.modules.bootargs.contains(VIRT_STORAGE_TRANSPORT),
+        "VM {MGMT_VM:?} is not given the storage disk: {:?}",
         mgmt.modules.bootargs
     );
     assert!(
@@ -273,40 +334,46 @@ fn controller_stops_and_starts_a_workload_through_the_agent() {
     let disk = scratch.0.join("provisioning.img");
     write_provisioning(&disk, &controller, &key, &cert);
     described.disk = Some(disk);
-    // The workload runs from boot; the first config keeps it running.
-    set_config(&controller, config(true));
+    // A blank disk: the node formats it on its first boot.
+    let storage = scratch.0.join("storage.img");
+    storage_disk::create_blank(&storage).expect("storage disk");
+    described.storage = Some(storage);
 
-    let machine = described.machine();
+    let device = first_boot(&controller, &described);
+    boot_again_while_the_controller_is_down(&controller, &described, &device);
+}
+
+/// The first boot: the node onboards, the controller's configs keep the
+/// workload running, stop it, start it and stop it again; returns the
+/// device's UUID.
+fn first_boot(controller: &TestController, described: &ConfigMachine) -> String {
+    // The workload runs from boot; the first config keeps it running.
+    set_config(controller, config(true));
     let stop_requested = format!("VM {WORKLOAD}: {STOP_REQUESTED}");
     let stopped = format!("VM {WORKLOAD} stopped");
     let started = format!("VM {WORKLOAD}: {STARTED}");
     let expect = Expect::within(BOOT_DEADLINE)
+        .line(marker::STORAGE_FORMATTING)
+        .line(marker::STORAGE_MOUNTED)
         .line(marker::AGENT_STARTING)
         .line(stop_requested.as_str())
         .line(stopped.as_str())
-        .line(started.as_str())
-        .forbid(marker::FAILED)
-        .forbid(KERNEL_PANIC)
-        .forbid(CORDON_ERROR)
-        .forbid(CORDON_PANIC);
-    let (stop, told) = mpsc::channel();
-    let qemu = thread::spawn(move || boot_until(&machine, &expect, &told));
-    let run = Run {
-        controller,
-        stop,
-        qemu,
-    };
+        .line(started.as_str());
+    let run = Run::boot(controller, described, expect_no_failure(expect));
 
     let (run, device) = run.wait_for("the node registering", ONBOARDING_DEADLINE, |registry| {
         registry.devices.first().map(|device| device.uuid.clone())
     });
-    let run = run.wait_for_app_state(&device, ZSwState::Running);
+    let run = run.wait_for_app_state(&device, ZSwState::Running, None);
     run.set_config(config(false));
-    let run = run.wait_for_app_state(&device, ZSwState::Halted);
+    let run = run.wait_for_app_state(&device, ZSwState::Halted, None);
     run.set_config(config(true));
-    let run = run.wait_for_app_state(&device, ZSwState::Running);
+    let run = run.wait_for_app_state(&device, ZSwState::Running, None);
+    // The node's last good config stops the workload.
+    run.set_config(config(false));
+    let run = run.wait_for_app_state(&device, ZSwState::Halted, None);
 
-    let registry = run.controller.registry();
+    let registry = controller.registry();
     assert_eq!(registry.devices.len(), 1, "registered once");
     assert_eq!(registry.devices[0].serial, SERIAL);
     assert!(registry.refusals.is_empty(), "{:?}", registry.refusals);
@@ -320,11 +387,7 @@ fn controller_stops_and_starts_a_workload_through_the_agent() {
     let logs = reports.logs.clone();
     drop(registry);
     let transcript = run.finish();
-    assert!(
-        transcript.succeeded(),
-        "boot failed: {}\n{transcript}",
-        transcript.ending()
-    );
+    assert_succeeded(&transcript);
 
     // What the node reported about itself matches what cordon said on the
     // console at boot.
@@ -367,5 +430,89 @@ fn controller_stops_and_starts_a_workload_through_the_agent() {
     assert!(
         position_after(&lines, stopped_at, &started).is_some(),
         "{WORKLOAD} did not start after it stopped\n{transcript}"
+    );
+    device
+}
+
+/// The second boot, on the same storage disk, with the controller down at
+/// first: the agent stops the workload that cordon started, as the last
+/// good config says, before it reaches the controller; once the controller
+/// is back the node reports as the same device and does not register again.
+fn boot_again_while_the_controller_is_down(
+    controller: &TestController,
+    described: &ConfigMachine,
+    device: &str,
+) {
+    let (infos_before, logs_before) = {
+        let mut registry = controller.registry();
+        registry.down = true;
+        let reports = &registry.reports[device];
+        (reports.infos.len(), reports.logs.len())
+    };
+    let stop_requested = format!("VM {WORKLOAD}: {STOP_REQUESTED}");
+    let expect = Expect::within(BOOT_DEADLINE)
+        .line(marker::STORAGE_MOUNTED)
+        .line(marker::AGENT_STARTING)
+        .line(Pattern::line_with(&[&tag(MGMT_VM), RESUMED]))
+        .line(stop_requested.as_str())
+        .forbid(marker::STORAGE_FORMATTING)
+        .forbid(ONBOARDED);
+    let run = Run::boot(controller, described, expect_no_failure(expect));
+
+    // The agent tried the controller, so it has put the kept config back
+    // in force (it does so before its first round).
+    let (run, ()) = run.wait_for(
+        "the node trying to reach it while down",
+        ONBOARDING_DEADLINE,
+        |registry| (registry.turned_away > 0).then_some(()),
+    );
+    run.controller.registry().down = false;
+    let run = run.wait_for_app_state(device, ZSwState::Halted, Some(infos_before));
+    // Logs go after the infos.
+    let (run, ()) = run.wait_for("the second boot's logs", CONFIG_DEADLINE, |registry| {
+        let logs = &registry.reports.get(device)?.logs;
+        logs[logs_before..]
+            .iter()
+            .any(|line| line.contains(RESUMED))
+            .then_some(())
+    });
+
+    let registry = controller.registry();
+    assert_eq!(
+        registry
+            .devices
+            .iter()
+            .map(|known| known.uuid.as_str())
+            .collect::<Vec<_>>(),
+        [device],
+        "the node registered again"
+    );
+    assert!(registry.refusals.is_empty(), "{:?}", registry.refusals);
+    let logs = registry.reports[device].logs[logs_before..].to_vec();
+    drop(registry);
+    let transcript = run.finish();
+    assert_succeeded(&transcript);
+
+    // The kept config was in force before any round reached the controller.
+    let resumed = logs
+        .iter()
+        .position(|line| line.contains(RESUMED))
+        .unwrap_or_else(|| panic!("no {RESUMED:?} in the second boot's logs: {logs:?}"));
+    assert!(
+        logs[resumed..]
+            .iter()
+            .any(|line| line.contains(ROUND_FAILED)),
+        "no round failed after the config was back in force: {logs:?}"
+    );
+    // cordon started the workload, then the agent stopped it.
+    let lines: Vec<&str> = transcript.lines().collect();
+    let beat = Pattern::line_with(&[&tag(WORKLOAD), HEARTBEAT]);
+    let first_beat = lines
+        .iter()
+        .position(|line| beat.matches(line))
+        .unwrap_or_else(|| panic!("{WORKLOAD} never beat\n{transcript}"));
+    assert!(
+        position_after(&lines, first_beat, &stop_requested).is_some(),
+        "the agent did not stop the beating {WORKLOAD}\n{transcript}"
     );
 }
