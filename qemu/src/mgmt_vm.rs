@@ -26,8 +26,8 @@ pub const CHECK_RESTART_OPTION: &str = "cordon.check-restart";
 /// provisioning from the newc cpio archive on that block device.
 pub const AGENT_OPTION: &str = "cordon.agent";
 /// Kernel command-line option, with [`AGENT_OPTION`]: `cordon.storage=<disk>`
-/// is the node's storage, formatted on first boot, which the agent keeps
-/// its state on.
+/// is the node's storage (an ext4 file system, see
+/// [`crate::storage_disk`]), which the agent keeps its state on.
 pub const STORAGE_OPTION: &str = "cordon.storage";
 /// Kernel command-line option: halt once `/init` runs (the x86 boot test,
 /// where a halt with interrupts off is what cordon sees).
@@ -68,8 +68,6 @@ pub mod marker {
     pub const SECOND_LIFE: &str = "cordon-mgmt-vm: second life";
     /// With `cordon.agent`: the network is up and the agent starts.
     pub const AGENT_STARTING: &str = "cordon-mgmt-vm: agent starting";
-    /// With [`super::STORAGE_OPTION`]: the disk had no file system yet.
-    pub const STORAGE_FORMATTING: &str = "cordon-mgmt-vm: storage: formatting ";
     /// With [`super::STORAGE_OPTION`]: the storage is mounted; the disk and
     /// the mount point follow.
     pub const STORAGE_MOUNTED: &str = "cordon-mgmt-vm: storage mounted: ";
@@ -299,7 +297,6 @@ mod tests {
             marker::FAILED,
             marker::READY,
             marker::AGENT_STARTING,
-            marker::STORAGE_FORMATTING,
             marker::STORAGE_MOUNTED,
             marker::HALTING,
         ] {

@@ -88,8 +88,11 @@ pub fn prepare(
     let described = machine::machine(board, &output, &loaded.config, &made)
         .ok_or_else(|| configs_not_booted(board))?;
     if let Some(storage) = &described.storage {
-        storage_disk::keep_or_create(storage)
-            .map_err(|error| Error::io(format!("cannot make {}", storage.display()), error))?;
+        prereq::for_storage()?;
+        storage_disk::keep_or_create(storage).map_err(|error| Error::BadFile {
+            path: storage.clone(),
+            problem: format!("cannot make the storage disk: {error}"),
+        })?;
     }
     let machine = tune(described.machine());
     let dtb_path = output.board_dtb();

@@ -88,6 +88,14 @@ pub fn for_boot(workspace: &Workspace, boards: &[Board]) -> Result<()> {
     Ok(())
 }
 
+/// What making the management VM's storage disk needs: `mkfs.ext4`.
+pub fn for_storage() -> Result<()> {
+    system::ensure_packages(
+        "the tool that formats the management VM's storage",
+        &["e2fsprogs"],
+    )
+}
+
 /// What writing an SD card image for `board` needs (without a partition
 /// config: checking one needs QEMU, see [`for_boot`]); the Debian files
 /// that go on the card.
