@@ -9,6 +9,7 @@ use std::fmt;
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
+use cordon_abi::ResetKind;
 use cordon_eve::cert::Cert;
 use cordon_eve::endpoint::Endpoint;
 use cordon_eve::envelope::EnvelopeError;
@@ -17,6 +18,7 @@ use prost::Message;
 
 use crate::backoff::Backoff;
 use crate::config::{self, GoodConfig};
+use crate::device_ops::{self, DeviceCommand};
 use crate::exchange::{self, ExchangeError, NOT_MODIFIED};
 use crate::identity::Identity;
 use crate::images::{self, Datastores};
@@ -32,6 +34,8 @@ use crate::trust::{self, ControllerCerts, verify_certs};
 const UUID_FILE: &str = "uuid";
 /// What the agent logs when it puts the kept config back in force.
 pub const RESUMED: &str = "last good config back in force";
+/// What the agent logs when it carries out a device command.
+pub const ORDERED: &str = "ordered by the controller";
 /// HTTP statuses with which a controller refuses a device's credentials.
 const REFUSED: [u16; 2] = [401, 403];
 
@@ -106,6 +110,11 @@ pub struct Agent<T, P> {
     config: Option<GoodConfig>,
     outcomes: BTreeMap<String, AppOutcome>,
     log: LogBuffer,
+    /// The controller ordered a shutdown: every app stays halted until the
+    /// node boots again.
+    shut_down: bool,
+    /// A reset to carry out once this round's reports are sent.
+    pending_reset: Option<ResetKind>,
 }
 
 impl<T: Transport, P: Partitions> Agent<T, P> {
@@ -137,6 +146,8 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             config,
             outcomes: BTreeMap::new(),
             log: LogBuffer::default(),
+            shut_down: false,
+            pending_reset: None,
         })
     }
 
@@ -152,6 +163,10 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
 
     pub fn partitions(&self) -> &P {
         &self.partitions
+    }
+
+    pub fn partitions_mut(&mut self) -> &mut P {
+        &mut self.partitions
     }
 
     /// Puts the last good config kept in the state directory back in force,
@@ -246,8 +261,23 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             );
             self.certs = None;
         }
-        self.report(&device)?;
+        let reported = self.report(&device);
+        // Whether or not the reports went, the order stands: it is kept
+        // with the config and will not come again.
+        if let Some(kind) = self.pending_reset.take() {
+            self.reset(kind);
+        }
+        reported?;
         Ok(outcome)
+    }
+
+    fn reset(&mut self, kind: ResetKind) {
+        if let Err(error) = self.partitions.reset_device(kind) {
+            self.note(
+                Severity::Error,
+                format!("cannot {} the node: {error}", kind.name()),
+            );
+        }
     }
 
     fn note(&mut self, severity: Severity, content: String) {
@@ -349,16 +379,42 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             Ok(good) => good,
             Err(error) => return Ok(ConfigOutcome::Rejected(error.to_string())),
         };
+        let previous = self.config.as_ref().map(|good| &good.config);
+        let orders = device_ops::new_orders(&good.config, previous);
+        if orders
+            .iter()
+            .any(|order| order.command == DeviceCommand::Shutdown)
+        {
+            self.shut_down = true;
+        }
+        let wanted = if self.shut_down {
+            device_ops::all_apps_halted(&good.config)
+        } else {
+            good.config.clone()
+        };
         let (datastores, state) = (&self.datastores, &self.state);
-        self.outcomes = partitions::apply(
-            &good.config,
-            self.config.as_ref().map(|good| &good.config),
-            &mut self.partitions,
-            &mut |image| images::fetch(image, datastores.as_ref(), state),
-        )?;
+        self.outcomes = partitions::apply(&wanted, previous, &mut self.partitions, &mut |image| {
+            images::fetch(image, datastores.as_ref(), state)
+        })?;
         self.note_failed_apps();
+        // Kept before any order is carried out: after the reboot it
+        // ordered, the config says the counter was seen.
         config::save(&self.state, &good)?;
         self.config = Some(good);
+        for order in orders {
+            self.note(
+                Severity::Info,
+                format!(
+                    "{} {ORDERED} (counter {} -> {})",
+                    order.command.name(),
+                    order.from,
+                    order.to
+                ),
+            );
+            if order.command == DeviceCommand::Reboot {
+                self.pending_reset = Some(ResetKind::Reboot);
+            }
+        }
         Ok(ConfigOutcome::New)
     }
 

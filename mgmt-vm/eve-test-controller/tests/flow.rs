@@ -10,7 +10,8 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cordon_agent::agent::{Agent, ConfigOutcome, Provisioning, RESUMED, RoundError};
+use cordon_abi::ResetKind;
+use cordon_agent::agent::{Agent, ConfigOutcome, ORDERED, Provisioning, RESUMED, RoundError};
 use cordon_agent::backoff::Backoff;
 use cordon_agent::exchange::ExchangeError;
 use cordon_agent::identity::Identity;
@@ -22,8 +23,8 @@ use cordon_agent::trust::TrustError;
 use cordon_eve::cert::{Cert, hex, hex_sha256};
 use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::config::{
-    AppInstanceConfig, ContentTree, DatastoreConfig, EdgeDevConfig, InstanceOpsCmd, Volume,
-    VolumeContentOrigin, VolumeRef,
+    AppInstanceConfig, ContentTree, DatastoreConfig, DeviceOpsCmd, EdgeDevConfig, InstanceOpsCmd,
+    Volume, VolumeContentOrigin, VolumeRef,
 };
 use cordon_eve::proto::info::ZSwState;
 use cordon_eve::signing::SigningKey;
@@ -42,6 +43,8 @@ struct FakeCordon {
     partitions: Vec<Partition>,
     log: VecDeque<String>,
     actions: Vec<String>,
+    /// The machine has no firmware to reset it with (a Raspberry Pi 4).
+    no_reset: bool,
 }
 
 impl FakeCordon {
@@ -63,6 +66,7 @@ impl FakeCordon {
             partitions: vec![partition("mgmt", true), partition(WORKLOAD, false)],
             log: VecDeque::from(["cordon: booted".to_owned()]),
             actions: Vec::new(),
+            no_reset: false,
         }
     }
 
@@ -143,6 +147,14 @@ impl Partitions for FakeCordon {
 
     fn new_log_lines(&mut self) -> Result<Vec<String>, PartitionError> {
         Ok(self.log.drain(..).collect())
+    }
+
+    fn reset_device(&mut self, kind: ResetKind) -> Result<(), PartitionError> {
+        if self.no_reset {
+            return Err(PartitionError::Cordon("Unsupported".to_owned()));
+        }
+        self.actions.push(kind.name().to_owned());
+        Ok(())
     }
 }
 
@@ -372,6 +384,97 @@ fn a_node_without_a_kept_config_resumes_nothing() {
     let mut agent = node.agent(&controller, &root);
     agent.resume();
     assert!(agent.partitions().actions.is_empty());
+}
+
+/// [`config`] with the device's reboot and shutdown counters.
+fn config_with_orders(activate: bool, reboots: u32, shutdowns: u32) -> EdgeDevConfig {
+    let command = |counter| {
+        Some(DeviceOpsCmd {
+            counter,
+            ..DeviceOpsCmd::default()
+        })
+    };
+    EdgeDevConfig {
+        reboot: command(reboots),
+        shutdown: command(shutdowns),
+        ..config(activate, 0)
+    }
+}
+
+#[test]
+fn a_new_reboot_counter_reboots_once_after_reporting() {
+    let (node, controller, root) = scenario("reboot", config_with_orders(true, 5, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    // A counter seen first is taken as it is.
+    assert_eq!(agent.partitions().actions, ["start web"]);
+
+    set_config(&controller, config_with_orders(true, 6, 0));
+    assert_eq!(agent.round().expect("reboot round"), ConfigOutcome::New);
+    assert_eq!(agent.partitions().actions, ["start web", "reboot"]);
+    let device = agent.device().expect("device").to_owned();
+    let logs = controller.registry().reports[&device].logs.clone();
+    assert!(
+        logs.iter()
+            .any(|line| line.contains(&format!("reboot {ORDERED} (counter 5 -> 6)"))),
+        "reported before the reboot: {logs:?}"
+    );
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::Unchanged);
+    drop(agent);
+
+    // After the reboot: the same config, the same counter: no reboot.
+    let mut again = node.agent(&controller, &root);
+    again.resume();
+    assert_eq!(again.round().expect("round"), ConfigOutcome::Unchanged);
+    assert_eq!(again.partitions().actions, ["start web"]);
+}
+
+#[test]
+fn a_reboot_cordon_cannot_carry_out_is_reported_and_not_retried() {
+    let (node, controller, root) = scenario("no-reboot", config_with_orders(true, 0, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    set_config(&controller, config_with_orders(true, 1, 0));
+    // Nothing can reset the machine.
+    agent.partitions_mut().no_reset = true;
+    agent.round().expect("round");
+    agent.round().expect("round");
+    let device = agent.device().expect("device").to_owned();
+    let logs = controller.registry().reports[&device].logs.clone();
+    let failures = logs
+        .iter()
+        .filter(|line| line.contains("cannot reboot the node"))
+        .count();
+    assert_eq!(failures, 1, "{logs:?}");
+    assert_eq!(agent.partitions().actions, ["start web"]);
+}
+
+#[test]
+fn a_new_shutdown_counter_halts_every_app_until_the_next_boot() {
+    let (node, controller, root) = scenario("shutdown", config_with_orders(true, 0, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    set_config(&controller, config_with_orders(true, 0, 1));
+    agent.round().expect("shutdown round");
+    assert_eq!(agent.partitions().state(WORKLOAD), PartitionState::Halted);
+    let device = agent.device().expect("device").to_owned();
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Halted as i32)
+    );
+    // A later config that wants the app running does not start it.
+    set_config(&controller, config_with_orders(false, 0, 1));
+    agent.round().expect("round");
+    set_config(&controller, config_with_orders(true, 0, 1));
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::New);
+    assert_eq!(agent.partitions().state(WORKLOAD), PartitionState::Halted);
+    assert!(!agent.partitions().actions.iter().any(|a| a == "reboot"));
+    drop(agent);
+
+    // The next boot runs the config as it is.
+    let mut again = node.agent(&controller, &root);
+    again.resume();
+    assert_eq!(again.partitions().state(WORKLOAD), PartitionState::Running);
 }
 
 #[test]
