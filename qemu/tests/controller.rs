@@ -14,7 +14,9 @@
 //! controller is down: the agent puts the last good config back in force
 //! on its own (cordon's partition config starts the workload; the agent
 //! stops it), and once the controller is back the node reports as the
-//! device it was, without registering again.
+//! device it was, without registering again. The controller then orders a
+//! reboot (the machine resets, the node comes back and does not reboot
+//! again) and a shutdown (every app halts).
 //!
 //! Run this through `cargo xtask test`, which builds the config and passes
 //! the machine that boots it in the environment.
@@ -31,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use cordon_eve::cert::Cert;
 use cordon_eve::issue::{Issuer, Role, issue};
-use cordon_eve::proto::config::EdgeDevConfig;
+use cordon_eve::proto::config::{DeviceOpsCmd, EdgeDevConfig};
 use cordon_eve::proto::info::ZSwState;
 use cordon_eve::proto::info::z_info_msg::InfoContent;
 use cordon_eve::signing::SigningKey;
@@ -80,6 +82,12 @@ const ONBOARDING_DEADLINE: Duration = Duration::from_secs(240);
 const CONFIG_DEADLINE: Duration = Duration::from_secs(90);
 /// Longest the whole boot may take.
 const BOOT_DEADLINE: Duration = Duration::from_secs(600);
+/// From a reboot order to the node's reports after it: the machine resets,
+/// cordon and Linux boot, DHCP, the agent's first round.
+const REBOOT_DEADLINE: Duration = ONBOARDING_DEADLINE;
+/// Infos (a device's and an app's each round) the node sends after it came
+/// back from the reboot, in which it must not reboot again.
+const INFOS_AFTER_REBOOT: usize = 6;
 /// How often the controller's registry is looked at while waiting.
 const POLL: Duration = Duration::from_millis(250);
 
@@ -93,10 +101,20 @@ const HEARTBEAT: &str = "heartbeat ";
 const ONBOARDED: &str = "onboarded as device";
 const RESUMED: &str = "last good config back in force";
 const ROUND_FAILED: &str = "round failed";
+/// What the agent logs when it carries out a device command
+/// (`cordon_agent::agent::ORDERED`), after the command's name.
+const ORDERED: &str = "ordered by the controller";
+/// What cordon logs when the management VM asks it to reboot the machine,
+/// and when it starts.
+const REBOOT_REQUESTED: &str =
+    "machine reboot requested by VM mgmt through the management interface";
+const BANNER: &str = "on board qemu-virt, entered at EL2";
 /// What Linux prints when it gives up, and cordon's errors and panics.
 const KERNEL_PANIC: &str = "Kernel panic";
 const CORDON_ERROR: &str = "ERROR]";
 const CORDON_PANIC: &str = "panic on cpu";
+/// What Linux prints when it finds the storage's file system inconsistent.
+const FILE_SYSTEM_ERROR: &str = "EXT4-fs error";
 
 /// The tag cordon puts before the console lines of VM `name`.
 fn tag(name: &str) -> String {
@@ -104,9 +122,43 @@ fn tag(name: &str) -> String {
 }
 
 /// The config that drives the workload: running when `activate`.
-fn config(activate: bool) -> EdgeDevConfig {
+/// The device's reboot and shutdown counters in a config.
+#[derive(Debug, Clone, Copy)]
+struct Orders {
+    reboots: u32,
+    shutdowns: u32,
+}
+
+/// The counters of every config until the test orders a reboot: present
+/// from the first config on, since the agent (as EVE) takes a counter it
+/// sees for the first time as it is.
+const NO_ORDERS: Orders = Orders {
+    reboots: 0,
+    shutdowns: 0,
+};
+/// The counters once the test ordered a reboot, and then a shutdown.
+const REBOOTED: Orders = Orders {
+    reboots: 1,
+    shutdowns: 0,
+};
+const SHUT_DOWN: Orders = Orders {
+    reboots: 1,
+    shutdowns: 1,
+};
+
+/// The config that drives the workload: running when `activate`; the
+/// device's counters as `orders` says.
+fn config(activate: bool, orders: Orders) -> EdgeDevConfig {
+    let command = |counter| {
+        Some(DeviceOpsCmd {
+            counter,
+            ..DeviceOpsCmd::default()
+        })
+    };
     EdgeDevConfig {
         apps: vec![configs::app(APP_UUID, WORKLOAD, activate)],
+        reboot: command(orders.reboots),
+        shutdown: command(orders.shutdowns),
         ..EdgeDevConfig::default()
     }
 }
@@ -289,6 +341,7 @@ fn expect_no_failure(expect: Expect) -> Expect {
         .forbid(KERNEL_PANIC)
         .forbid(CORDON_ERROR)
         .forbid(CORDON_PANIC)
+        .forbid(FILE_SYSTEM_ERROR)
 }
 
 /// Where the first line with `text` after line `from` is in `lines`.
@@ -334,9 +387,9 @@ fn controller_drives_a_node_that_keeps_its_state_across_boots() {
     let disk = scratch.0.join("provisioning.img");
     write_provisioning(&disk, &controller, &key, &cert);
     described.disk = Some(disk);
-    // A blank disk: the node formats it on its first boot.
+    // A fresh storage disk: an empty file system.
     let storage = scratch.0.join("storage.img");
-    storage_disk::create_blank(&storage).expect("storage disk");
+    storage_disk::create(&storage).expect("storage disk");
     described.storage = Some(storage);
 
     let device = first_boot(&controller, &described);
@@ -348,12 +401,11 @@ fn controller_drives_a_node_that_keeps_its_state_across_boots() {
 /// device's UUID.
 fn first_boot(controller: &TestController, described: &ConfigMachine) -> String {
     // The workload runs from boot; the first config keeps it running.
-    set_config(controller, config(true));
+    set_config(controller, config(true, NO_ORDERS));
     let stop_requested = format!("VM {WORKLOAD}: {STOP_REQUESTED}");
     let stopped = format!("VM {WORKLOAD} stopped");
     let started = format!("VM {WORKLOAD}: {STARTED}");
     let expect = Expect::within(BOOT_DEADLINE)
-        .line(marker::STORAGE_FORMATTING)
         .line(marker::STORAGE_MOUNTED)
         .line(marker::AGENT_STARTING)
         .line(stop_requested.as_str())
@@ -365,12 +417,12 @@ fn first_boot(controller: &TestController, described: &ConfigMachine) -> String 
         registry.devices.first().map(|device| device.uuid.clone())
     });
     let run = run.wait_for_app_state(&device, ZSwState::Running, None);
-    run.set_config(config(false));
+    run.set_config(config(false, NO_ORDERS));
     let run = run.wait_for_app_state(&device, ZSwState::Halted, None);
-    run.set_config(config(true));
+    run.set_config(config(true, NO_ORDERS));
     let run = run.wait_for_app_state(&device, ZSwState::Running, None);
     // The node's last good config stops the workload.
-    run.set_config(config(false));
+    run.set_config(config(false, NO_ORDERS));
     let run = run.wait_for_app_state(&device, ZSwState::Halted, None);
 
     let registry = controller.registry();
@@ -438,6 +490,9 @@ fn first_boot(controller: &TestController, described: &ConfigMachine) -> String 
 /// first: the agent stops the workload that cordon started, as the last
 /// good config says, before it reaches the controller; once the controller
 /// is back the node reports as the same device and does not register again.
+/// Then the controller orders a reboot (the machine resets, the node comes
+/// back as it was and does not reboot again) and a shutdown (every app
+/// halts).
 fn boot_again_while_the_controller_is_down(
     controller: &TestController,
     described: &ConfigMachine,
@@ -455,7 +510,7 @@ fn boot_again_while_the_controller_is_down(
         .line(marker::AGENT_STARTING)
         .line(Pattern::line_with(&[&tag(MGMT_VM), RESUMED]))
         .line(stop_requested.as_str())
-        .forbid(marker::STORAGE_FORMATTING)
+        .line(REBOOT_REQUESTED)
         .forbid(ONBOARDED);
     let run = Run::boot(controller, described, expect_no_failure(expect));
 
@@ -477,33 +532,38 @@ fn boot_again_while_the_controller_is_down(
             .then_some(())
     });
 
-    let registry = controller.registry();
-    assert_eq!(
-        registry
-            .devices
+    {
+        let registry = controller.registry();
+        assert_eq!(
+            registry
+                .devices
+                .iter()
+                .map(|known| known.uuid.as_str())
+                .collect::<Vec<_>>(),
+            [device],
+            "the node registered again"
+        );
+        assert!(registry.refusals.is_empty(), "{:?}", registry.refusals);
+        // The kept config was in force before any round reached the
+        // controller.
+        let logs = &registry.reports[device].logs[logs_before..];
+        let resumed = logs
             .iter()
-            .map(|known| known.uuid.as_str())
-            .collect::<Vec<_>>(),
-        [device],
-        "the node registered again"
-    );
-    assert!(registry.refusals.is_empty(), "{:?}", registry.refusals);
-    let logs = registry.reports[device].logs[logs_before..].to_vec();
-    drop(registry);
+            .position(|line| line.contains(RESUMED))
+            .unwrap_or_else(|| panic!("no {RESUMED:?} in the second boot's logs: {logs:?}"));
+        assert!(
+            logs[resumed..]
+                .iter()
+                .any(|line| line.contains(ROUND_FAILED)),
+            "no round failed after the config was back in force: {logs:?}"
+        );
+    }
+
+    let run = reboot_by_order(run, device);
+    let run = shut_down_by_order(run, device);
     let transcript = run.finish();
     assert_succeeded(&transcript);
 
-    // The kept config was in force before any round reached the controller.
-    let resumed = logs
-        .iter()
-        .position(|line| line.contains(RESUMED))
-        .unwrap_or_else(|| panic!("no {RESUMED:?} in the second boot's logs: {logs:?}"));
-    assert!(
-        logs[resumed..]
-            .iter()
-            .any(|line| line.contains(ROUND_FAILED)),
-        "no round failed after the config was back in force: {logs:?}"
-    );
     // cordon started the workload, then the agent stopped it.
     let lines: Vec<&str> = transcript.lines().collect();
     let beat = Pattern::line_with(&[&tag(WORKLOAD), HEARTBEAT]);
@@ -515,4 +575,64 @@ fn boot_again_while_the_controller_is_down(
         position_after(&lines, first_beat, &stop_requested).is_some(),
         "the agent did not stop the beating {WORKLOAD}\n{transcript}"
     );
+    // One reboot: cordon started twice, the second time after the request.
+    let banners: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, line)| line.contains(BANNER))
+        .map(|(at, _)| at)
+        .collect();
+    assert_eq!(banners.len(), 2, "cordon did not start twice\n{transcript}");
+    let requested = lines
+        .iter()
+        .position(|line| line.contains(REBOOT_REQUESTED))
+        .unwrap_or_else(|| panic!("no {REBOOT_REQUESTED:?}\n{transcript}"));
+    assert!(
+        banners[0] < requested && requested < banners[1],
+        "the reset did not follow the request\n{transcript}"
+    );
+}
+
+/// The controller orders a reboot: the agent says so in the logs it sends,
+/// the machine resets, the agent comes back with its kept state and keeps
+/// reporting, without rebooting again.
+fn reboot_by_order<'a>(run: Run<'a>, device: &str) -> Run<'a> {
+    let logs_before = run.controller.registry().reports[device].logs.len();
+    run.set_config(config(false, REBOOTED));
+    let ordered = format!("reboot {ORDERED}");
+    let (run, ()) = run.wait_for(
+        "the node coming back after the reboot",
+        REBOOT_DEADLINE,
+        |registry| {
+            let logs = &registry.reports.get(device)?.logs[logs_before..];
+            let reboot = logs.iter().position(|line| line.contains(&ordered))?;
+            logs[reboot..]
+                .iter()
+                .any(|line| line.contains(RESUMED))
+                .then_some(())
+        },
+    );
+    let infos_back = run.controller.registry().reports[device].infos.len();
+    let (run, ()) = run.wait_for("reports after the reboot", CONFIG_DEADLINE, |registry| {
+        let infos = registry.reports.get(device)?.infos.len();
+        (infos >= infos_back + INFOS_AFTER_REBOOT).then_some(())
+    });
+    run
+}
+
+/// The controller orders a shutdown: every app halts, though the config
+/// wants the workload running.
+fn shut_down_by_order<'a>(run: Run<'a>, device: &str) -> Run<'a> {
+    run.set_config(config(true, REBOOTED));
+    let run = run.wait_for_app_state(device, ZSwState::Running, None);
+    run.set_config(config(true, SHUT_DOWN));
+    let run = run.wait_for_app_state(device, ZSwState::Halted, None);
+    let ordered = format!("shutdown {ORDERED}");
+    let (run, ()) = run.wait_for("the shutdown in the logs", CONFIG_DEADLINE, |registry| {
+        let logs = &registry.reports.get(device)?.logs;
+        logs.iter()
+            .any(|line| line.contains(&ordered))
+            .then_some(())
+    });
+    run
 }
