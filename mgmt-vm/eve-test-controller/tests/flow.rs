@@ -18,17 +18,14 @@ use cordon_agent::identity::Identity;
 use cordon_agent::images::{Datastores, SHA256_LEN};
 use cordon_agent::partitions::{Node, Partition, PartitionError, PartitionState, Partitions};
 use cordon_agent::store::StateDir;
-use cordon_agent::transport::HttpTransport;
+use cordon_agent::transport::{HttpDatastores, HttpTransport};
 use cordon_agent::trust::TrustError;
 use cordon_eve::cert::{Cert, hex, hex_sha256};
 use cordon_eve::issue::{Issuer, Role, issue};
-use cordon_eve::proto::config::{
-    AppInstanceConfig, ContentTree, DatastoreConfig, DeviceOpsCmd, EdgeDevConfig, InstanceOpsCmd,
-    Volume, VolumeContentOrigin, VolumeRef,
-};
+use cordon_eve::proto::config::{AppInstanceConfig, DeviceOpsCmd, EdgeDevConfig, InstanceOpsCmd};
 use cordon_eve::proto::info::ZSwState;
 use cordon_eve::signing::SigningKey;
-use eve_test_controller::{Authority, TestController, configs};
+use eve_test_controller::{Authority, TestController, TestDatastore, configs};
 
 const SERIAL: &str = "node-1";
 const CORDON_VERSION: &str = "0.1.0-test";
@@ -204,7 +201,7 @@ impl Provisioned {
         &self,
         controller: &TestController,
         root: &Cert,
-        datastore: FakeDatastore,
+        datastore: impl Datastores + 'static,
     ) -> Agent<HttpTransport, FakeCordon> {
         let state = StateDir::open(&self.dir.join("state")).expect("state");
         let identity = Identity::load_or_create(
@@ -647,35 +644,16 @@ const IMAGE: &[u8] = b"a workload kernel";
 /// have the SHA-256 of `claimed`, with the purge counter at `purges`.
 fn config_with_image(claimed: &[u8], purges: u32) -> EdgeDevConfig {
     let mut config = config(true, 0);
-    config.apps[0].volume_ref_list = vec![VolumeRef {
-        uuid: "volume-1".to_owned(),
-        ..VolumeRef::default()
-    }];
     config.apps[0].purge = Some(InstanceOpsCmd {
         counter: purges,
         ..InstanceOpsCmd::default()
     });
-    config.volumes = vec![Volume {
-        uuid: "volume-1".to_owned(),
-        origin: Some(VolumeContentOrigin {
-            download_content_tree_id: "tree-1".to_owned(),
-            ..VolumeContentOrigin::default()
-        }),
-        ..Volume::default()
-    }];
-    config.content_info = vec![ContentTree {
-        uuid: "tree-1".to_owned(),
-        ds_id: "store-1".to_owned(),
-        url: IMAGE_PATH.to_owned(),
-        sha256: hex_sha256(claimed),
-        ..ContentTree::default()
-    }];
-    config.datastores = vec![DatastoreConfig {
-        id: "store-1".to_owned(),
-        fqdn: DATASTORE_URL.to_owned(),
-        ..DatastoreConfig::default()
-    }];
-    config
+    let source = configs::ImageSource {
+        datastore: DATASTORE_URL,
+        path: IMAGE_PATH,
+        sha256: &hex_sha256(claimed),
+    };
+    configs::with_image(config, &source)
 }
 
 fn datastore_with_image() -> FakeDatastore {
@@ -701,6 +679,34 @@ fn image_from_the_datastore_is_checked_loaded_and_run() {
         agent.partitions().actions,
         ["load web", "start web", "load web", "restart web"]
     );
+}
+
+#[test]
+fn image_from_an_http_datastore_is_downloaded_once_and_kept() {
+    let datastore = TestDatastore::start().expect("datastore");
+    datastore
+        .store()
+        .files
+        .insert(IMAGE_PATH.to_owned(), IMAGE.to_vec());
+    let url = datastore.url(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let source = configs::ImageSource {
+        datastore: &url,
+        path: IMAGE_PATH,
+        sha256: &hex_sha256(IMAGE),
+    };
+    let running = configs::with_image(config(true, 0), &source);
+    let (node, controller, root) = scenario("http-image", running.clone());
+    let mut agent = node.agent_with_datastore(&controller, &root, HttpDatastores::default());
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::New);
+    assert_eq!(agent.partitions().actions, ["load web", "start web"]);
+    assert_eq!(datastore.store().served, [IMAGE_PATH]);
+
+    // Another config with the same image: it is not downloaded again.
+    set_config(&controller, configs::with_image(config(false, 0), &source));
+    agent.round().expect("round");
+    set_config(&controller, running);
+    agent.round().expect("round");
+    assert_eq!(datastore.store().served, [IMAGE_PATH]);
 }
 
 #[test]
