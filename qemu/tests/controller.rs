@@ -32,10 +32,11 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use cordon_eve::cert::Cert;
+use cordon_eve::cert::hex_sha256;
 use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::config::{DeviceOpsCmd, EdgeDevConfig};
-use cordon_eve::proto::info::ZSwState;
 use cordon_eve::proto::info::z_info_msg::InfoContent;
+use cordon_eve::proto::info::{ZInfoApp, ZSwState};
 use cordon_eve::signing::SigningKey;
 use cordon_qemu::config_machine::ConfigMachine;
 use cordon_qemu::cpio::Archive;
@@ -44,10 +45,11 @@ use cordon_qemu::{
     Expect, HarnessError, Pattern, Transcript, VIRT_STORAGE_TRANSPORT, boot_until, storage_disk,
     test_disk,
 };
-use eve_test_controller::registry::Registry;
-use eve_test_controller::{Authority, TestController, configs};
+use eve_test_controller::configs::{self, ImageSource};
+use eve_test_controller::registry::{Registry, Reports};
+use eve_test_controller::{Authority, TestController, TestDatastore};
 
-use common::config_machine;
+use common::{config_machine, env_path};
 
 /// The config, and its VMs.
 const CONFIG: &str = "agent-and-heartbeat";
@@ -55,6 +57,14 @@ const MGMT_VM: &str = "mgmt";
 const WORKLOAD: &str = "beat";
 /// The host's loopback as the VM sees it through QEMU's user networking.
 const HOST_FROM_GUEST: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2));
+
+/// The build of the workload's guest, labelled `replacement`, that the
+/// datastore serves; where it serves it; and what that build prints first.
+const REPLACEMENT_VAR: &str = "CORDON_GUEST_HOSTILE_REPLACEMENT";
+const REPLACEMENT_PATH: &str = "images/hostile-replacement.bin";
+const REPLACEMENT_BUILD: &str = "hostile: build replacement";
+/// Not the replacement's SHA-256: the hash of these bytes.
+const NOT_THE_IMAGE: &[u8] = b"not the image the datastore serves";
 
 /// The node's serial number, and the app that drives the workload.
 const SERIAL: &str = "cordon-qemu-node";
@@ -392,8 +402,32 @@ fn controller_drives_a_node_that_keeps_its_state_across_boots() {
     storage_disk::create(&storage).expect("storage disk");
     described.storage = Some(storage);
 
+    let datastore = TestDatastore::start().expect("test datastore");
+    let replacement = std::fs::read(env_path(REPLACEMENT_VAR)).expect("the replacement guest");
+    datastore
+        .store()
+        .files
+        .insert(REPLACEMENT_PATH.to_owned(), replacement.clone());
+
     let device = first_boot(&controller, &described);
-    boot_again_while_the_controller_is_down(&controller, &described, &device);
+    let second = SecondBoot {
+        controller: &controller,
+        described: &described,
+        device: &device,
+        datastore: &datastore,
+        replacement: &replacement,
+    };
+    second.run();
+}
+
+/// The second boot and what it needs.
+struct SecondBoot<'a> {
+    controller: &'a TestController,
+    described: &'a ConfigMachine,
+    device: &'a str,
+    datastore: &'a TestDatastore,
+    /// The image the datastore serves.
+    replacement: &'a [u8],
 }
 
 /// The first boot: the node onboards, the controller's configs keep the
@@ -493,104 +527,187 @@ fn first_boot(controller: &TestController, described: &ConfigMachine) -> String 
 /// Then the controller orders a reboot (the machine resets, the node comes
 /// back as it was and does not reboot again) and a shutdown (every app
 /// halts).
-fn boot_again_while_the_controller_is_down(
-    controller: &TestController,
-    described: &ConfigMachine,
-    device: &str,
-) {
-    let (infos_before, logs_before) = {
-        let mut registry = controller.registry();
-        registry.down = true;
-        let reports = &registry.reports[device];
-        (reports.infos.len(), reports.logs.len())
-    };
-    let stop_requested = format!("VM {WORKLOAD}: {STOP_REQUESTED}");
-    let expect = Expect::within(BOOT_DEADLINE)
-        .line(marker::STORAGE_MOUNTED)
-        .line(marker::AGENT_STARTING)
-        .line(Pattern::line_with(&[&tag(MGMT_VM), RESUMED]))
-        .line(stop_requested.as_str())
-        .line(REBOOT_REQUESTED)
-        .forbid(ONBOARDED);
-    let run = Run::boot(controller, described, expect_no_failure(expect));
+impl SecondBoot<'_> {
+    fn run(&self) {
+        let (controller, described, device) = (self.controller, self.described, self.device);
+        let (infos_before, logs_before) = {
+            let mut registry = controller.registry();
+            registry.down = true;
+            let reports = &registry.reports[device];
+            (reports.infos.len(), reports.logs.len())
+        };
+        let stop_requested = format!("VM {WORKLOAD}: {STOP_REQUESTED}");
+        let expect = Expect::within(BOOT_DEADLINE)
+            .line(marker::STORAGE_MOUNTED)
+            .line(marker::AGENT_STARTING)
+            .line(Pattern::line_with(&[&tag(MGMT_VM), RESUMED]))
+            .line(stop_requested.as_str())
+            .line(REPLACEMENT_BUILD)
+            .line(REBOOT_REQUESTED)
+            .forbid(ONBOARDED);
+        let run = Run::boot(controller, described, expect_no_failure(expect));
 
-    // The agent tried the controller, so it has put the kept config back
-    // in force (it does so before its first round).
-    let (run, ()) = run.wait_for(
-        "the node trying to reach it while down",
-        ONBOARDING_DEADLINE,
-        |registry| (registry.turned_away > 0).then_some(()),
-    );
-    run.controller.registry().down = false;
-    let run = run.wait_for_app_state(device, ZSwState::Halted, Some(infos_before));
-    // Logs go after the infos.
-    let (run, ()) = run.wait_for("the second boot's logs", CONFIG_DEADLINE, |registry| {
-        let logs = &registry.reports.get(device)?.logs;
-        logs[logs_before..]
-            .iter()
-            .any(|line| line.contains(RESUMED))
-            .then_some(())
-    });
-
-    {
-        let registry = controller.registry();
-        assert_eq!(
-            registry
-                .devices
-                .iter()
-                .map(|known| known.uuid.as_str())
-                .collect::<Vec<_>>(),
-            [device],
-            "the node registered again"
+        // The agent tried the controller, so it has put the kept config back
+        // in force (it does so before its first round).
+        let (run, ()) = run.wait_for(
+            "the node trying to reach it while down",
+            ONBOARDING_DEADLINE,
+            |registry| (registry.turned_away > 0).then_some(()),
         );
-        assert!(registry.refusals.is_empty(), "{:?}", registry.refusals);
-        // The kept config was in force before any round reached the
-        // controller.
-        let logs = &registry.reports[device].logs[logs_before..];
-        let resumed = logs
-            .iter()
-            .position(|line| line.contains(RESUMED))
-            .unwrap_or_else(|| panic!("no {RESUMED:?} in the second boot's logs: {logs:?}"));
-        assert!(
-            logs[resumed..]
+        run.controller.registry().down = false;
+        let run = run.wait_for_app_state(device, ZSwState::Halted, Some(infos_before));
+        // Logs go after the infos.
+        let (run, ()) = run.wait_for("the second boot's logs", CONFIG_DEADLINE, |registry| {
+            let logs = &registry.reports.get(device)?.logs;
+            logs[logs_before..]
                 .iter()
-                .any(|line| line.contains(ROUND_FAILED)),
-            "no round failed after the config was back in force: {logs:?}"
+                .any(|line| line.contains(RESUMED))
+                .then_some(())
+        });
+
+        {
+            let registry = controller.registry();
+            assert_eq!(
+                registry
+                    .devices
+                    .iter()
+                    .map(|known| known.uuid.as_str())
+                    .collect::<Vec<_>>(),
+                [device],
+                "the node registered again"
+            );
+            assert!(registry.refusals.is_empty(), "{:?}", registry.refusals);
+            // The kept config was in force before any round reached the
+            // controller.
+            let logs = &registry.reports[device].logs[logs_before..];
+            let resumed = logs
+                .iter()
+                .position(|line| line.contains(RESUMED))
+                .unwrap_or_else(|| panic!("no {RESUMED:?} in the second boot's logs: {logs:?}"));
+            assert!(
+                logs[resumed..]
+                    .iter()
+                    .any(|line| line.contains(ROUND_FAILED)),
+                "no round failed after the config was back in force: {logs:?}"
+            );
+        }
+
+        let run = self.run_images_from_the_datastore(run);
+        let run = reboot_by_order(run, device);
+        let run = shut_down_by_order(run, device);
+        let transcript = run.finish();
+        assert_succeeded(&transcript);
+
+        // cordon started the workload, then the agent stopped it.
+        let lines: Vec<&str> = transcript.lines().collect();
+        let beat = Pattern::line_with(&[&tag(WORKLOAD), HEARTBEAT]);
+        let first_beat = lines
+            .iter()
+            .position(|line| beat.matches(line))
+            .unwrap_or_else(|| panic!("{WORKLOAD} never beat\n{transcript}"));
+        assert!(
+            position_after(&lines, first_beat, &stop_requested).is_some(),
+            "the agent did not stop the beating {WORKLOAD}\n{transcript}"
+        );
+        // One reboot: cordon started twice, the second time after the request.
+        let banners: Vec<usize> = lines
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.contains(BANNER))
+            .map(|(at, _)| at)
+            .collect();
+        assert_eq!(banners.len(), 2, "cordon did not start twice\n{transcript}");
+        let requested = lines
+            .iter()
+            .position(|line| line.contains(REBOOT_REQUESTED))
+            .unwrap_or_else(|| panic!("no {REBOOT_REQUESTED:?}\n{transcript}"));
+        assert!(
+            banners[0] < requested && requested < banners[1],
+            "the reset did not follow the request\n{transcript}"
+        );
+        // cordon started the workload from the downloaded image, measured.
+        let sha256 = hex_sha256(self.replacement);
+        let loaded = format!("VM {WORKLOAD}: starting from kernel sha256 {sha256} (loaded)");
+        assert!(
+            lines.iter().any(|line| line.contains(&loaded)),
+            "no {loaded:?}\n{transcript}"
+        );
+        let build = Pattern::line_with(&[&tag(WORKLOAD), REPLACEMENT_BUILD]);
+        assert!(
+            lines.iter().any(|line| build.matches(line)),
+            "{WORKLOAD} never ran the replacement\n{transcript}"
         );
     }
 
-    let run = reboot_by_order(run, device);
-    let run = shut_down_by_order(run, device);
-    let transcript = run.finish();
-    assert_succeeded(&transcript);
+    /// The controller has the workload run the image the datastore serves,
+    /// with its SHA-256: the agent downloads, checks and loads it, cordon
+    /// measures it again and starts the workload from it. Then a config that
+    /// claims another SHA-256 for the same file: refused for the app, reported
+    /// as its error, and the image that runs stays.
+    fn run_images_from_the_datastore<'a>(&self, run: Run<'a>) -> Run<'a> {
+        let device = self.device;
+        let url = self.datastore.url(HOST_FROM_GUEST);
+        let sha256 = hex_sha256(self.replacement);
+        let good = ImageSource {
+            datastore: &url,
+            path: REPLACEMENT_PATH,
+            sha256: &sha256,
+        };
+        run.set_config(configs::with_image(config(true, NO_ORDERS), &good));
+        let (run, ()) = run.wait_for(
+            "the workload running the downloaded image",
+            CONFIG_DEADLINE,
+            |registry| {
+                let app = latest_app_info(registry.reports.get(device)?)?;
+                let hash = app.software_list.first()?.sw_hash.as_str();
+                (app.state == ZSwState::Running as i32 && hash == sha256).then_some(())
+            },
+        );
 
-    // cordon started the workload, then the agent stopped it.
-    let lines: Vec<&str> = transcript.lines().collect();
-    let beat = Pattern::line_with(&[&tag(WORKLOAD), HEARTBEAT]);
-    let first_beat = lines
-        .iter()
-        .position(|line| beat.matches(line))
-        .unwrap_or_else(|| panic!("{WORKLOAD} never beat\n{transcript}"));
-    assert!(
-        position_after(&lines, first_beat, &stop_requested).is_some(),
-        "the agent did not stop the beating {WORKLOAD}\n{transcript}"
-    );
-    // One reboot: cordon started twice, the second time after the request.
-    let banners: Vec<usize> = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, line)| line.contains(BANNER))
-        .map(|(at, _)| at)
-        .collect();
-    assert_eq!(banners.len(), 2, "cordon did not start twice\n{transcript}");
-    let requested = lines
-        .iter()
-        .position(|line| line.contains(REBOOT_REQUESTED))
-        .unwrap_or_else(|| panic!("no {REBOOT_REQUESTED:?}\n{transcript}"));
-    assert!(
-        banners[0] < requested && requested < banners[1],
-        "the reset did not follow the request\n{transcript}"
-    );
+        let wrong = hex_sha256(NOT_THE_IMAGE);
+        let bad = ImageSource {
+            sha256: &wrong,
+            ..good
+        };
+        run.set_config(configs::with_image(config(true, NO_ORDERS), &bad));
+        let (run, app) = run.wait_for(
+            "the wrong SHA-256 reported for the app",
+            CONFIG_DEADLINE,
+            |registry| {
+                let app = latest_app_info(registry.reports.get(device)?)?;
+                (app.state == ZSwState::Error as i32).then_some(app)
+            },
+        );
+        let error = app
+            .app_err
+            .first()
+            .map(|error| error.description.clone())
+            .unwrap_or_default();
+        assert!(
+            error.contains(&wrong) && error.contains(&sha256),
+            "the app's error does not name both hashes: {app:?}"
+        );
+        let running = app.software_list.first().map(|sw| sw.sw_hash.as_str());
+        assert_eq!(
+            running,
+            Some(sha256.as_str()),
+            "the image that ran changed: {app:?}"
+        );
+        assert_eq!(
+            self.datastore.store().served,
+            [REPLACEMENT_PATH, REPLACEMENT_PATH],
+            "downloaded once for each config"
+        );
+        run
+    }
+}
+
+/// The latest app info of the node.
+fn latest_app_info(reports: &Reports) -> Option<ZInfoApp> {
+    reports.latest(|content| match content {
+        InfoContent::Ainfo(app) if app.app_id == APP_UUID => Some(app.clone()),
+        _ => None,
+    })
 }
 
 /// The controller orders a reboot: the agent says so in the logs it sends,

@@ -28,6 +28,10 @@ const MGMT_KERNEL_VAR: &str = "CORDON_MGMT_KERNEL";
 const MGMT_INITRAMFS_VAR: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK_VAR: &str = "CORDON_MGMT_DISK";
 const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
+/// The build of the hostile guest labelled `replacement`, which the
+/// management VM's image carries and the controller test serves from a
+/// datastore.
+const GUEST_REPLACEMENT_VAR: &str = "CORDON_GUEST_HOSTILE_REPLACEMENT";
 /// The x86-pc ISOs the boot tests boot: the variable that names each, the
 /// ISO's name, and cordon's command line in it.
 const X86_PC_ISOS: [(&str, &str, &str); 3] = [
@@ -179,7 +183,16 @@ pub fn test(workspace: &Workspace) -> Result<()> {
                 command
                     .env(MGMT_KERNEL_VAR, &vm.kernel)
                     .env(MGMT_INITRAMFS_VAR, &vm.initramfs)
-                    .env(MGMT_DISK_VAR, &vm.disk);
+                    .env(MGMT_DISK_VAR, &vm.disk)
+                    // Built with the management VM.
+                    .env(
+                        GUEST_REPLACEMENT_VAR,
+                        guests::labelled_image(
+                            workspace,
+                            guests::HOSTILE,
+                            guests::REPLACEMENT_LABEL,
+                        ),
+                    );
             }
             if let Some(hostile) = &hostile {
                 command.env(GUEST_HOSTILE_VAR, hostile);
