@@ -6,7 +6,7 @@ use std::fmt;
 
 use cordon_eve::cert::Cert;
 use cordon_eve::endpoint::Endpoint;
-use cordon_eve::envelope::{EnvelopeError, open, seal};
+use cordon_eve::envelope::{EnvelopeError, Signer, open, seal};
 use cordon_eve::proto::auth::AuthContainer;
 use prost::Message;
 
@@ -93,7 +93,7 @@ pub fn post_bytes(
     payload: Vec<u8>,
     sender: &Credential,
 ) -> Result<Reply, ExchangeError> {
-    let envelope = seal(payload, &sender.key, &sender.cert);
+    let envelope = seal(payload, &sender.key, &sender.cert, Signer::Device);
     Ok(transport.exchange(&endpoint.path(device), Some(&envelope.encode_to_vec()))?)
 }
 
@@ -121,7 +121,7 @@ pub fn open_reply<M: Message + Default>(
         error: error.to_string(),
     };
     let envelope = AuthContainer::decode(reply.body.as_slice()).map_err(malformed)?;
-    let payload =
-        open(&envelope, signing).map_err(|error| ExchangeError::Envelope { endpoint, error })?;
+    let payload = open(&envelope, signing, Signer::Controller)
+        .map_err(|error| ExchangeError::Envelope { endpoint, error })?;
     M::decode(payload).map_err(malformed)
 }

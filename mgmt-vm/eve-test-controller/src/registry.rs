@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use cordon_eve::cert::Cert;
+use cordon_eve::envelope::Signer;
 use cordon_eve::proto::config::EdgeDevConfig;
 use cordon_eve::proto::info::z_info_msg::InfoContent;
 use cordon_eve::proto::info::{ZInfoDevice, ZInfoMsg};
@@ -83,7 +84,7 @@ impl Registry {
     pub fn device_by_cert_hash(&mut self, hash: &[u8]) -> Option<&mut Device> {
         self.devices
             .iter_mut()
-            .find(|device| device.cert.hash().as_slice() == hash)
+            .find(|device| Signer::Device.cert_hash(&device.cert).as_slice() == hash)
     }
 
     pub fn device_by_uuid(&mut self, uuid: &str) -> Option<&mut Device> {
