@@ -14,9 +14,11 @@
 //! controller is down: the agent puts the last good config back in force
 //! on its own (cordon's partition config starts the workload; the agent
 //! stops it), and once the controller is back the node reports as the
-//! device it was, without registering again. The controller then orders a
-//! reboot (the machine resets, the node comes back and does not reboot
-//! again) and a shutdown (every app halts).
+//! device it was, without registering again. The workload then runs an
+//! image from the test's datastore (and a config with a wrong SHA-256 for
+//! it is refused for the app, the image running stays); the controller
+//! orders a reboot (the machine resets, the node comes back and does not
+//! reboot again) and a shutdown (every app halts).
 //!
 //! Run this through `cargo xtask test`, which builds the config and passes
 //! the machine that boots it in the environment.
@@ -31,8 +33,7 @@ use std::sync::mpsc::{self, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use cordon_eve::cert::Cert;
-use cordon_eve::cert::hex_sha256;
+use cordon_eve::cert::{Cert, hex_sha256};
 use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::config::{DeviceOpsCmd, EdgeDevConfig};
 use cordon_eve::proto::info::z_info_msg::InfoContent;
