@@ -92,7 +92,9 @@ impl Authority {
 
     /// `message` in an envelope signed with the signing key, encoded.
     pub fn seal(&self, message: &impl Message) -> Vec<u8> {
-        seal(message.encode_to_vec(), &self.signing_key, &self.signing).encode_to_vec()
+        seal(message.encode_to_vec(), &self.signing_key, &self.signing)
+            .expect("a software key signs")
+            .encode_to_vec()
     }
 
     /// The certificate list's payload (`certs` endpoint).

@@ -8,7 +8,7 @@ use std::fmt;
 use crate::cert::{CERT_HASH_LEN, Cert};
 use crate::proto::auth::{AuthBody, AuthContainer};
 use crate::proto::common::HashAlgorithm;
-use crate::signing::SigningKey;
+use crate::signing::{Sign, SignError};
 
 /// Why an envelope is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,14 +54,14 @@ impl std::error::Error for EnvelopeError {}
 
 /// Wraps `payload` in an envelope signed with `key`, whose certificate is
 /// `sender`.
-pub fn seal(payload: Vec<u8>, key: &SigningKey, sender: &Cert) -> AuthContainer {
-    AuthContainer {
-        signature_hash: key.sign(&payload),
+pub fn seal(payload: Vec<u8>, key: &dyn Sign, sender: &Cert) -> Result<AuthContainer, SignError> {
+    Ok(AuthContainer {
+        signature_hash: key.try_sign(&payload)?,
         protected_payload: Some(AuthBody { payload }),
         algo: HashAlgorithm::Sha25632bytes as i32,
         sender_cert_hash: sender.hash().to_vec(),
         ..AuthContainer::default()
-    }
+    })
 }
 
 /// The `senderCertHash` of an envelope, to find which certificate to open

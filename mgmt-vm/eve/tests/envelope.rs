@@ -32,7 +32,7 @@ fn issued(name: &str, key: &SigningKey, role: Role, by: (&Cert, &SigningKey)) ->
 fn sealed_envelope_opens_with_its_sender() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let sealed = seal(PAYLOAD.to_vec(), &device_key, &device).expect("a software key signs");
     assert_eq!(sender_hash(&sealed), device.hash());
     assert_eq!(open(&sealed, &device), Ok(PAYLOAD));
 }
@@ -41,7 +41,7 @@ fn sealed_envelope_opens_with_its_sender() {
 fn envelope_with_other_hash_algorithm_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device).expect("a software key signs");
     sealed.algo = HashAlgorithm::Sha25616bytes as i32;
     assert_eq!(
         open(&sealed, &device),
@@ -55,7 +55,7 @@ fn envelope_with_other_hash_algorithm_is_refused() {
 fn envelope_without_payload_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device).expect("a software key signs");
     sealed.protected_payload = None;
     assert_eq!(open(&sealed, &device), Err(EnvelopeError::MissingPayload));
 }
@@ -64,7 +64,7 @@ fn envelope_without_payload_is_refused() {
 fn encrypted_envelope_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device).expect("a software key signs");
     sealed.cipher_data = Some(CipherBlock::default());
     assert_eq!(open(&sealed, &device), Err(EnvelopeError::EncryptedPayload));
 }
@@ -74,7 +74,7 @@ fn envelope_from_another_sender_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
     let other = self_signed("other", &key(), Role::EndEntity);
-    let sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let sealed = seal(PAYLOAD.to_vec(), &device_key, &device).expect("a software key signs");
     assert_eq!(
         open(&sealed, &other),
         Err(EnvelopeError::UnknownSender {
@@ -87,7 +87,7 @@ fn envelope_from_another_sender_is_refused() {
 fn envelope_with_truncated_sender_hash_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device).expect("a software key signs");
     sealed.sender_cert_hash.truncate(16);
     assert!(matches!(
         open(&sealed, &device),
@@ -99,7 +99,7 @@ fn envelope_with_truncated_sender_hash_is_refused() {
 fn tampered_payload_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device).expect("a software key signs");
     if let Some(body) = sealed.protected_payload.as_mut() {
         body.payload[0] ^= 1;
     }
@@ -114,7 +114,7 @@ fn tampered_payload_is_refused() {
 #[test]
 fn signature_by_another_key_under_the_right_hash_is_refused() {
     let device = self_signed("device", &key(), Role::EndEntity);
-    let sealed = seal(PAYLOAD.to_vec(), &key(), &device);
+    let sealed = seal(PAYLOAD.to_vec(), &key(), &device).expect("a software key signs");
     assert!(matches!(
         open(&sealed, &device),
         Err(EnvelopeError::BadSignature { .. })
@@ -126,7 +126,7 @@ fn key_survives_pkcs8_round_trip() {
     let original = key();
     let device = self_signed("device", &original, Role::EndEntity);
     let reread = SigningKey::from_pkcs8_pem(&original.to_pkcs8_pem()).expect("key reads back");
-    let sealed = seal(PAYLOAD.to_vec(), &reread, &device);
+    let sealed = seal(PAYLOAD.to_vec(), &reread, &device).expect("a software key signs");
     assert_eq!(open(&sealed, &device), Ok(PAYLOAD));
 }
 
