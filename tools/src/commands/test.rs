@@ -81,7 +81,10 @@ struct Step {
 
 /// Runs every test step; fails if any step failed.
 pub fn test(workspace: &Workspace) -> Result<()> {
-    let prerequisites = timed("prerequisites", || prereq::for_boot(workspace, &Board::ALL));
+    let prerequisites = timed("prerequisites", || {
+        prereq::for_boot(workspace, &Board::ALL)?;
+        prereq::software_tpm()
+    });
     let mut steps = vec![prerequisites];
     // Without the prerequisites no later step can run.
     if !matches!(steps[0].outcome, Outcome::Passed) {
