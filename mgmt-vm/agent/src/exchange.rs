@@ -97,7 +97,7 @@ pub fn post_bytes(
     payload: Vec<u8>,
     sender: &Credential,
 ) -> Result<Reply, ExchangeError> {
-    let envelope = seal(payload, &sender.key, &sender.cert).map_err(ExchangeError::Sign)?;
+    let envelope = seal(payload, sender.key.as_ref(), &sender.cert).map_err(ExchangeError::Sign)?;
     Ok(transport.exchange(&endpoint.path(device), Some(&envelope.encode_to_vec()))?)
 }
 

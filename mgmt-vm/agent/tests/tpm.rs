@@ -1,15 +1,18 @@
 //! The device key in a TPM, against a software TPM (`swtpm`): what it signs
-//! verifies with its certificate, and it comes back from its stored blobs
-//! in the same TPM only.
+//! verifies with its certificate, it comes back from its stored blobs in
+//! the same TPM only, and the identity keeps to the key it was made with.
 
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cordon_agent::identity::{Identity, IdentityError, KeyHolder};
+use cordon_agent::store::StateDir;
 use cordon_agent::tpm::{TpmError, TpmKey};
 use cordon_eve::envelope::{EnvelopeError, open, seal};
 use cordon_eve::issue::{Issuer, Role, issue};
-use cordon_eve::signing::Sign;
+use cordon_eve::signing::{Sign, SigningKey};
 use support::swtpm::Swtpm;
 
 const PAYLOAD: &[u8] = b"a config request";
@@ -62,4 +65,94 @@ fn tpm_key_comes_back_from_its_blobs_in_its_own_tpm_only() {
         TpmKey::load(other.connect(), &blobs),
         Err(TpmError::Refused { .. })
     ));
+}
+
+/// A node's provisioned onboarding files and its state directory.
+fn provisioned(test: &str) -> (PathBuf, StateDir) {
+    let dir = std::env::temp_dir().join(format!("cordon-tpm-{test}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let key = SigningKey::generate().expect("key");
+    let cert = issue(
+        "onboarding",
+        &key,
+        Role::EndEntity,
+        Issuer::SelfSigned,
+        LIFETIME,
+    )
+    .expect("cert");
+    std::fs::write(dir.join("onboard.key.pem"), key.to_pkcs8_pem().as_bytes()).expect("write");
+    std::fs::write(dir.join("onboard.cert.pem"), cert.pem()).expect("write");
+    let state = StateDir::open(&dir.join("state")).expect("state");
+    (dir, state)
+}
+
+fn identity(
+    dir: &Path,
+    state: &StateDir,
+    tpm: Option<cordon_agent::tpm::Tpm>,
+) -> Result<Identity, IdentityError> {
+    Identity::load_or_create(
+        &dir.join("onboard.cert.pem"),
+        &dir.join("onboard.key.pem"),
+        SERIAL,
+        state,
+        tpm,
+    )
+}
+
+#[test]
+fn identity_made_with_a_tpm_keeps_its_key_there() {
+    let swtpm = Swtpm::start("identity");
+    let (dir, state) = provisioned("identity");
+    let first = identity(&dir, &state, Some(swtpm.connect())).expect("identity");
+    assert_eq!(
+        first.device_key,
+        KeyHolder::Tpm {
+            device: "swtpm".to_owned()
+        }
+    );
+    assert!(!state.exists("device.key.pem"), "no software device key");
+    first
+        .ecdh
+        .cert
+        .check_issued_by(&first.device.cert)
+        .expect("the TPM key certifies the ECDH key");
+    let first_cert = first.device.cert.pem().to_owned();
+    drop(first);
+
+    let again = identity(&dir, &state, Some(swtpm.connect())).expect("identity again");
+    assert_eq!(again.device.cert.pem(), first_cert);
+    let sealed = seal(
+        PAYLOAD.to_vec(),
+        again.device.key.as_ref(),
+        &again.device.cert,
+    )
+    .expect("the TPM signs");
+    assert_eq!(open(&sealed, &again.device.cert).expect("opens"), PAYLOAD);
+    drop(again);
+
+    assert!(matches!(
+        identity(&dir, &state, None),
+        Err(IdentityError::NoTpm { .. })
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn software_key_made_before_the_tpm_stays_the_devices() {
+    let (dir, state) = provisioned("software-first");
+    let first = identity(&dir, &state, None).expect("identity");
+    assert_eq!(first.device_key, KeyHolder::Software { unused_tpm: None });
+
+    let swtpm = Swtpm::start("software-first");
+    let again = identity(&dir, &state, Some(swtpm.connect())).expect("identity again");
+    assert_eq!(again.device.cert.pem(), first.device.cert.pem());
+    assert_eq!(
+        again.device_key,
+        KeyHolder::Software {
+            unused_tpm: Some("swtpm".to_owned())
+        }
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }
