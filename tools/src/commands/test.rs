@@ -58,7 +58,14 @@ const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
 const UBOOT_QEMU_VIRT_VAR: &str = "CORDON_UBOOT_QEMU_VIRT";
 
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
-const BOOT_TESTS: [&str; 5] = ["boot", "partitions", "rpi4", "x86", "controller"];
+const BOOT_TESTS: [&str; 6] = [
+    "boot",
+    "partitions",
+    "rpi4",
+    "x86",
+    "controller",
+    "controller_tpm",
+];
 /// The board whose example configs the boot tests know by their names
 /// alone; the others' are `<board>-<name>`.
 const MAIN_CONFIG_BOARD: Board = Board::QemuVirt;
