@@ -67,6 +67,21 @@ fn tpm_key_comes_back_from_its_blobs_in_its_own_tpm_only() {
     ));
 }
 
+/// More keys than a TPM holds loaded at once (libtpms: 3 objects), made
+/// one after another.
+const KEYS_IN_TURN: usize = 5;
+
+#[test]
+fn dropped_tpm_keys_leave_the_tpm() {
+    // swtpm has no resource manager, like /dev/tpm0: an object a closed
+    // connection left loaded would stay.
+    let swtpm = Swtpm::start("slots");
+    for _ in 0..KEYS_IN_TURN {
+        let (key, _) = TpmKey::create(swtpm.connect()).expect("room for one more key");
+        drop(key);
+    }
+}
+
 /// A node's provisioned onboarding files and its state directory.
 fn provisioned(test: &str) -> (PathBuf, StateDir) {
     let dir = std::env::temp_dir().join(format!("cordon-tpm-{test}-{}", std::process::id()));

@@ -158,6 +158,20 @@ impl Sign for TpmKey {
     }
 }
 
+impl Drop for TpmKey {
+    /// Unloads the key: through /dev/tpm0, with no resource manager to do
+    /// it when the device is closed, a loaded object would take one of the
+    /// TPM's few object slots until it resets.
+    fn drop(&mut self) {
+        let tpm = self
+            .tpm
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Best effort: a drop cannot report, and the TPM may be gone.
+        let _ = flush(tpm, self.handle);
+    }
+}
+
 impl fmt::Debug for TpmKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TpmKey(P-256 in {})", self.device)
