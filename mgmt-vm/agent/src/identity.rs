@@ -17,7 +17,7 @@ use cordon_eve::issue::{IssueError, Issuer, Role, issue};
 use cordon_eve::signing::{KeyError, Sign, SigningKey};
 
 use crate::store::{Access, StateDir, StoreError};
-use crate::tpm::{KeyBlobs, Tpm, TpmError, TpmKey};
+use crate::tpm::{KeyBlobs, Tpm, TpmError, TpmKey, info};
 
 /// How long the device's certificates are valid: the life of a node.
 const DEVICE_CERT_LIFETIME: Duration = Duration::from_secs(20 * 365 * 24 * 60 * 60);
@@ -107,8 +107,12 @@ pub struct Credential {
 /// Where the device key is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyHolder {
-    /// In the TPM at this device.
-    Tpm { device: String },
+    /// In the TPM at `device`, made by `manufacturer` (its TCG vendor
+    /// code).
+    Tpm {
+        device: String,
+        manufacturer: String,
+    },
     /// In the state directory; `unused_tpm` is a TPM found but not used,
     /// since the key was made before it was there.
     Software { unused_tpm: Option<String> },
@@ -117,7 +121,10 @@ pub enum KeyHolder {
 impl fmt::Display for KeyHolder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Tpm { device } => write!(f, "TPM 2.0 ({device})"),
+            Self::Tpm {
+                device,
+                manufacturer,
+            } => write!(f, "TPM 2.0 ({device}, made by {manufacturer})"),
             Self::Software { unused_tpm: None } => write!(f, "software (no TPM)"),
             Self::Software {
                 unused_tpm: Some(device),
@@ -256,14 +263,17 @@ fn device_credential(
         None if tpm_stored && !software_stored => Err(IdentityError::NoTpm {
             file: state.path(DEVICE_TPM_PRIVATE_FILE).display().to_string(),
         }),
-        Some(tpm) if !software_stored => {
-            let device = tpm.name().to_owned();
+        Some(mut tpm) if !software_stored => {
+            let holder = KeyHolder::Tpm {
+                device: tpm.name().to_owned(),
+                manufacturer: info::manufacturer(&mut tpm)?,
+            };
             let credential = if tpm_stored {
                 stored_tpm_key(state, tpm)?
             } else {
                 new_tpm_key(state, tpm, certify)?
             };
-            Ok((credential, KeyHolder::Tpm { device }))
+            Ok((credential, holder))
         }
         tpm => {
             let unused_tpm = tpm.map(|tpm| tpm.name().to_owned());

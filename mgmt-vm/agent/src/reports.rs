@@ -95,9 +95,12 @@ pub fn device_info(facts: &Facts<'_>) -> ZInfoMsg {
 /// when it holds the device key.
 fn hsm(device_key: &KeyHolder) -> (HwSecurityModuleStatus, String) {
     match device_key {
-        KeyHolder::Tpm { device } => (
+        KeyHolder::Tpm {
+            device,
+            manufacturer,
+        } => (
             HwSecurityModuleStatus::Enabled,
-            format!("TPM 2.0 at {device}, holding the device key"),
+            format!("TPM 2.0 at {device}, made by {manufacturer}, holding the device key"),
         ),
         KeyHolder::Software {
             unused_tpm: Some(device),

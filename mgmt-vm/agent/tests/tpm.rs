@@ -18,6 +18,8 @@ use support::swtpm::Swtpm;
 const PAYLOAD: &[u8] = b"a config request";
 const SERIAL: &str = "tpm-node";
 const LIFETIME: Duration = Duration::from_secs(3600);
+/// The TCG vendor code of swtpm's libtpms.
+const SWTPM_MANUFACTURER: &str = "IBM";
 
 #[test]
 fn tpm_key_signs_envelopes_its_certificate_verifies() {
@@ -124,7 +126,8 @@ fn identity_made_with_a_tpm_keeps_its_key_there() {
     assert_eq!(
         first.device_key,
         KeyHolder::Tpm {
-            device: "swtpm".to_owned()
+            device: "swtpm".to_owned(),
+            manufacturer: SWTPM_MANUFACTURER.to_owned(),
         }
     );
     assert!(!state.exists("device.key.pem"), "no software device key");

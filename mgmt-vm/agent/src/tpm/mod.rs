@@ -1,11 +1,12 @@
 //! The device key in a TPM 2.0: found at [`DEVICES`], spoken to in the TPM's
 //! own command format ([`channel`], marshalled by the `tpm2-protocol`
 //! crate), and an ECDSA P-256 signing key made in it under the owner
-//! hierarchy's storage key ([`key`]). The private key never leaves the
+//! hierarchy's storage key ([`key`]); [`info`] asks it who made it. The private key never leaves the
 //! TPM: what the agent stores is the key's public area and its private
 //! area wrapped by the TPM's storage key, which only that TPM can load.
 
 pub mod channel;
+pub mod info;
 pub mod key;
 
 use std::fmt;
@@ -46,6 +47,8 @@ pub enum TpmError {
     BadSize { command: TpmCc, size: usize },
     /// The TPM refused the command.
     Refused { command: TpmCc, rc: TpmRc },
+    /// The TPM's answer leaves out what was asked.
+    Unanswered { command: TpmCc, what: &'static str },
     /// A stored key blob is not a TPM public or private area.
     BadBlob(WireError),
     /// The TPM's key is not an ECC P-256 point, or its signature not an
@@ -70,6 +73,9 @@ impl fmt::Display for TpmError {
                 )
             }
             Self::Refused { command, rc } => write!(f, "TPM refused {command:?}: {rc}"),
+            Self::Unanswered { command, what } => {
+                write!(f, "TPM answer to {command:?} does not give {what}")
+            }
             Self::BadBlob(error) => write!(f, "stored TPM key blob is malformed: {error}"),
             Self::UnexpectedKey(what) => write!(f, "TPM key: {what}"),
         }
