@@ -1,9 +1,8 @@
 //! `cargo xtask test`: prerequisites, formatting and lints, host unit
 //! tests, every board image (x86-pc: its GRUB ISOs), the management VMs
-//! (x86-pc: an ISO with it),
-//! the test guests, an image for each example partition config, the SD card
-//! images, and the QEMU (and for x86-pc, Bochs) boot tests, with a summary
-//! of each step.
+//! (x86-pc: an ISO with it), the test guests, an image for each example
+//! partition config, the SD card images, and the QEMU (and for x86-pc,
+//! Bochs) boot tests, with a summary of each step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
