@@ -119,7 +119,12 @@ pub const SWITCH_INPUT_KEY: u8 = 0x1d;
 /// [`SWITCH_INPUT_KEY`] moves the focus to the next VM with a console.
 fn take_console_input() {
     let mut focus = vm::input_focus();
-    while let Some(byte) = CONSOLE.lock().read_byte() {
+    loop {
+        // The console's lock ends with this statement: logging below
+        // takes it again (a `while let` would hold it through the body).
+        let Some(byte) = CONSOLE.lock().read_byte() else {
+            break;
+        };
         if byte == SWITCH_INPUT_KEY {
             focus = vm::next_input_focus();
             if let Some(vm) = focus {
