@@ -1,8 +1,8 @@
-//! `cargo xtask test`: prerequisites, host unit tests, every board image
-//! (x86-pc: its GRUB ISOs), the management VMs (x86-pc: an ISO with it),
-//! the test guests, an image for each example partition config, the SD card
-//! images, and the QEMU (and for x86-pc, Bochs) boot tests, with a summary
-//! of each step.
+//! `cargo xtask test`: prerequisites, formatting and lints, host unit
+//! tests, every board image (x86-pc: its GRUB ISOs), the management VMs
+//! (x86-pc: an ISO with it), the test guests, an image for each example
+//! partition config, the SD card images, and the QEMU (and for x86-pc,
+//! Bochs) boot tests, with a summary of each step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -98,6 +98,18 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         return summarize(&steps);
     }
 
+    steps.push(timed("formatting and lints", || {
+        exec::run(exec::cargo(workspace.root()).args(["fmt", "--all", "--check"]))?;
+        // The host-buildable crates (the workspace's default members), tests
+        // included; a warning fails the step.
+        exec::run(exec::cargo(workspace.root()).args([
+            "clippy",
+            "--all-targets",
+            "--",
+            "--deny",
+            "warnings",
+        ]))
+    }));
     steps.push(timed("host unit tests", || {
         // Some use Debian's real RPi4 device tree.
         let mut command = exec::cargo(workspace.root());
