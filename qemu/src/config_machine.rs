@@ -1,7 +1,7 @@
 //! The QEMU machine that boots a partition config: cordon's image with the
 //! config embedded, and on `virt` each VM's boot modules where the config
 //! placed them, as many CPUs as the config gives out, the management
-//! VM's disk, and a network card when a VM is given one. `cargo xtask` sets it up for `run --config` and writes it to
+//! VM's disk, a network card and a TPM when a VM is given one. `cargo xtask` sets it up for `run --config` and writes it to
 //! a TOML file for the boot tests, which boot the very same machine.
 //!
 //! ```toml
@@ -60,6 +60,12 @@ pub struct ConfigMachine {
     /// when a VM of the config is given its transport.
     #[serde(default)]
     pub network: bool,
+    /// A TPM, when a VM of the config is given it: not part of
+    /// [`ConfigMachine::machine`], since a swtpm must run behind it; whoever
+    /// boots the machine starts one ([`crate::swtpm`]) and adds it with
+    /// [`Machine::tpm`].
+    #[serde(default)]
+    pub tpm: bool,
     /// The VMs whose boot modules QEMU loads, in config order.
     #[serde(default, rename = "vm")]
     pub vms: Vec<ConfigVm>,
@@ -135,6 +141,7 @@ mod tests {
             disk: Some("/t/disk.img".into()),
             storage: Some("/t/storage.img".into()),
             network: true,
+            tpm: true,
             vms: vec![
                 ConfigVm {
                     name: "mgmt".to_owned(),
@@ -178,6 +185,7 @@ mod tests {
             disk: None,
             storage: None,
             network: false,
+            tpm: false,
             vms: Vec::new(),
             ..machine
         };

@@ -72,6 +72,12 @@ const VIRT_NIC_BUS: &str = "virtio-mmio-bus.30";
 /// That transport's node in `virt`'s device tree, for partition configs
 /// that pass the network card through.
 pub const VIRT_NIC_TRANSPORT: &str = "/virtio_mmio@a003c00";
+/// The ids that tie the TPM's `-chardev`, `-tpmdev` and `-device`.
+const TPM_CHARDEV_ID: &str = "chrtpm";
+const TPM_ID: &str = "tpm0";
+/// Where `virt` describes its TPM (`tpm-tis-device`, the first device on
+/// its platform bus at 0xc000000): what configs name to pass it through.
+pub const VIRT_TPM_DEVICE: &str = "/platform-bus@c000000/tpm_tis@0";
 
 /// A board that cordon supports, named as on the command line (and so in
 /// files: see the `board_names_round_trip` test).
@@ -272,6 +278,9 @@ pub struct Machine {
     storage: Option<PathBuf>,
     /// A virtio-net card on QEMU's user networking.
     network: bool,
+    /// A TPM 2.0 (TIS over MMIO), emulated by the swtpm whose control
+    /// socket this is.
+    tpm: Option<PathBuf>,
     /// A raw SD card image in the SoC's SD card slot (`raspi4b` only).
     sd_card: Option<PathBuf>,
     /// Start the image as `virt`'s boot firmware (`-bios`), as U-Boot.
@@ -311,6 +320,7 @@ impl Machine {
             disk: None,
             storage: None,
             network: false,
+            tpm: None,
             sd_card: None,
             bios: false,
             deterministic: false,
@@ -414,6 +424,14 @@ impl Machine {
         self
     }
 
+    /// Attach a TPM 2.0 (`tpm-tis-device`, at [`VIRT_TPM_DEVICE`]) emulated
+    /// by the swtpm listening on the control socket `socket` (see
+    /// [`crate::swtpm`]); QEMU starts and stops it as the machine's power.
+    pub fn tpm(mut self, socket: impl Into<PathBuf>) -> Self {
+        self.tpm = Some(socket.into());
+        self
+    }
+
     /// Put the raw SD card image `image` into the SoC's SD card slot
     /// (`raspi4b` only: on `virt`, a card image goes in as a [`Machine::disk`]).
     pub fn sd_card(mut self, image: impl Into<PathBuf>) -> Self {
@@ -494,6 +512,9 @@ impl Machine {
         }
         if self.network {
             network_args(&mut args);
+        }
+        if let Some(socket) = &self.tpm {
+            tpm_args(&mut args, socket);
         }
         if dump_dtb.is_some() {
             return Ok(args.0);
@@ -580,6 +601,7 @@ impl Machine {
             (self.disk.is_some(), "a virtio disk"),
             (self.storage.is_some(), "a virtio storage disk"),
             (self.network, "a virtio network card"),
+            (self.tpm.is_some(), "a TPM"),
             (self.bios, "booting from firmware (-bios)"),
         ];
         if let Some((_, what)) = virt_only.into_iter().find(|(asked, _)| *asked) {
@@ -684,6 +706,16 @@ fn network_args(args: &mut Args) {
     args.push("-device").push(format!(
         "virtio-net-device,netdev={NETWORK_ID},bus={VIRT_NIC_BUS}"
     ));
+}
+
+fn tpm_args(args: &mut Args, socket: &Path) {
+    let mut chardev = OsString::from(format!("socket,id={TPM_CHARDEV_ID},path="));
+    chardev.push(option_value(socket.as_os_str()));
+    args.push("-chardev").push(chardev);
+    args.push("-tpmdev")
+        .push(format!("emulator,id={TPM_ID},chardev={TPM_CHARDEV_ID}"));
+    args.push("-device")
+        .push(format!("tpm-tis-device,tpmdev={TPM_ID}"));
 }
 
 /// `value` for a QEMU `key=value,...` option list, where a comma inside a
@@ -1033,6 +1065,22 @@ mod tests {
             Machine::rpi4("cordon.bin", "rpi4.dtb")
                 .user_network()
                 .args(),
+            Err(MachineError::VirtOnly { .. })
+        ));
+    }
+
+    #[test]
+    fn tpm_is_swtpm_behind_a_tis_device() {
+        let args = args(&Machine::qemu_virt("cordon.bin").tpm("/t/swtpm,1.sock"));
+        assert!(has(
+            &args,
+            "-chardev",
+            "socket,id=chrtpm,path=/t/swtpm,,1.sock"
+        ));
+        assert!(has(&args, "-tpmdev", "emulator,id=tpm0,chardev=chrtpm"));
+        assert!(has(&args, "-device", "tpm-tis-device,tpmdev=tpm0"));
+        assert!(matches!(
+            Machine::rpi4("cordon.bin", "rpi4.dtb").tpm("s").args(),
             Err(MachineError::VirtOnly { .. })
         ));
     }

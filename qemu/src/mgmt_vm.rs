@@ -50,6 +50,9 @@ pub mod marker {
     /// The text in the first sector of the SD card, when the VM owns an SD
     /// host controller.
     pub const SD_CARD_SAYS: &str = "cordon-mgmt-vm: sd card says ";
+    /// The rate of a clock cordon kept for the VM's SD host controller, as
+    /// Linux has it: `clock <name> at <rate> Hz`.
+    pub const CLOCK: &str = "cordon-mgmt-vm: clock ";
     /// `/init` is about to power the VM off.
     pub const POWERING_OFF: &str = "cordon-mgmt-vm: powering off";
     /// Something `/init` did failed; the rest of the line says what.

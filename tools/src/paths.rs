@@ -201,4 +201,10 @@ impl ConfigOutput {
     pub fn machine(&self) -> PathBuf {
         self.dir.join("machine.toml")
     }
+
+    /// The state of the software TPM behind the machine's TPM, if a VM is
+    /// given one (see `cordon_qemu::swtpm`).
+    pub fn swtpm_state(&self) -> PathBuf {
+        self.dir.join("swtpm")
+    }
 }

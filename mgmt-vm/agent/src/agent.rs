@@ -432,6 +432,7 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             config: self.config.as_ref().map(|good| &good.config),
             outcomes: &self.outcomes,
             storage: crate::host::storage_bytes(&self.state.path("")),
+            device_key: &self.identity.device_key,
         };
         let mut infos = vec![reports::device_info(&facts)];
         infos.extend(reports::app_infos(&facts));

@@ -27,5 +27,6 @@ pub mod partitions;
 pub mod reports;
 pub mod settings;
 pub mod store;
+pub mod tpm;
 pub mod transport;
 pub mod trust;

@@ -174,7 +174,9 @@ mod tests {
     fn list_signed_by_its_signing_certificate_is_trusted() {
         let (root, signing, key) = chain();
         let payload = list(&signing, ZCertType::CertTypeControllerSigning);
-        let body = seal(payload.clone(), &key, &signing, Signer::Controller).encode_to_vec();
+        let body = seal(payload.clone(), &key, &signing, Signer::Controller)
+            .expect("a software key signs")
+            .encode_to_vec();
         let certs = verify_certs(&body, &root, SystemTime::now()).expect("trusted");
         assert_eq!(certs.list_hash, hex_sha256(&payload));
     }
@@ -184,7 +186,9 @@ mod tests {
         let (root, signing, _) = chain();
         let other = SigningKey::generate().expect("key");
         let payload = list(&signing, ZCertType::CertTypeControllerSigning);
-        let body = seal(payload, &other, &signing, Signer::Controller).encode_to_vec();
+        let body = seal(payload, &other, &signing, Signer::Controller)
+            .expect("a software key signs")
+            .encode_to_vec();
         let result = verify_certs(&body, &root, SystemTime::now());
         assert!(
             matches!(
@@ -199,7 +203,9 @@ mod tests {
     fn list_without_a_signing_certificate_is_refused() {
         let (root, signing, key) = chain();
         let payload = list(&signing, ZCertType::CertTypeControllerIntermediate);
-        let body = seal(payload, &key, &signing, Signer::Controller).encode_to_vec();
+        let body = seal(payload, &key, &signing, Signer::Controller)
+            .expect("a software key signs")
+            .encode_to_vec();
         let result = verify_certs(&body, &root, SystemTime::now());
         assert_eq!(result.map(|_| ()), Err(TrustError::NoSigningCert));
     }

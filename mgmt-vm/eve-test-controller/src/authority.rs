@@ -98,6 +98,7 @@ impl Authority {
             &self.signing,
             Signer::Controller,
         )
+        .expect("a software key signs")
         .encode_to_vec()
     }
 

@@ -209,6 +209,7 @@ impl Provisioned {
             &self.dir.join("onboard.key.pem"),
             SERIAL,
             &state,
+            None,
         )
         .expect("identity");
         let transport =

@@ -32,7 +32,9 @@ fn credential(name: &str) -> Credential {
 }
 
 fn sealed(message: &impl Message, key: &SigningKey, cert: &Cert) -> Vec<u8> {
-    seal(message.encode_to_vec(), key, cert, Signer::Device).encode_to_vec()
+    seal(message.encode_to_vec(), key, cert, Signer::Device)
+        .expect("a software key signs")
+        .encode_to_vec()
 }
 
 struct Setup {

@@ -13,6 +13,9 @@
 use std::fmt;
 
 use crate::cert::{CERT_HASH_LEN, Cert};
+use crate::proto::auth::{AuthBody, AuthContainer};
+use crate::proto::common::HashAlgorithm;
+use crate::signing::{Sign, SignError};
 
 /// Bytes of a `senderCertHash` under `SHA256_16BYTES`.
 const SHORT_HASH_LEN: usize = 16;
@@ -44,9 +47,6 @@ impl Signer {
         }
     }
 }
-use crate::proto::auth::{AuthBody, AuthContainer};
-use crate::proto::common::HashAlgorithm;
-use crate::signing::SigningKey;
 
 /// Why an envelope is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,14 +93,19 @@ impl std::error::Error for EnvelopeError {}
 
 /// Wraps `payload` in an envelope signed with `key`, whose certificate is
 /// `sender`, as `signer` sends it.
-pub fn seal(payload: Vec<u8>, key: &SigningKey, sender: &Cert, signer: Signer) -> AuthContainer {
-    AuthContainer {
-        signature_hash: key.sign(&payload),
+pub fn seal(
+    payload: Vec<u8>,
+    key: &dyn Sign,
+    sender: &Cert,
+    signer: Signer,
+) -> Result<AuthContainer, SignError> {
+    Ok(AuthContainer {
+        signature_hash: key.try_sign(&payload)?,
         protected_payload: Some(AuthBody { payload }),
         algo: HashAlgorithm::Sha25632bytes as i32,
         sender_cert_hash: signer.cert_hash(sender).to_vec(),
         ..AuthContainer::default()
-    }
+    })
 }
 
 /// The `senderCertHash` of an envelope, to find which certificate to open

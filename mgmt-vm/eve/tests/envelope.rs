@@ -32,7 +32,8 @@ fn issued(name: &str, key: &SigningKey, role: Role, by: (&Cert, &SigningKey)) ->
 fn sealed_envelope_opens_with_its_sender() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let sealed = seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device);
+    let sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     assert_eq!(sender_hash(&sealed), device.der_hash());
     assert_eq!(open(&sealed, &device, Signer::Device), Ok(PAYLOAD));
 }
@@ -41,7 +42,8 @@ fn sealed_envelope_opens_with_its_sender() {
 fn envelope_with_other_hash_algorithm_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     sealed.algo = HashAlgorithm::Sha25616bytes as i32;
     assert_eq!(
         open(&sealed, &device, Signer::Device),
@@ -55,7 +57,8 @@ fn envelope_with_other_hash_algorithm_is_refused() {
 fn controller_envelope_names_the_pem_and_may_carry_half_the_hash() {
     let signing_key = key();
     let signing = self_signed("controller signing", &signing_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &signing_key, &signing, Signer::Controller);
+    let mut sealed = seal(PAYLOAD.to_vec(), &signing_key, &signing, Signer::Controller)
+        .expect("a software key signs");
     assert_eq!(sender_hash(&sealed), signing.pem_hash());
     assert_eq!(open(&sealed, &signing, Signer::Controller), Ok(PAYLOAD));
     // The hash of the DER does not name a controller's certificate.
@@ -77,7 +80,8 @@ fn controller_envelope_names_the_pem_and_may_carry_half_the_hash() {
 fn device_envelope_named_by_its_pem_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     sealed.sender_cert_hash = device.pem_hash().to_vec();
     assert!(matches!(
         open(&sealed, &device, Signer::Device),
@@ -89,7 +93,8 @@ fn device_envelope_named_by_its_pem_is_refused() {
 fn envelope_without_payload_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     sealed.protected_payload = None;
     assert_eq!(
         open(&sealed, &device, Signer::Device),
@@ -101,7 +106,8 @@ fn envelope_without_payload_is_refused() {
 fn encrypted_envelope_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     sealed.cipher_data = Some(CipherBlock::default());
     assert_eq!(
         open(&sealed, &device, Signer::Device),
@@ -114,7 +120,8 @@ fn envelope_from_another_sender_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
     let other = self_signed("other", &key(), Role::EndEntity);
-    let sealed = seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device);
+    let sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     assert_eq!(
         open(&sealed, &other, Signer::Device),
         Err(EnvelopeError::UnknownSender {
@@ -127,7 +134,8 @@ fn envelope_from_another_sender_is_refused() {
 fn envelope_with_truncated_sender_hash_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     sealed.sender_cert_hash.truncate(16);
     assert!(matches!(
         open(&sealed, &device, Signer::Device),
@@ -139,7 +147,8 @@ fn envelope_with_truncated_sender_hash_is_refused() {
 fn tampered_payload_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     if let Some(body) = sealed.protected_payload.as_mut() {
         body.payload[0] ^= 1;
     }
@@ -154,7 +163,8 @@ fn tampered_payload_is_refused() {
 #[test]
 fn signature_by_another_key_under_the_right_hash_is_refused() {
     let device = self_signed("device", &key(), Role::EndEntity);
-    let sealed = seal(PAYLOAD.to_vec(), &key(), &device, Signer::Device);
+    let sealed =
+        seal(PAYLOAD.to_vec(), &key(), &device, Signer::Device).expect("a software key signs");
     assert!(matches!(
         open(&sealed, &device, Signer::Device),
         Err(EnvelopeError::BadSignature { .. })
@@ -166,7 +176,8 @@ fn key_survives_pkcs8_round_trip() {
     let original = key();
     let device = self_signed("device", &original, Role::EndEntity);
     let reread = SigningKey::from_pkcs8_pem(&original.to_pkcs8_pem()).expect("key reads back");
-    let sealed = seal(PAYLOAD.to_vec(), &reread, &device, Signer::Device);
+    let sealed =
+        seal(PAYLOAD.to_vec(), &reread, &device, Signer::Device).expect("a software key signs");
     assert_eq!(open(&sealed, &device, Signer::Device), Ok(PAYLOAD));
 }
 

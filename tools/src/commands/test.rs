@@ -1,8 +1,8 @@
-//! `cargo xtask test`: prerequisites, host unit tests, every board image
-//! (x86-pc: its GRUB ISOs), the management VMs (x86-pc: an ISO with it),
-//! the test guests, an image for each example partition config, the SD card
-//! images, and the QEMU (and for x86-pc, Bochs) boot tests, with a summary
-//! of each step.
+//! `cargo xtask test`: prerequisites, formatting and lints, host unit
+//! tests, every board image (x86-pc: its GRUB ISOs), the management VMs
+//! (x86-pc: an ISO with it), the test guests, an image for each example
+//! partition config, the SD card images, and the QEMU (and for x86-pc,
+//! Bochs) boot tests, with a summary of each step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -62,7 +62,14 @@ const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
 const UBOOT_QEMU_VIRT_VAR: &str = "CORDON_UBOOT_QEMU_VIRT";
 
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
-const BOOT_TESTS: [&str; 5] = ["boot", "partitions", "rpi4", "x86", "controller"];
+const BOOT_TESTS: [&str; 6] = [
+    "boot",
+    "partitions",
+    "rpi4",
+    "x86",
+    "controller",
+    "controller_tpm",
+];
 /// The board whose example configs the boot tests know by their names
 /// alone; the others' are `<board>-<name>`.
 const MAIN_CONFIG_BOARD: Board = Board::QemuVirt;
@@ -85,13 +92,28 @@ struct Step {
 
 /// Runs every test step; fails if any step failed.
 pub fn test(workspace: &Workspace) -> Result<()> {
-    let prerequisites = timed("prerequisites", || prereq::for_boot(workspace, &Board::ALL));
+    let prerequisites = timed("prerequisites", || {
+        prereq::for_boot(workspace, &Board::ALL)?;
+        prereq::software_tpm()
+    });
     let mut steps = vec![prerequisites];
     // Without the prerequisites no later step can run.
     if !matches!(steps[0].outcome, Outcome::Passed) {
         return summarize(&steps);
     }
 
+    steps.push(timed("formatting and lints", || {
+        exec::run(exec::cargo(workspace.root()).args(["fmt", "--all", "--check"]))?;
+        // The host-buildable crates (the workspace's default members), tests
+        // included; a warning fails the step.
+        exec::run(exec::cargo(workspace.root()).args([
+            "clippy",
+            "--all-targets",
+            "--",
+            "--deny",
+            "warnings",
+        ]))
+    }));
     steps.push(timed("host unit tests", || {
         // Some use Debian's real RPi4 device tree.
         let mut command = exec::cargo(workspace.root());

@@ -3,13 +3,14 @@
 //! CPU the config gives out (as many as the machine can have: the check
 //! against its device tree reports the others), the management VM's
 //! disk, its storage disk and a network card when a VM is given their
-//! transports.
+//! transports, and a TPM when a VM is given it.
 
 use cordon_config::Config;
 use cordon_qemu::config_machine::{ConfigMachine, ConfigVm};
 use cordon_qemu::mgmt_vm::MEMORY_MIB;
 use cordon_qemu::{
-    Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT, VIRT_STORAGE_TRANSPORT,
+    Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT,
+    VIRT_STORAGE_TRANSPORT, VIRT_TPM_DEVICE,
 };
 
 use super::files::{Made, ModuleFile};
@@ -27,12 +28,6 @@ pub fn machine(
     let image = output.image();
     let highest_cpu = config.vms.iter().flat_map(|vm| &vm.cpus).max();
     let cpus = highest_cpu.map_or(1, |cpu| cpu.saturating_add(1));
-    let given = |transport: &str| {
-        config
-            .vms
-            .iter()
-            .any(|vm| vm.devices.iter().any(|device| device == transport))
-    };
     Some(match board {
         Board::QemuVirt => ConfigMachine {
             board,
@@ -41,8 +36,9 @@ pub fn machine(
             cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
             memory_mib: Some(MEMORY_MIB),
             disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
-            storage: given(VIRT_STORAGE_TRANSPORT).then(|| output.storage()),
-            network: given(VIRT_NIC_TRANSPORT),
+            storage: given(config, VIRT_STORAGE_TRANSPORT).then(|| output.storage()),
+            network: given(config, VIRT_NIC_TRANSPORT),
+            tpm: given(config, VIRT_TPM_DEVICE),
             vms: placed_vms(config, made),
         },
         // Fixed CPUs and RAM; no virtio disk or network card.
@@ -55,10 +51,19 @@ pub fn machine(
             disk: None,
             storage: None,
             network: false,
+            tpm: false,
             vms: placed_vms(config, made),
         },
         Board::X86Pc => return None,
     })
+}
+
+/// Whether a VM of `config` is given the device at `path`.
+fn given(config: &Config, path: &str) -> bool {
+    config
+        .vms
+        .iter()
+        .any(|vm| vm.devices.iter().any(|device| device == path))
 }
 
 /// Each VM's boot modules where `config` (placed) puts them, from the

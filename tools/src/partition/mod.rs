@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 
 use cordon_config::Role;
 use cordon_qemu::config_machine::ConfigVm;
+use cordon_qemu::swtpm::Swtpm;
 use cordon_qemu::{Board, Machine, storage_disk};
 
 use crate::commands::build::build_image_with_config;
@@ -42,6 +43,9 @@ const CONFIG_EXTENSION: &str = "toml";
 pub struct Prepared {
     /// The QEMU machine that boots it.
     pub machine: Machine,
+    /// The software TPM behind the machine's TPM, if a VM is given one: it
+    /// runs as long as this is kept.
+    pub swtpm: Option<Swtpm>,
     /// The file that describes that machine, before `tune` (see
     /// `cordon_qemu::config_machine`).
     pub description: PathBuf,
@@ -94,7 +98,19 @@ pub fn prepare(
             problem: format!("cannot make the storage disk: {error}"),
         })?;
     }
-    let machine = tune(described.machine());
+    let swtpm = if described.tpm {
+        prereq::software_tpm()?;
+        let state = output.swtpm_state();
+        let swtpm = Swtpm::start(&state)
+            .map_err(|error| Error::io(format!("software TPM in {}", state.display()), error))?;
+        Some(swtpm)
+    } else {
+        None
+    };
+    let mut machine = tune(described.machine());
+    if let Some(swtpm) = &swtpm {
+        machine = machine.tpm(swtpm.socket());
+    }
     let dtb_path = output.board_dtb();
     let dtb = board_dt::dump(&machine, &dtb_path)?;
     board_dt::check(&loaded, &dtb, &dtb_path)?;
@@ -117,6 +133,7 @@ pub fn prepare(
     write(&description, toml)?;
     Ok(Prepared {
         machine,
+        swtpm,
         description,
         vms: machine::placed_vms(&loaded.config, &made),
     })

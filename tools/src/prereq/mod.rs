@@ -1,8 +1,8 @@
 //! What the tasks need on this machine, checked and installed when missing:
 //! the Rust targets, QEMU, the Raspberry Pi 4 device tree and kernel, the
 //! Debian files the management VM is made of, the C compiler its programs
-//! need, what SD card images need, and the x86-pc board's ISO tools and
-//! Bochs.
+//! need, what SD card images need, the x86-pc board's ISO tools and
+//! Bochs, and the software TPM of the agent's tests.
 
 mod apt_sources;
 mod c_compiler;
@@ -15,6 +15,7 @@ mod qemu;
 mod sdcard;
 mod system;
 mod toolchain;
+mod tpm;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,7 @@ pub use mgmt_vm::{
     fetch as mgmt_vm_files, fetch_x86 as x86_mgmt_vm_files, kernel as mgmt_vm_kernel,
 };
 pub use sdcard::{BootFiles, no_sd_card};
+pub use tpm::ensure as software_tpm;
 
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
 /// Debian's generic arm64 kernel (a raw arm64 Image): unlike the cloud
