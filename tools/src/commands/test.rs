@@ -112,7 +112,15 @@ pub fn test(workspace: &Workspace) -> Result<()> {
             "--",
             "--deny",
             "warnings",
-        ]))
+        ]))?;
+        // The boot tests are not test targets (`test = false`), which
+        // --all-targets leaves out.
+        let mut boot_tests = exec::cargo(workspace.root());
+        boot_tests.args(["clippy", "--package", "cordon-qemu"]);
+        for test in BOOT_TESTS {
+            boot_tests.args(["--test", test]);
+        }
+        exec::run(boot_tests.args(["--", "--deny", "warnings"]))
     }));
     steps.push(timed("host unit tests", || {
         // Some use Debian's real RPi4 device tree.
