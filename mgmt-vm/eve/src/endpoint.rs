@@ -1,7 +1,10 @@
-//! The EVE API v2 endpoints a device calls, under `/api/v2/edgedevice/`.
+//! The EVE API v2 endpoints a device calls, under `/api/v2/edgedevice/`:
+//! [`Endpoint`] for the device's own, [`app_logs_path`] for an app's logs.
 
 /// Every endpoint's prefix.
 pub const PREFIX: &str = "/api/v2/edgedevice";
+/// What comes between the device and the app in an app logs path.
+const APP_LOGS_INFIX: &str = "apps/instanceid";
 
 /// An endpoint; the per-device ones need the device UUID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +57,24 @@ impl Endpoint {
     }
 }
 
+/// The path of one app instance's logs (`newlogs` of app `app` of device
+/// `device`), under [`PREFIX`].
+pub fn app_logs_path(device: &str, app: &str) -> String {
+    format!("{PREFIX}/id/{device}/{APP_LOGS_INFIX}/{app}/newlogs")
+}
+
+/// The device and app UUIDs an app logs path names.
+pub fn parse_app_logs(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix(PREFIX)?.strip_prefix("/id/")?;
+    let (device, rest) = rest.split_once('/')?;
+    let app = rest
+        .strip_prefix(APP_LOGS_INFIX)?
+        .strip_prefix('/')?
+        .strip_suffix("/newlogs")?;
+    let single = |id: &str| !id.is_empty() && !id.contains('/');
+    (single(device) && single(app)).then_some((device, app))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +108,21 @@ mod tests {
             assert!(device.is_none() || device == Some("d1"));
         }
         assert_eq!(Endpoint::parse("/api/v2/edgedevice/id/d1/nothing"), None);
+    }
+
+    #[test]
+    fn app_logs_path_names_device_and_app() {
+        let path = app_logs_path("d1", "a1");
+        assert_eq!(path, "/api/v2/edgedevice/id/d1/apps/instanceid/a1/newlogs");
+        assert_eq!(parse_app_logs(&path), Some(("d1", "a1")));
+        assert_eq!(Endpoint::parse(&path), None, "not a device endpoint");
+        for bad in [
+            "/api/v2/edgedevice/id/d1/apps/instanceid//newlogs",
+            "/api/v2/edgedevice/id/d1/apps/instanceid/a1/b/newlogs",
+            "/api/v2/edgedevice/id/d1/apps/instanceid/a1/logs",
+            "/api/v2/edgedevice/id/d1/newlogs",
+        ] {
+            assert_eq!(parse_app_logs(bad), None, "{bad}");
+        }
     }
 }
