@@ -16,6 +16,7 @@ use cordon_eve::envelope::EnvelopeError;
 use cordon_eve::proto::config::{ConfigRequest, ConfigResponse};
 use prost::Message;
 
+use crate::app_logs::{AppLogs, Binding};
 use crate::backoff::Backoff;
 use crate::config::{self, GoodConfig};
 use crate::device_ops::{self, DeviceCommand};
@@ -24,7 +25,7 @@ use crate::identity::Identity;
 use crate::images::{self, Datastores};
 use crate::logs::{AGENT_SOURCE, CORDON_SOURCE, LogBuffer, Severity};
 use crate::onboarding;
-use crate::partitions::{self, AppOutcome, PartitionError, Partitions};
+use crate::partitions::{self, AppOutcome, PartitionError, Partitions, app_id, bound_partition};
 use crate::reports::{self, Facts};
 use crate::store::{Access, StateDir, StoreError};
 use crate::transport::Transport;
@@ -110,6 +111,7 @@ pub struct Agent<T, P> {
     config: Option<GoodConfig>,
     outcomes: BTreeMap<String, AppOutcome>,
     log: LogBuffer,
+    app_logs: AppLogs,
     /// The controller ordered a shutdown: every app stays halted until the
     /// node boots again.
     shut_down: bool,
@@ -132,6 +134,11 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_owned())
             .filter(|uuid| !uuid.is_empty());
         let config = config::load(&state)?;
+        let mut log = LogBuffer::default();
+        let app_logs = AppLogs::load(&state).unwrap_or_else(|error| {
+            log.push(Severity::Error, AGENT_SOURCE, error.to_string());
+            AppLogs::default()
+        });
         Ok(Self {
             transport,
             datastores,
@@ -145,7 +152,8 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             integrity_token: None,
             config,
             outcomes: BTreeMap::new(),
-            log: LogBuffer::default(),
+            log,
+            app_logs,
             shut_down: false,
             pending_reset: None,
         })
@@ -231,6 +239,10 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
 
     /// One round (see the module's description).
     pub fn round(&mut self) -> Result<ConfigOutcome, RoundError> {
+        // Whether or not the controller answers, the consoles are read
+        // before cordon's rings overwrite them (and again before sending,
+        // under the config just applied).
+        self.collect_app_logs();
         let certs = match self.certs.clone() {
             Some(certs) => certs,
             None => self.fetch_certs()?,
@@ -440,6 +452,9 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             self.send(Endpoint::Info, device, info)?;
         }
         self.send(Endpoint::Metrics, device, &reports::metrics(&facts))?;
+        // Before the device's log, which then tells of failed uploads.
+        self.collect_app_logs();
+        self.send_app_logs(device);
         if !self.log.is_empty() {
             let body = self.log.encode();
             let reply = exchange::post_bytes(
@@ -453,6 +468,84 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             self.log.clear();
         }
         Ok(())
+    }
+
+    /// Reads on the consoles of the partitions the config in force binds
+    /// apps to.
+    fn collect_app_logs(&mut self) {
+        let found = self
+            .partitions
+            .list()
+            .and_then(|list| Ok((list, self.partitions.node()?.uptime_ns)));
+        let (list, uptime_ns) = match found {
+            Ok(found) => found,
+            Err(error) => {
+                self.note(
+                    Severity::Warning,
+                    format!("cannot read the apps' consoles: {error}"),
+                );
+                return;
+            }
+        };
+        let apps = self
+            .config
+            .as_ref()
+            .map_or(&[][..], |good| &good.config.apps);
+        let bound: Vec<Binding> = apps
+            .iter()
+            .filter_map(|app| {
+                bound_partition(app, &list).map(|partition| Binding {
+                    app: app_id(app).to_owned(),
+                    partition: partition.name.clone(),
+                })
+            })
+            .collect();
+        for note in self
+            .app_logs
+            .collect(&bound, uptime_ns, &mut self.partitions)
+        {
+            self.note(Severity::Warning, note);
+        }
+        self.save_app_logs();
+    }
+
+    /// Sends each app's waiting log lines, as many uploads as it takes; an
+    /// app's lines that do not go wait for the next round.
+    fn send_app_logs(&mut self, device: &str) {
+        for app in self.app_logs.waiting() {
+            while let Some(upload) = self.app_logs.next_upload(&app) {
+                let sent = exchange::post_app_logs(
+                    &self.transport,
+                    device,
+                    &app,
+                    upload.body.clone(),
+                    &self.identity.device,
+                );
+                let failure = match sent {
+                    Ok(reply) if exchange::is_success(reply.status) => {
+                        self.app_logs.uploaded(&upload);
+                        self.save_app_logs();
+                        continue;
+                    }
+                    Ok(reply) => format!("controller answered with HTTP status {}", reply.status),
+                    Err(error) => error.to_string(),
+                };
+                self.note(
+                    Severity::Warning,
+                    format!("app {app}'s log not sent, kept for the next round: {failure}"),
+                );
+                break;
+            }
+        }
+    }
+
+    fn save_app_logs(&mut self) {
+        if let Err(error) = self.app_logs.save(&self.state) {
+            self.note(
+                Severity::Error,
+                format!("cannot keep how far the apps' logs were sent: {error}"),
+            );
+        }
     }
 
     fn send(

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use cordon_abi::{Digest, Request, ResetKind, Response, VmState};
 use cordon_agent::images::SHA256_LEN;
-use cordon_agent::partitions::{Node, Partition, PartitionError, PartitionState, Partitions};
+use cordon_agent::partitions::{
+    ConsoleChunk, Node, Partition, PartitionError, PartitionState, Partitions,
+};
 use cordonctl::cli::{ImageFile, Load};
 use cordonctl::client::{Client, RESPONSE_TIMEOUT, SharedRegion};
 use cordonctl::commands;
@@ -114,6 +116,23 @@ impl<R: SharedRegion> Partitions for Cordon<R> {
         commands::reset_device(&mut self.client, kind)
             .map(|_| ())
             .map_err(failed)
+    }
+
+    fn read_console(&mut self, name: &str, position: u64) -> Result<ConsoleChunk, PartitionError> {
+        match self
+            .client
+            .call(&Request::ReadConsole { vm: name, position })
+            .map_err(failed)?
+        {
+            Response::Ring(chunk) => Ok(ConsoleChunk {
+                start: chunk.start,
+                end: chunk.end,
+                bytes: chunk.bytes.to_vec(),
+            }),
+            _ => Err(PartitionError::Cordon(format!(
+                "cordon did not answer with VM {name}'s console"
+            ))),
+        }
     }
 
     /// Whole lines of cordon's log after those already given; an

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use cordon_eve::cert::Cert;
-use cordon_eve::endpoint::Endpoint;
+use cordon_eve::endpoint::{Endpoint, app_logs_path};
 use cordon_eve::envelope::{EnvelopeError, Signer, open, seal};
 use cordon_eve::proto::auth::AuthContainer;
 use cordon_eve::signing::SignError;
@@ -97,14 +97,40 @@ pub fn post_bytes(
     payload: Vec<u8>,
     sender: &Credential,
 ) -> Result<Reply, ExchangeError> {
+    post_to(transport, &endpoint.path(device), payload, sender)
+}
+
+/// POSTs `payload` (a `newlogs` body) to the logs of app `app` of `device`,
+/// signed with `sender`; returns the reply whatever its status.
+pub fn post_app_logs(
+    transport: &dyn Transport,
+    device: &str,
+    app: &str,
+    payload: Vec<u8>,
+    sender: &Credential,
+) -> Result<Reply, ExchangeError> {
+    post_to(transport, &app_logs_path(device, app), payload, sender)
+}
+
+fn post_to(
+    transport: &dyn Transport,
+    path: &str,
+    payload: Vec<u8>,
+    sender: &Credential,
+) -> Result<Reply, ExchangeError> {
     let envelope = seal(payload, sender.key.as_ref(), &sender.cert, Signer::Device)
         .map_err(ExchangeError::Sign)?;
-    Ok(transport.exchange(&endpoint.path(device), Some(&envelope.encode_to_vec()))?)
+    Ok(transport.exchange(path, Some(&envelope.encode_to_vec()))?)
+}
+
+/// Whether an HTTP status says the request was taken.
+pub fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
 }
 
 /// Checks that `reply` has a success status.
 pub fn check_success(endpoint: Endpoint, reply: &Reply) -> Result<(), ExchangeError> {
-    if (200..300).contains(&reply.status) {
+    if is_success(reply.status) {
         Ok(())
     } else {
         Err(ExchangeError::Status {

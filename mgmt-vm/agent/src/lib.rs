@@ -9,13 +9,16 @@
 //! [`config`] is applied to cordon's [`partitions`] (the binding rule is
 //! documented there), with [`images`] from the config's datastores, and
 //! its [`device_ops`] (reboot, shutdown) carried out;
-//! [`reports`] and [`logs`] tell the controller what runs. [`store`]
+//! [`reports`] and [`logs`] tell the controller what runs, and
+//! [`app_logs`] what the apps print on their [`console`]s. [`store`]
 //! writes the state atomically; [`backoff`] spaces retries; [`host`] reads
 //! the VM's own storage size.
 
 pub mod agent;
+pub mod app_logs;
 pub mod backoff;
 pub mod config;
+pub mod console;
 pub mod device_ops;
 pub mod exchange;
 pub mod host;
@@ -27,6 +30,8 @@ pub mod partitions;
 pub mod reports;
 pub mod settings;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod tpm;
 pub mod transport;
 pub mod trust;

@@ -82,6 +82,17 @@ impl fmt::Display for PartitionError {
 
 impl std::error::Error for PartitionError {}
 
+/// Part of a partition's console output: `bytes` are the stream from
+/// position `start`, which is later than the position asked for when cordon
+/// no longer keeps the bytes before it; `end` is where the stream ends so
+/// far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleChunk {
+    pub start: u64,
+    pub end: u64,
+    pub bytes: Vec<u8>,
+}
+
 /// What the agent needs of cordon.
 pub trait Partitions {
     fn node(&mut self) -> Result<Node, PartitionError>;
@@ -97,6 +108,9 @@ pub trait Partitions {
         kernel: &Path,
         sha256: &[u8; SHA256_LEN],
     ) -> Result<(), PartitionError>;
+    /// The partition's console output from stream position `position`
+    /// (not necessarily all of it up to the end).
+    fn read_console(&mut self, name: &str, position: u64) -> Result<ConsoleChunk, PartitionError>;
     /// Lines of cordon's log written since the last call.
     fn new_log_lines(&mut self) -> Result<Vec<String>, PartitionError>;
     /// Reboots or powers off the whole machine (this VM with it), once

@@ -16,7 +16,9 @@ use cordon_agent::backoff::Backoff;
 use cordon_agent::exchange::ExchangeError;
 use cordon_agent::identity::Identity;
 use cordon_agent::images::{Datastores, SHA256_LEN};
-use cordon_agent::partitions::{Node, Partition, PartitionError, PartitionState, Partitions};
+use cordon_agent::partitions::{
+    ConsoleChunk, Node, Partition, PartitionError, PartitionState, Partitions,
+};
 use cordon_agent::store::StateDir;
 use cordon_agent::transport::{HttpDatastores, HttpTransport};
 use cordon_agent::trust::TrustError;
@@ -38,6 +40,8 @@ const MIB: u64 = 1 << 20;
 /// Cordon as the agent sees it: a management VM and one workload.
 struct FakeCordon {
     partitions: Vec<Partition>,
+    /// What each partition printed, all of it kept.
+    consoles: BTreeMap<String, Vec<u8>>,
     log: VecDeque<String>,
     actions: Vec<String>,
     /// The machine has no firmware to reset it with (a Raspberry Pi 4).
@@ -61,6 +65,7 @@ impl FakeCordon {
         };
         Self {
             partitions: vec![partition("mgmt", true), partition(WORKLOAD, false)],
+            consoles: BTreeMap::new(),
             log: VecDeque::from(["cordon: booted".to_owned()]),
             actions: Vec::new(),
             no_reset: false,
@@ -81,6 +86,14 @@ impl FakeCordon {
         partition.state = state;
         self.actions.push(format!("{action} {name}"));
         Ok(())
+    }
+
+    /// Partition `name` prints `text` on its console.
+    fn print(&mut self, name: &str, text: &str) {
+        self.consoles
+            .entry(name.to_owned())
+            .or_default()
+            .extend_from_slice(text.as_bytes());
     }
 
     fn state(&self, name: &str) -> PartitionState {
@@ -140,6 +153,18 @@ impl Partitions for FakeCordon {
         partition.image_sha256 = Some(hex(sha256));
         self.actions.push(format!("load {name}"));
         Ok(())
+    }
+
+    fn read_console(&mut self, name: &str, position: u64) -> Result<ConsoleChunk, PartitionError> {
+        let printed = self.consoles.get(name).map_or(&[][..], Vec::as_slice);
+        let start = usize::try_from(position)
+            .unwrap_or(usize::MAX)
+            .min(printed.len());
+        Ok(ConsoleChunk {
+            start: start as u64,
+            end: printed.len() as u64,
+            bytes: printed[start..].to_vec(),
+        })
     }
 
     fn new_log_lines(&mut self) -> Result<Vec<String>, PartitionError> {
