@@ -1,7 +1,8 @@
 //! The controller's answer to each endpoint, as a real controller gives it:
 //! every request body must be an envelope from a known sender with a good
 //! signature (the onboarding certificate for `register`, the registered
-//! device certificate for the rest), or it is refused.
+//! device certificate for the rest), or it is refused. An app's logs are
+//! taken only for an app the device's config has.
 
 use std::io::Read;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,7 +18,9 @@ use cordon_eve::proto::attest::{
 };
 use cordon_eve::proto::auth::AuthContainer;
 use cordon_eve::proto::certs::ZCertType;
-use cordon_eve::proto::config::{ConfigRequest, ConfigResponse, EdgeDevConfig, UuiDandVersion};
+use cordon_eve::proto::config::{
+    AppInstanceConfig, ConfigRequest, ConfigResponse, EdgeDevConfig, UuiDandVersion,
+};
 use cordon_eve::proto::info::ZInfoMsg;
 use cordon_eve::proto::metrics::ZMetricMsg;
 use cordon_eve::proto::register::ZRegisterMsg;
@@ -83,8 +86,20 @@ pub fn handle(
             body,
         ),
     };
+    answered(registry, &format!("{endpoint:?}"), handled)
+}
+
+/// Answers a `newlogs` of app `app` of `device` with `body`; refusals are
+/// recorded in the registry.
+pub fn handle_app_logs(registry: &mut Registry, device: &str, app: &str, body: &[u8]) -> Answer {
+    let handled = app_logs(registry, device, app, body);
+    answered(registry, &format!("app {app} logs"), handled)
+}
+
+/// The answer; a refusal is recorded as one of `what`.
+fn answered(registry: &mut Registry, what: &str, handled: Handled) -> Answer {
     handled.unwrap_or_else(|Refusal(status, why)| {
-        registry.refusals.push(format!("{endpoint:?}: {why}"));
+        registry.refusals.push(format!("{what}: {why}"));
         Answer {
             status,
             body: why.into_bytes(),
@@ -147,16 +162,10 @@ fn per_device(
     body: &[u8],
 ) -> Handled {
     let envelope = envelope(body)?;
-    let device = registry
-        .device_by_cert_hash(sender_hash(&envelope))
-        .ok_or_else(|| Refusal(UNAUTHORIZED, "unknown device certificate".to_owned()))?
-        .clone();
+    let device = sender(registry, &envelope)?;
     let payload = opened(&envelope, &device.cert)?;
-    if endpoint != Endpoint::Uuid && path_device != device.uuid {
-        return Err(Refusal(
-            FORBIDDEN,
-            format!("device {} asked for {path_device}", device.uuid),
-        ));
+    if endpoint != Endpoint::Uuid {
+        same_device(&device, path_device)?;
     }
     match endpoint {
         Endpoint::Uuid => Ok(Answer {
@@ -189,20 +198,91 @@ fn per_device(
             Ok(Answer::empty(CREATED))
         }
         Endpoint::NewLogs => {
-            let mut text = String::new();
-            GzDecoder::new(payload)
-                .read_to_string(&mut text)
-                .map_err(|error| {
-                    Refusal(BAD_REQUEST, format!("logs are not gzip text: {error}"))
-                })?;
+            let lines = log_lines(payload)?;
             let logs = &mut registry.reports.entry(device.uuid).or_default().logs;
-            logs.extend(text.lines().map(str::to_owned));
+            logs.extend(lines);
             Ok(Answer::empty(CREATED))
         }
         Endpoint::Certs | Endpoint::Register => {
             Err(Refusal(NOT_FOUND, "no such endpoint".to_owned()))
         }
     }
+}
+
+/// The registered device whose certificate signed `envelope`.
+fn sender(registry: &mut Registry, envelope: &AuthContainer) -> Result<Device, Refusal> {
+    registry
+        .device_by_cert_hash(sender_hash(envelope))
+        .cloned()
+        .ok_or_else(|| Refusal(UNAUTHORIZED, "unknown device certificate".to_owned()))
+}
+
+/// Refuses a device asking for another device's path.
+fn same_device(device: &Device, path_device: &str) -> Result<(), Refusal> {
+    if path_device == device.uuid {
+        Ok(())
+    } else {
+        Err(Refusal(
+            FORBIDDEN,
+            format!("device {} asked for {path_device}", device.uuid),
+        ))
+    }
+}
+
+/// The lines of a `newlogs` body: a gzip stream of JSON objects (`LogEntry`),
+/// one a line.
+fn log_lines(payload: &[u8]) -> Result<Vec<String>, Refusal> {
+    let mut text = String::new();
+    GzDecoder::new(payload)
+        .read_to_string(&mut text)
+        .map_err(|error| Refusal(BAD_REQUEST, format!("logs are not gzip text: {error}")))?;
+    text.lines()
+        .enumerate()
+        .map(|(index, line)| {
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line)
+                .map(|_| line.to_owned())
+                .map_err(|error| {
+                    Refusal(
+                        BAD_REQUEST,
+                        format!("log line {} is not a JSON object: {error}", index + 1),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Takes the logs of app `app` of `path_device`, sent by that device, if
+/// the device's config has the app.
+fn app_logs(registry: &mut Registry, path_device: &str, app: &str, body: &[u8]) -> Handled {
+    let envelope = envelope(body)?;
+    let device = sender(registry, &envelope)?;
+    let payload = opened(&envelope, &device.cert)?;
+    same_device(&device, path_device)?;
+    let known = registry
+        .configs
+        .get(&device.serial)
+        .is_some_and(|config| config.apps.iter().any(|known| app_uuid(known) == app));
+    if !known {
+        return Err(Refusal(
+            NOT_FOUND,
+            format!("device {} has no app {app}", device.uuid),
+        ));
+    }
+    let lines = log_lines(payload)?;
+    let reports = registry.reports.entry(device.uuid).or_default();
+    reports
+        .app_logs
+        .entry(app.to_owned())
+        .or_default()
+        .extend(lines);
+    Ok(Answer::empty(CREATED))
+}
+
+/// An app's UUID, as its config names it.
+fn app_uuid(app: &AppInstanceConfig) -> &str {
+    app.uuidandversion
+        .as_ref()
+        .map_or("", |id| id.uuid.as_str())
 }
 
 fn random_token() -> Vec<u8> {

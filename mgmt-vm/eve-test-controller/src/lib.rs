@@ -2,9 +2,10 @@
 //! host: it listens on the loopback address only (HTTP, or HTTPS with a
 //! certificate from its own root CA), holds the onboarding
 //! certificates it accepts and a config per device, and stores what devices
-//! report. Like a real controller it refuses unknown onboarding and device
-//! certificates and bad signatures, and it can corrupt a config on the way
-//! and stop and resume listening, for the agent's tests.
+//! report (each app's logs too). Like a real controller it refuses unknown
+//! onboarding and device certificates, bad signatures and logs of apps the
+//! device does not have, and it can corrupt a config on the way and stop
+//! and resume listening, for the agent's tests.
 //!
 //! [`authority`] holds its keys, [`registry`] its state, [`handlers`] its
 //! answers, [`http`] reads requests and writes answers and [`server`]

@@ -31,6 +31,8 @@ pub struct Reports {
     pub metrics: Vec<ZMetricMsg>,
     /// `newlogs` lines (JSON `LogEntry` objects).
     pub logs: Vec<String>,
+    /// Each app's `newlogs` lines, by app UUID.
+    pub app_logs: BTreeMap<String, Vec<String>>,
 }
 
 impl Reports {

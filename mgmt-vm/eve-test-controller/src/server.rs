@@ -12,7 +12,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use cordon_eve::cert::Cert;
-use cordon_eve::endpoint::Endpoint;
+use cordon_eve::endpoint::{Endpoint, parse_app_logs};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ServerConfig, ServerConnection, StreamOwned};
@@ -244,19 +244,25 @@ fn exchange(shared: &Shared, mut stream: impl Read + Write) -> io::Result<()> {
 }
 
 fn answer(shared: &Shared, request: &Request) -> Answer {
-    match Endpoint::parse(&request.path) {
-        Some((endpoint, device)) if method_fits(&request.method, endpoint) => {
-            let mut registry = shared
-                .registry
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+    let registry = || {
+        shared
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    };
+    let app_logs = parse_app_logs(&request.path).filter(|_| request.method == "POST");
+    match (Endpoint::parse(&request.path), app_logs) {
+        (Some((endpoint, device)), _) if method_fits(&request.method, endpoint) => {
             handlers::handle(
-                &mut registry,
+                &mut registry(),
                 &shared.authority,
                 endpoint,
                 device,
                 &request.body,
             )
+        }
+        (_, Some((device, app))) => {
+            handlers::handle_app_logs(&mut registry(), device, app, &request.body)
         }
         _ => Answer {
             status: NOT_FOUND,

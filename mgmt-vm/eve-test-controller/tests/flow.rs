@@ -345,6 +345,94 @@ fn node_onboards_applies_its_config_and_reports() {
     );
 }
 
+/// The contents of the app's log lines the controller holds.
+fn app_log_contents(controller: &TestController, device: &str) -> Vec<String> {
+    let registry = controller.registry();
+    let Some(lines) = registry
+        .reports
+        .get(device)
+        .and_then(|reports| reports.app_logs.get(APP_UUID))
+    else {
+        return Vec::new();
+    };
+    lines
+        .iter()
+        .map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            assert_eq!(entry["source"], WORKLOAD, "{line}");
+            entry["content"].as_str().expect("content").to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn what_an_app_prints_reaches_the_controller_once_across_agent_restarts() {
+    let (node, controller, root) = scenario("app-logs", config(true, 0));
+    let mut first = node.agent(&controller, &root);
+    first
+        .partitions_mut()
+        .print(WORKLOAD, "booting\nready\nunfini");
+    first.round().expect("first round");
+    let device = first.device().expect("device").to_owned();
+    assert_eq!(app_log_contents(&controller, &device), ["booting", "ready"]);
+    drop(first);
+
+    // The agent starts again; cordon (and what it keeps) is the same.
+    let mut second = node.agent(&controller, &root);
+    second
+        .partitions_mut()
+        .print(WORKLOAD, "booting\nready\nunfinished\nlater\n");
+    second.round().expect("second round");
+    assert_eq!(
+        app_log_contents(&controller, &device),
+        ["booting", "ready", "unfinished", "later"]
+    );
+    assert!(controller.registry().refusals.is_empty());
+}
+
+#[test]
+fn app_logs_the_controller_refuses_wait_for_the_next_round() {
+    let (node, controller, root) = scenario("app-logs-refused", config(true, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    let device = agent.device().expect("device").to_owned();
+
+    // The controller forgets the app, and the config saying so is tampered
+    // with on the way: the agent keeps the app, the controller refuses its
+    // logs.
+    set_config(&controller, EdgeDevConfig::default());
+    controller.registry().tamper_next_config = true;
+    agent.partitions_mut().print(WORKLOAD, "refused at first\n");
+    assert!(matches!(
+        agent.round().expect("round"),
+        ConfigOutcome::Rejected(_)
+    ));
+    assert!(app_log_contents(&controller, &device).is_empty());
+    assert!(
+        controller
+            .registry()
+            .refusals
+            .iter()
+            .any(|refusal| refusal.contains("has no app")),
+        "{:?}",
+        controller.registry().refusals
+    );
+    let logs = controller.registry().reports[&device].logs.clone();
+    assert!(
+        logs.iter()
+            .any(|line| line.contains("kept for the next round") && line.contains("404")),
+        "{logs:?}"
+    );
+
+    set_config(&controller, config(true, 0));
+    agent.partitions_mut().print(WORKLOAD, "then taken\n");
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::Unchanged);
+    assert_eq!(
+        app_log_contents(&controller, &device),
+        ["refused at first", "then taken"]
+    );
+}
+
 #[test]
 fn restart_counter_going_up_restarts_the_partition() {
     let (node, controller, root) = scenario("restart", config(true, 1));

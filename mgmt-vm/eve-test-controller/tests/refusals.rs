@@ -1,6 +1,7 @@
 //! What the test controller refuses, as a real controller does: each
 //! refusal with its status and the reason recorded.
 
+use std::io::Write;
 use std::time::Duration;
 
 use base64::Engine;
@@ -9,16 +10,25 @@ use cordon_eve::cert::Cert;
 use cordon_eve::endpoint::Endpoint;
 use cordon_eve::envelope::{Signer, seal};
 use cordon_eve::issue::{Issuer, Role, issue};
-use cordon_eve::proto::config::ConfigRequest;
+use cordon_eve::proto::config::{ConfigRequest, EdgeDevConfig};
 use cordon_eve::proto::register::ZRegisterMsg;
 use cordon_eve::proto::uuid::UuidRequest;
 use cordon_eve::signing::SigningKey;
 use eve_test_controller::Authority;
-use eve_test_controller::handlers::{BAD_REQUEST, CREATED, FORBIDDEN, OK, UNAUTHORIZED, handle};
+use eve_test_controller::configs;
+use eve_test_controller::handlers::{
+    BAD_REQUEST, CREATED, FORBIDDEN, NOT_FOUND, OK, UNAUTHORIZED, handle, handle_app_logs,
+};
 use eve_test_controller::registry::Registry;
+use flate2::Compression;
+use flate2::write::GzEncoder;
 use prost::Message;
 
 const LIFETIME: Duration = Duration::from_secs(60 * 60);
+const SERIAL: &str = "node";
+/// The app the device's config has, and its partition.
+const APP: &str = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
+const PARTITION: &str = "web";
 
 struct Credential {
     key: SigningKey,
@@ -32,7 +42,11 @@ fn credential(name: &str) -> Credential {
 }
 
 fn sealed(message: &impl Message, key: &SigningKey, cert: &Cert) -> Vec<u8> {
-    seal(message.encode_to_vec(), key, cert, Signer::Device)
+    sealed_bytes(message.encode_to_vec(), key, cert)
+}
+
+fn sealed_bytes(payload: Vec<u8>, key: &SigningKey, cert: &Cert) -> Vec<u8> {
+    seal(payload, key, cert, Signer::Device)
         .expect("a software key signs")
         .encode_to_vec()
 }
@@ -61,7 +75,7 @@ impl Setup {
     fn register_body(&self, signer: &SigningKey) -> Vec<u8> {
         let message = ZRegisterMsg {
             pem_cert: BASE64.encode(self.device.cert.pem()).into_bytes(),
-            serial: "node".to_owned(),
+            serial: SERIAL.to_owned(),
             ..ZRegisterMsg::default()
         };
         sealed(&message, signer, &self.onboarding.cert)
@@ -155,4 +169,103 @@ fn device_asking_for_another_device_is_refused() {
         setup.call(Endpoint::Config, Some("someone-else"), &body),
         FORBIDDEN
     );
+}
+
+/// A `newlogs` body of `lines`.
+fn gzipped(lines: &str) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(lines.as_bytes()).expect("to memory");
+    encoder.finish().expect("to memory")
+}
+
+impl Setup {
+    /// Registers the device, with a config that has [`APP`]; its UUID.
+    fn with_app(&mut self) -> String {
+        let uuid = self.registered();
+        self.registry.configs.insert(
+            SERIAL.to_owned(),
+            EdgeDevConfig {
+                apps: vec![configs::app(APP, PARTITION, true)],
+                ..EdgeDevConfig::default()
+            },
+        );
+        uuid
+    }
+
+    fn app_logs(&mut self, device: &str, app: &str, lines: &str, key: &SigningKey) -> u16 {
+        let body = sealed_bytes(gzipped(lines), key, &self.device.cert);
+        handle_app_logs(&mut self.registry, device, app, &body).status
+    }
+}
+
+const LINE: &str = "{\"source\":\"web\",\"content\":\"hello\",\"msgid\":1}\n";
+
+#[test]
+fn logs_of_a_known_app_are_kept_for_it() {
+    let mut setup = Setup::new();
+    let uuid = setup.with_app();
+    let key = setup.device.key.clone();
+    assert_eq!(setup.app_logs(&uuid, APP, LINE, &key), CREATED);
+    assert_eq!(
+        setup.registry.reports[&uuid].app_logs[APP],
+        [LINE.trim_end()]
+    );
+    assert!(setup.registry.refusals.is_empty());
+}
+
+#[test]
+fn logs_of_an_app_the_device_does_not_have_are_refused() {
+    let mut setup = Setup::new();
+    let uuid = setup.with_app();
+    let key = setup.device.key.clone();
+    let other = "00000000-0000-4000-8000-00000000beef";
+    assert_eq!(setup.app_logs(&uuid, other, LINE, &key), NOT_FOUND);
+    assert!(
+        setup.registry.refusals[0].contains("has no app"),
+        "{:?}",
+        setup.registry.refusals
+    );
+    assert!(setup.registry.reports.is_empty(), "nothing kept");
+}
+
+#[test]
+fn app_logs_of_another_device_or_badly_signed_are_refused() {
+    let mut setup = Setup::new();
+    let uuid = setup.with_app();
+    let key = setup.device.key.clone();
+    assert_eq!(setup.app_logs("someone-else", APP, LINE, &key), FORBIDDEN);
+    let stranger = SigningKey::generate().expect("key");
+    assert_eq!(setup.app_logs(&uuid, APP, LINE, &stranger), UNAUTHORIZED);
+    assert!(setup.registry.reports.is_empty(), "nothing kept");
+}
+
+#[test]
+fn app_logs_of_an_unregistered_device_are_refused() {
+    let mut setup = Setup::new();
+    let key = setup.device.key.clone();
+    assert_eq!(setup.app_logs("nobody", APP, LINE, &key), UNAUTHORIZED);
+    assert_eq!(
+        setup.registry.refusals,
+        [format!("app {APP} logs: unknown device certificate")]
+    );
+}
+
+#[test]
+fn app_logs_that_are_no_json_lines_are_refused_whole() {
+    let mut setup = Setup::new();
+    let uuid = setup.with_app();
+    let key = setup.device.key.clone();
+    let mixed = format!("{LINE}not json\n");
+    assert_eq!(setup.app_logs(&uuid, APP, &mixed, &key), BAD_REQUEST);
+    assert!(
+        setup.registry.refusals[0].contains("log line 2"),
+        "{:?}",
+        setup.registry.refusals
+    );
+    let body = sealed_bytes(b"not gzip".to_vec(), &key, &setup.device.cert);
+    assert_eq!(
+        handle_app_logs(&mut setup.registry, &uuid, APP, &body).status,
+        BAD_REQUEST
+    );
+    assert!(setup.registry.reports.is_empty(), "nothing kept");
 }
