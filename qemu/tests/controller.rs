@@ -10,12 +10,14 @@
 //! stop it, start it again and stop it, which cordon carries out through
 //! its management interface; the controller holds the app's state after
 //! each, the device's info, metrics and the logs (the agent's and
-//! cordon's). Then the node boots again on the same storage disk while the
+//! cordon's), and the app's logs: lines the workload printed on its
+//! console. Then the node boots again on the same storage disk while the
 //! controller is down: the agent puts the last good config back in force
 //! on its own (cordon's partition config starts the workload; the agent
 //! stops it), and once the controller is back the node reports as the
 //! device it was, without registering again. The workload then runs an
-//! image from the test's datastore (and a config with a wrong SHA-256 for
+//! image from the test's datastore, whose first line reaches the
+//! controller as the app's log (and a config with a wrong SHA-256 for
 //! it is refused for the app, the image running stays); the controller
 //! orders a reboot (the machine resets, the node comes back and does not
 //! reboot again) and a shutdown (every app halts).
@@ -355,6 +357,27 @@ fn expect_no_failure(expect: Expect) -> Expect {
         .forbid(FILE_SYSTEM_ERROR)
 }
 
+/// Fails unless the app's log lines the controller holds are lines the
+/// workload printed on its console (cordon shows them tagged with its name)
+/// and some are heartbeats.
+fn assert_app_logs_are_the_workload_console(app_logs: &[String], lines: &[&str]) {
+    assert!(
+        app_logs
+            .iter()
+            .any(|content| content.starts_with(HEARTBEAT)),
+        "no heartbeat in the app's logs the controller holds: {app_logs:?}"
+    );
+    let tag = tag(WORKLOAD);
+    for content in app_logs {
+        assert!(
+            lines
+                .iter()
+                .any(|line| line.contains(&tag) && line.contains(content.as_str())),
+            "the app's log line {content:?} is no console line of {WORKLOAD}"
+        );
+    }
+}
+
 /// Where the first line with `text` after line `from` is in `lines`.
 fn position_after(lines: &[&str], from: usize, text: &str) -> Option<usize> {
     lines
@@ -472,6 +495,7 @@ fn first_boot(controller: &TestController, described: &ConfigMachine) -> String 
         .filter(|metrics| metrics.am.iter().any(|app| app.app_name == WORKLOAD))
         .count();
     let logs = reports.logs.clone();
+    let app_logs = reports.app_log_contents(APP_UUID);
     drop(registry);
     let transcript = run.finish();
     assert_succeeded(&transcript);
@@ -505,6 +529,7 @@ fn first_boot(controller: &TestController, described: &ConfigMachine) -> String 
     // On the console: the workload beat, cordon stopped it on request,
     // then started it.
     let lines: Vec<&str> = transcript.lines().collect();
+    assert_app_logs_are_the_workload_console(&app_logs, &lines);
     let beat = Pattern::line_with(&[&tag(WORKLOAD), HEARTBEAT]);
     let first_beat = lines
         .iter()
@@ -662,6 +687,19 @@ impl SecondBoot<'_> {
                 let app = latest_app_info(registry.reports.get(device)?)?;
                 let hash = app.software_list.first()?.sw_hash.as_str();
                 (app.state == ZSwState::Running as i32 && hash == sha256).then_some(())
+            },
+        );
+        // What the downloaded build prints first reaches the controller as
+        // the app's log.
+        let (run, ()) = run.wait_for(
+            "the replacement's first line in the app's logs",
+            CONFIG_DEADLINE,
+            |registry| {
+                let app_logs = registry.reports.get(device)?.app_log_contents(APP_UUID);
+                app_logs
+                    .iter()
+                    .any(|content| content == REPLACEMENT_BUILD)
+                    .then_some(())
             },
         );
 

@@ -53,6 +53,21 @@ impl Reports {
         })
     }
 
+    /// The `content` of each log line of app `app`, in the order sent.
+    pub fn app_log_contents(&self, app: &str) -> Vec<String> {
+        self.app_logs
+            .get(app)
+            .into_iter()
+            .flatten()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line)
+                    .ok()
+                    .and_then(|entry| entry["content"].as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// The latest device info.
     pub fn device_info(&self) -> Option<ZInfoDevice> {
         self.latest(|content| match content {
