@@ -7,7 +7,7 @@
 //! and stop and resume listening, for the agent's tests.
 //!
 //! [`authority`] holds its keys, [`registry`] its state, [`handlers`] its
-//! answers, [`http`] reads requests and writes answers and [`server`]
+//! answers ([`quote`] checks TPM quotes), [`http`] reads requests and writes answers and [`server`]
 //! listens, with or without TLS; [`configs`] makes configs for tests;
 //! [`datastore`] serves their images over plain HTTP.
 
@@ -16,6 +16,7 @@ pub mod configs;
 pub mod datastore;
 pub mod handlers;
 pub mod http;
+pub mod quote;
 pub mod registry;
 pub mod server;
 
