@@ -25,6 +25,7 @@ mod text;
 mod validate;
 
 pub use binary::{FORMAT_VERSION, MAGIC};
+pub use board::{PC_DEVICES, PIC, PcDevice, PcFacts, pc_device};
 pub use error::{BinaryError, BoardError, ChannelField, ConfigError, Owner, Problem, VmField};
 pub use model::{
     ChannelConfig, Config, ImageConfig, ImageKind, MemoryConfig, ModuleRef, RestartPolicy, Role,
