@@ -48,6 +48,7 @@ pub enum VmField {
     DmaTrusted,
     ImageKernel,
     ImageInitrd,
+    ImageBootargs,
 }
 
 /// A field of a `[[channel]]` table.
@@ -306,6 +307,7 @@ impl fmt::Display for VmField {
             Self::DmaTrusted => "dma-trusted",
             Self::ImageKernel => "image.kernel",
             Self::ImageInitrd => "image.initrd",
+            Self::ImageBootargs => "image.bootargs",
         })
     }
 }

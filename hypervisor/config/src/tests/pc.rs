@@ -121,9 +121,17 @@ fn what_x86_pc_vms_lack_is_refused_field_by_field() {
         vm.memory.identity = true;
         vm.trap_wait = true;
         vm.dma_trusted = true;
+        vm.image.bootargs = "x".repeat(2048);
     });
     let errors = messages(config.pc_errors(&pc()));
-    let fields = ["cpus", "console", "memory.identity", "trap-wait", "dma-trusted"];
+    let fields = [
+        "cpus",
+        "console",
+        "memory.identity",
+        "trap-wait",
+        "dma-trusted",
+        "image.bootargs",
+    ];
     for field in fields {
         let prefix = format!("VM \"beat\": {field}: ");
         assert!(

@@ -4,7 +4,9 @@
 
 use super::devices::{PIC, pc_device, shared_port};
 use crate::error::{ChannelField, Problem, VmField};
-use crate::model::{Config, VmConfig};
+use cordon_guest_loader::x86_bare_metal::MAX_COMMAND_LINE;
+
+use crate::model::{Config, ImageKind, VmConfig};
 use crate::validate::Errors;
 
 /// vCPUs an x86-pc VM has.
@@ -56,7 +58,8 @@ pub fn check_devices(config: &Config, errors: &mut Errors) {
 }
 
 /// What an x86-pc VM cannot be given: several vCPUs, an emulated console,
-/// RAM mapped 1:1, trapped WFI/WFE, DMA trust; and channels.
+/// RAM mapped 1:1, trapped WFI/WFE, DMA trust, a bare-metal command line
+/// longer than fits below the image; and channels.
 pub fn check_features(config: &Config, errors: &mut Errors) {
     for vm in &config.vms {
         for (field, why) in unsupported(vm) {
@@ -96,6 +99,12 @@ fn unsupported(vm: &VmConfig) -> impl Iterator<Item = (VmField, &'static str)> {
             vm.dma_trusted,
             VmField::DmaTrusted,
             "x86-pc passes no device that masters DMA through",
+        ),
+        (
+            vm.image.kind == ImageKind::BareMetal && vm.image.bootargs.len() > MAX_COMMAND_LINE,
+            VmField::ImageBootargs,
+            "an x86-pc bare-metal guest's command line goes below its image, in at most 2047 \
+             bytes",
         ),
     ]
     .into_iter()
