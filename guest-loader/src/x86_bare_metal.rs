@@ -22,8 +22,13 @@ pub enum BareMetalError {
     Empty,
     /// The image does not fit between [`ENTRY`] and the end of real-mode
     /// memory (or of the VM's RAM, if less).
-    TooLarge { size: u64, room: u64 },
-    CommandLineTooLong { len: usize },
+    TooLarge {
+        size: u64,
+        room: u64,
+    },
+    CommandLineTooLong {
+        len: usize,
+    },
 }
 
 impl fmt::Display for BareMetalError {
