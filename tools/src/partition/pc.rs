@@ -80,7 +80,7 @@ pub fn prepare_pc(
 fn emulated_pc(cpus: u32) -> PcFacts {
     PcFacts {
         cpus: cpus as usize,
-        ram: vec![LEGACY_END..u64::from(PC_MEMORY_MIB) * MIB],
+        ram: std::iter::once(LEGACY_END..u64::from(PC_MEMORY_MIB) * MIB).collect(),
     }
 }
 

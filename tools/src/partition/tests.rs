@@ -26,7 +26,7 @@ fn every_example_and_test_config_is_valid() {
             if board == Board::X86Pc {
                 let pc = PcFacts {
                     cpus: PC_DEFAULT_CPUS as usize,
-                    ram: vec![1 << 20..u64::from(PC_MEMORY_MIB) << 20],
+                    ram: std::iter::once(1 << 20..u64::from(PC_MEMORY_MIB) << 20).collect(),
                 };
                 let errors = loaded.config.pc_errors(&pc);
                 assert!(errors.is_empty(), "{path:?}: {errors:?}");

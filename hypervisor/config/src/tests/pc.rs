@@ -38,7 +38,7 @@ kernel = "x86-heartbeat.bin"
 fn pc() -> PcFacts {
     PcFacts {
         cpus: 2,
-        ram: vec![MIB..256 * MIB],
+        ram: core::iter::once(MIB..256 * MIB).collect(),
     }
 }
 
