@@ -150,6 +150,8 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
     unsafe { lapic::set_address(lapic_address) };
     let lapic = lapic::this_cpu().expect("its address was just set");
     lapic.enable();
+    // Until a VM that owns the PIC runs here, its interrupts are nobody's.
+    lapic.refuse_pic_interrupts();
     let boot_apic_id = lapic.id();
     let cpus = || madt.cpus().filter(|cpu| cpu.enabled);
     info!(
@@ -291,6 +293,7 @@ extern "C" fn x86_ap_main(index: u64) -> ! {
     idt::load();
     let lapic = lapic::this_cpu().expect("the boot CPU read the MADT");
     lapic.enable();
+    lapic.refuse_pic_interrupts();
     let (tables, vmx) = start_vmx();
     info!("cpu{index} online (APIC ID {})", lapic.id());
     smp::report_in(index);

@@ -73,9 +73,6 @@ pub fn run_this_cpu(
     let plan = PLAN.wait();
     match plan.iter().find(|vm| vm.cpu == index) {
         Some(vm) => run::run(vm, plan, vmx, tables, lapic),
-        None => {
-            lapic.refuse_pic_interrupts();
-            Ok(())
-        }
+        None => Ok(()),
     }
 }

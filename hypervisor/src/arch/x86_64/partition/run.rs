@@ -42,10 +42,9 @@ pub fn run(
     tables: &CpuTables,
     lapic: &Lapic,
 ) -> Result<(), VmxError> {
+    // Every CPU refused the PIC's interrupts when it started.
     if vm.owns_pic {
         lapic.accept_pic_interrupts();
-    } else {
-        lapic.refuse_pic_interrupts();
     }
     let ram = guest_ram(vm.ram);
     let mut vcpu: Option<Vcpu> = None;
