@@ -38,6 +38,9 @@ const ISO_SELFTEST_VMX: &str = "CORDON_ISO_X86_PC_SELFTEST_VMX";
 /// built into ISOs with `cordon.halt` on the management VM's command line).
 const MGMT_AND_HEARTBEAT: &str = "mgmt-and-heartbeat";
 const PROBE_AND_HEARTBEAT: &str = "probe-and-heartbeat";
+const PROBE_RESTART_LOOP: &str = "probe-restart-loop";
+/// How many starts of the crashing guest the restart test waits for.
+const RESTARTS: u32 = 3;
 /// Bochs boots Linux to its `/init` under cordon in about a minute on a
 /// quiet machine; CI machines are small and busy.
 const LINUX_DEADLINE: Duration = Duration::from_secs(1200);
@@ -254,6 +257,40 @@ fn bochs_stops_a_configured_guest_reading_past_its_ram_while_the_other_beats_on(
     assert!(
         position(stopped) < position(beats_on),
         "the heartbeat was not watched after the probe stopped\n{transcript}"
+    );
+}
+
+/// A configured guest whose restart policy is "on-failure" is loaded afresh
+/// and started again after each crash (it says its line on COM1 each
+/// time), while the heartbeat beside it is never stopped.
+#[test]
+fn bochs_restarts_a_crashing_configured_guest_as_its_policy_says() {
+    let machine = PcMachine::new(Emulator::Bochs, config_iso(PROBE_RESTART_LOOP)).cpus(BOCHS_CPUS);
+    let expect = Expect::within(BOCHS_DEADLINE)
+        .line(banner())
+        .line("VM beat started on cpu1 (start 1, bare metal")
+        .line(format!("VM probe started on cpu0 (start {RESTARTS}, bare metal").as_str())
+        .forbid("is stopped for good")
+        .forbid("VM beat stopped")
+        .forbid("ESCAPED")
+        .forbid("unexpected exception")
+        .forbid("panic");
+    let transcript = boot_expecting(&machine, expect);
+    let count = |text: &str| {
+        transcript
+            .lines()
+            .filter(|line| line.contains(text))
+            .count()
+    };
+    let crashes = count("VM probe stopped: EPT violation: read at guest-physical 0x200000");
+    let restarts = count("VM probe: restarting (restart = \"on-failure\")");
+    let said = count("x86-probe: reading guest-physical memory upwards");
+    // The boot ends as the last start is logged: every earlier start said
+    // its line, crashed and was restarted.
+    let earlier = RESTARTS as usize - 1;
+    assert!(
+        crashes == earlier && restarts == earlier && said >= earlier,
+        "{crashes} crashes, {restarts} restarts, {said} lines of the guest's own\n{transcript}"
     );
 }
 

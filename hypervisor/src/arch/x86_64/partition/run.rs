@@ -16,7 +16,7 @@ use crate::arch::x86_64::vmx::exits::{self, Next, Stopped};
 use crate::arch::x86_64::vmx::operation::{VmxCpu, VmxError};
 use crate::arch::x86_64::vmx::vcpu::{GuestStart, Vcpu};
 use crate::mm::PhysRange;
-use crate::vm::spec::StopReason;
+use crate::vm::spec::{RestartPolicy, StopReason};
 
 /// How many times a CPU whose VM stopped looks for another VM's next exit
 /// before it says that VM seems stuck.
@@ -30,6 +30,15 @@ fn stop_reason(stopped: Stopped) -> StopReason {
         Stopped::Halted { .. } => StopReason::PowerOff,
         Stopped::TripleFault => StopReason::Reset,
         Stopped::EptViolation { .. } | Stopped::Unhandled { .. } => StopReason::Crash,
+    }
+}
+
+/// A restart policy as a config writes it.
+fn policy_name(policy: RestartPolicy) -> &'static str {
+    match policy {
+        RestartPolicy::Never => "never",
+        RestartPolicy::Always => "always",
+        RestartPolicy::OnFailure => "on-failure",
     }
 }
 
@@ -94,8 +103,9 @@ pub fn run(
             break;
         }
         info!(
-            "VM {}: restarting ({:?} restart policy)",
-            vm.name, vm.restart
+            "VM {}: restarting (restart = \"{}\")",
+            vm.name,
+            policy_name(vm.restart)
         );
     }
     vm.running.store(false, Ordering::Release);
