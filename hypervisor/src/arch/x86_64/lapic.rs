@@ -48,8 +48,9 @@ register_structs! {
     }
 }
 
-/// The vector of spurious interrupts (its low 4 bits must be 1s on old APICs).
-const SPURIOUS_VECTOR: u32 = 0xff;
+/// The vector of spurious interrupts (its low 4 bits must be 1s on old
+/// APICs), which no EOI ends.
+pub const SPURIOUS_VECTOR: u32 = 0xff;
 /// Highest APIC ID xAPIC mode can address.
 pub const MAX_XAPIC_ID: u32 = 0xff;
 /// What a write to the EOI register must hold.
@@ -112,8 +113,8 @@ impl Lapic {
             .write(LVT::DELIVERY_MODE::ExtInt + LVT::TRIGGER::Edge + LVT::MASKED::CLEAR);
     }
 
-    /// Keeps the legacy PIC's interrupts out (LINT0 masked): another CPU's
-    /// VM owns the PIC, or no VM does.
+    /// Keeps the legacy PIC's interrupts out (LINT0 masked), as every CPU
+    /// does until a VM that owns the PIC runs on it.
     pub fn refuse_pic_interrupts(&self) {
         self.registers.lint0.modify(LVT::MASKED::SET);
     }

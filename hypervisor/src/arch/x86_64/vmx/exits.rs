@@ -27,8 +27,6 @@ const EPT_FETCH: u64 = 1 << 2;
 /// interrupt: its vector, and whether the information is valid.
 const INTERRUPTION_VECTOR: u64 = 0xff;
 const INTERRUPTION_VALID: u64 = 1 << 31;
-/// The local APIC's spurious-interrupt vector: never ended by an EOI.
-const SPURIOUS_VECTOR: u64 = 0xff;
 
 /// The low 32 bits of RAX and RDX, which RDMSR and WRMSR use.
 const LOW_HALF: u64 = 0xffff_ffff;
@@ -148,7 +146,7 @@ fn external_interrupt(vm: &str, vcpu: &Vcpu) -> Next {
     let info = vcpu.read(Field::ExitInterruptionInfo);
     let vector = info & INTERRUPTION_VECTOR;
     if info & INTERRUPTION_VALID != 0
-        && vector != SPURIOUS_VECTOR
+        && vector != u64::from(lapic::SPURIOUS_VECTOR)
         && let Some(lapic) = lapic::this_cpu()
     {
         lapic.end_of_interrupt();
