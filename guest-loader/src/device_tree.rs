@@ -35,9 +35,10 @@ mod tree;
 use alloc::vec::Vec;
 
 pub use crate::GuestMemory;
-pub use dma::{BusDma, RamMapping, dma_limit};
+pub use dma::{BusDma, RamMapping, bus_address, dma_limit};
 pub use error::GuestDtError;
 pub use initrd_patch::{InitrdPatchError, set_initrd};
+pub use kept_resources::{FirmwareClock, FirmwareClockRate};
 
 /// Most vCPUs a VM has: a GICv2 routes interrupts to at most 8 CPUs.
 pub const MAX_VCPUS: usize = 8;
@@ -105,6 +106,9 @@ pub struct VmDescription<'a> {
     pub management: Option<GuestManagement>,
     /// What the VM's buses say about DMA (`dma-ranges`).
     pub dma: BusDma<'a>,
+    /// The rates of the clocks that passed-through devices keep (see
+    /// [`FirmwareClock`]), as the board's firmware reported them.
+    pub firmware_clocks: &'a [FirmwareClockRate],
 }
 
 /// The DTB of the VM described by `vm`, from the boot device tree `boot`.
@@ -129,7 +133,7 @@ pub fn build(boot: &fdt::Fdt, vm: &VmDescription) -> Result<Vec<u8>, GuestDtErro
         .extend(vm.management.as_ref().map(management::node));
 
     let provided = passthrough::provided_by_cordon(&index, gic.path, &timer.path);
-    passthrough::add(&index, &provided, vm.devices, &mut root)?;
+    passthrough::add(&index, &provided, vm.devices, vm.firmware_clocks, &mut root)?;
     if let Some(path) = vm.emulated_console {
         console::add(&index, &provided, path, &mut root)?;
     }

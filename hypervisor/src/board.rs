@@ -63,6 +63,9 @@ pub struct Board {
     /// UART models this board may use as cordon's console.
     pub console_kinds: &'static [UartKind],
     pub gic: GicV2,
+    /// Device-tree path of the firmware's mailbox, through which cordon
+    /// asks the firmware what only it knows (see [`crate::firmware`]).
+    pub firmware_mailbox: Option<&'static str>,
 }
 
 /// Declares the board a binary is built for. Use once, in the board crate:

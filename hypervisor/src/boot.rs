@@ -64,6 +64,7 @@ pub fn primary(ctx: BootContext) -> ! {
     report_board(board);
     report_memory(&ctx);
     let partitioning = setup_memory(&ctx);
+    crate::firmware::query_clock_rates(ctx.fdt, board);
     *FIRMWARE_PSCI.lock() = info.psci;
     gic::init_distributor(board.gic);
     gic::init_this_cpu(0);

@@ -26,6 +26,7 @@ pub mod cpu;
 pub mod dt;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod fatal;
+pub mod firmware;
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
 mod logger;
 pub mod management;

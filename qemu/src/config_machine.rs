@@ -1,7 +1,7 @@
 //! The QEMU machine that boots a partition config: cordon's image with the
 //! config embedded, and on `virt` each VM's boot modules where the config
 //! placed them, as many CPUs as the config gives out, the management
-//! VM's disk, and a network card when a VM is given one. `cargo xtask` sets it up for `run --config` and writes it to
+//! VM's disk, a network card and a TPM when a VM is given one. `cargo xtask` sets it up for `run --config` and writes it to
 //! a TOML file for the boot tests, which boot the very same machine.
 //!
 //! ```toml
@@ -52,10 +52,20 @@ pub struct ConfigMachine {
     pub memory_mib: Option<u32>,
     /// The management VM's disk, if the config boots the management VM.
     pub disk: Option<PathBuf>,
+    /// The management VM's storage, kept from boot to boot (see
+    /// [`Machine::storage`]); the boot tests that need it make it.
+    #[serde(default)]
+    pub storage: Option<PathBuf>,
     /// A virtio-net card on user networking (see [`Machine::user_network`]),
     /// when a VM of the config is given its transport.
     #[serde(default)]
     pub network: bool,
+    /// A TPM, when a VM of the config is given it: not part of
+    /// [`ConfigMachine::machine`], since a swtpm must run behind it; whoever
+    /// boots the machine starts one ([`crate::swtpm`]) and adds it with
+    /// [`Machine::tpm`].
+    #[serde(default)]
+    pub tpm: bool,
     /// The VMs whose boot modules QEMU loads, in config order.
     #[serde(default, rename = "vm")]
     pub vms: Vec<ConfigVm>,
@@ -76,6 +86,9 @@ impl ConfigMachine {
         }
         if let Some(disk) = &self.disk {
             machine = machine.disk(disk);
+        }
+        if let Some(storage) = &self.storage {
+            machine = machine.storage(storage);
         }
         if self.network {
             machine = machine.user_network();
@@ -126,7 +139,9 @@ mod tests {
             cpus: Some(3),
             memory_mib: Some(2048),
             disk: Some("/t/disk.img".into()),
+            storage: Some("/t/storage.img".into()),
             network: true,
+            tpm: true,
             vms: vec![
                 ConfigVm {
                     name: "mgmt".to_owned(),
@@ -168,7 +183,9 @@ mod tests {
             cpus: None,
             memory_mib: None,
             disk: None,
+            storage: None,
             network: false,
+            tpm: false,
             vms: Vec::new(),
             ..machine
         };
@@ -203,6 +220,7 @@ mod tests {
             .placed_guest(two_vms().vms[0].modules.clone())
             .placed_guest(two_vms().vms[1].modules.clone())
             .disk("/t/disk.img")
+            .storage("/t/storage.img")
             .user_network();
         assert_eq!(two_vms().machine(), expected);
     }

@@ -1,4 +1,5 @@
-//! What a boot should print: lines to wait for and text that must not appear.
+//! What a boot should print: lines to wait for and text that must not
+//! appear; and what to type on its console, once which lines appeared.
 
 use std::fmt;
 use std::time::Duration;
@@ -44,6 +45,15 @@ pub struct Expect {
     pub(crate) deadline: Duration,
     pub(crate) settle: Duration,
     pub(crate) exit: bool,
+    pub(crate) typing: Vec<Typing>,
+}
+
+/// Bytes to type on the console once a line matching `after` has appeared
+/// (and every earlier typing was done).
+#[derive(Debug, Clone)]
+pub(crate) struct Typing {
+    pub(crate) after: Pattern,
+    pub(crate) bytes: Vec<u8>,
 }
 
 impl Expect {
@@ -55,6 +65,7 @@ impl Expect {
             deadline,
             settle: Duration::ZERO,
             exit: false,
+            typing: Vec::new(),
         }
     }
 
@@ -67,6 +78,18 @@ impl Expect {
     /// Stop and fail as soon as a line contains `text`.
     pub fn forbid(mut self, text: &str) -> Self {
         self.forbid.push(text.to_owned());
+        self
+    }
+
+    /// Type `bytes` on the serial console once a line matching `after` has
+    /// appeared, at any time so far, and the typing asked for before this
+    /// one was done: typings happen one after the other, so an empty one
+    /// makes the next also wait for its line.
+    pub fn type_after(mut self, after: impl Into<Pattern>, bytes: &[u8]) -> Self {
+        self.typing.push(Typing {
+            after: after.into(),
+            bytes: bytes.to_vec(),
+        });
         self
     }
 

@@ -3,8 +3,8 @@
 //! the deadline passes, or the test tells it to stop, then stops QEMU.
 
 use std::fmt;
-use std::io::{self, BufRead, BufReader, Read};
-use std::process::{Command, ExitStatus, Stdio};
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -113,8 +113,12 @@ fn watch(
     expect: &Expect,
     stop: Option<&Receiver<()>>,
 ) -> Result<Transcript, HarnessError> {
+    let stdin = match expect.typing.is_empty() {
+        true => Stdio::null(),
+        false => Stdio::piped(),
+    };
     command
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = Instant::now();
@@ -122,6 +126,7 @@ fn watch(
 
     let (sender, receiver) = mpsc::channel();
     let child = qemu.child_mut();
+    let keyboard = child.stdin.take();
     let readers = [
         child
             .stdout
@@ -134,7 +139,7 @@ fn watch(
     ];
     drop(sender);
 
-    let mut watcher = Watch::new(expect, started);
+    let mut watcher = Watch::new(expect, started, keyboard);
     let ending = watcher.run(&receiver, &mut qemu, stop)?;
     qemu.stop().map_err(HarnessError::Wait)?;
     for reader in readers.into_iter().flatten() {
@@ -178,13 +183,22 @@ struct Watch<'a> {
     expect: &'a Expect,
     started: Instant,
     transcript: Transcript,
+    /// QEMU's standard input (its serial console's), if there is typing.
+    keyboard: Option<ChildStdin>,
+    /// Which of `expect.typing` have had their line appear.
+    typing_ready: Vec<bool>,
+    /// How many of `expect.typing` were typed.
+    typed: usize,
 }
 
 impl<'a> Watch<'a> {
-    fn new(expect: &'a Expect, started: Instant) -> Self {
+    fn new(expect: &'a Expect, started: Instant, keyboard: Option<ChildStdin>) -> Self {
         Self {
             expect,
             started,
+            keyboard,
+            typing_ready: vec![false; expect.typing.len()],
+            typed: 0,
             transcript: Transcript {
                 serial: Vec::new(),
                 stderr: Vec::new(),
@@ -284,6 +298,7 @@ impl<'a> Watch<'a> {
                         text: text.clone(),
                         line: line.clone(),
                     });
+                self.type_what_is_due(&line);
                 self.transcript.serial.push(Line {
                     text: line,
                     at: self.started.elapsed(),
@@ -295,6 +310,22 @@ impl<'a> Watch<'a> {
                 self.transcript.stderr.push(line);
                 None
             }
+        }
+    }
+
+    /// Notes which typings `line` makes due and types them, in order.
+    fn type_what_is_due(&mut self, line: &str) {
+        for (ready, typing) in self.typing_ready.iter_mut().zip(&self.expect.typing) {
+            *ready |= typing.after.matches(line);
+        }
+        while self.typing_ready.get(self.typed) == Some(&true) {
+            let bytes = &self.expect.typing[self.typed].bytes;
+            // A keyboard that is gone (QEMU exited) shows in what the
+            // machine did not print.
+            if let Some(keyboard) = &mut self.keyboard {
+                let _ = keyboard.write_all(bytes).and_then(|()| keyboard.flush());
+            }
+            self.typed += 1;
         }
     }
 
@@ -372,6 +403,23 @@ mod tests {
         let script = "echo ready; sleep 0.2; echo bad; exec sleep 30";
         let transcript = watch(shell(script), &expect, None).unwrap();
         assert!(matches!(transcript.ending(), Ending::Forbidden { .. }));
+    }
+
+    #[test]
+    fn types_once_its_line_appeared_and_in_order() {
+        // `read` echoes what it gets: the second typing waits for the
+        // first's echo and for "go", which came before it.
+        let expect = Expect::within(DEADLINE)
+            .type_after("go", b"first\n")
+            .type_after("got first", b"second\n")
+            .line("got second");
+        let script = "echo go; read a; echo got $a; read b; echo got $b; exec sleep 30";
+        let transcript = watch(shell(script), &expect, None).unwrap();
+        assert_eq!(transcript.ending(), &Ending::AllSeen);
+        assert_eq!(
+            transcript.lines().collect::<Vec<_>>(),
+            ["go", "got first", "got second"]
+        );
     }
 
     #[test]

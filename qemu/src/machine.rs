@@ -55,6 +55,14 @@ const NO_DTB_RANDOMNESS: &str = ",dtb-randomness=off";
 const CONSOLE_CHARDEV: &str = "con";
 /// The id that ties the disk's `-drive` to its `-device`.
 const DISK_ID: &str = "disk0";
+/// The id that ties the storage disk's `-drive` to its `-device`.
+const STORAGE_ID: &str = "storage0";
+/// The `virt` virtio-mmio transport the management VM's storage disk is
+/// plugged into: transport 29 of 0-31, below the network card's.
+const VIRT_STORAGE_BUS: &str = "virtio-mmio-bus.29";
+/// That transport's node in `virt`'s device tree, for partition configs
+/// that give a VM the storage disk.
+pub const VIRT_STORAGE_TRANSPORT: &str = "/virtio_mmio@a003a00";
 /// The id that ties the network's `-netdev` to its `-device`.
 const NETWORK_ID: &str = "net0";
 /// The `virt` virtio-mmio transport the network card is plugged into:
@@ -64,6 +72,12 @@ const VIRT_NIC_BUS: &str = "virtio-mmio-bus.30";
 /// That transport's node in `virt`'s device tree, for partition configs
 /// that pass the network card through.
 pub const VIRT_NIC_TRANSPORT: &str = "/virtio_mmio@a003c00";
+/// The ids that tie the TPM's `-chardev`, `-tpmdev` and `-device`.
+const TPM_CHARDEV_ID: &str = "chrtpm";
+const TPM_ID: &str = "tpm0";
+/// Where `virt` describes its TPM (`tpm-tis-device`, the first device on
+/// its platform bus at 0xc000000): what configs name to pass it through.
+pub const VIRT_TPM_DEVICE: &str = "/platform-bus@c000000/tpm_tis@0";
 
 /// A board that cordon supports, named as on the command line (and so in
 /// files: see the `board_names_round_trip` test).
@@ -260,8 +274,13 @@ pub struct Machine {
     initrd: Option<PathBuf>,
     guests: Vec<PlacedGuest>,
     disk: Option<PathBuf>,
+    /// A raw image kept from boot to boot: the management VM's storage.
+    storage: Option<PathBuf>,
     /// A virtio-net card on QEMU's user networking.
     network: bool,
+    /// A TPM 2.0 (TIS over MMIO), emulated by the swtpm whose control
+    /// socket this is.
+    tpm: Option<PathBuf>,
     /// A raw SD card image in the SoC's SD card slot (`raspi4b` only).
     sd_card: Option<PathBuf>,
     /// Start the image as `virt`'s boot firmware (`-bios`), as U-Boot.
@@ -299,7 +318,9 @@ impl Machine {
             initrd: None,
             guests: Vec::new(),
             disk: None,
+            storage: None,
             network: false,
+            tpm: None,
             sd_card: None,
             bios: false,
             deterministic: false,
@@ -328,6 +349,7 @@ impl Machine {
         }
         files.extend(self.initrd.as_deref());
         files.extend(self.disk.as_deref());
+        files.extend(self.storage.as_deref());
         files.extend(self.sd_card.as_deref());
         files
     }
@@ -387,11 +409,26 @@ impl Machine {
         self
     }
 
+    /// Attach the raw image `storage` as a second virtio-blk device, at
+    /// [`VIRT_STORAGE_TRANSPORT`]: storage that outlives a boot.
+    pub fn storage(mut self, storage: impl Into<PathBuf>) -> Self {
+        self.storage = Some(storage.into());
+        self
+    }
+
     /// Attach a virtio-net card (on virtio-mmio, at [`VIRT_NIC_TRANSPORT`])
     /// on QEMU's user networking: the guest gets its address by DHCP and
     /// reaches the host's loopback at 10.0.2.2; nothing outside reaches in.
     pub fn user_network(mut self) -> Self {
         self.network = true;
+        self
+    }
+
+    /// Attach a TPM 2.0 (`tpm-tis-device`, at [`VIRT_TPM_DEVICE`]) emulated
+    /// by the swtpm listening on the control socket `socket` (see
+    /// [`crate::swtpm`]); QEMU starts and stops it as the machine's power.
+    pub fn tpm(mut self, socket: impl Into<PathBuf>) -> Self {
+        self.tpm = Some(socket.into());
         self
     }
 
@@ -470,8 +507,14 @@ impl Machine {
         if let Some(disk) = &self.disk {
             disk_args(&mut args, disk);
         }
+        if let Some(storage) = &self.storage {
+            storage_args(&mut args, storage);
+        }
         if self.network {
             network_args(&mut args);
+        }
+        if let Some(socket) = &self.tpm {
+            tpm_args(&mut args, socket);
         }
         if dump_dtb.is_some() {
             return Ok(args.0);
@@ -556,7 +599,9 @@ impl Machine {
         let virt_only = [
             (self.initrd.is_some(), "an initrd"),
             (self.disk.is_some(), "a virtio disk"),
+            (self.storage.is_some(), "a virtio storage disk"),
             (self.network, "a virtio network card"),
+            (self.tpm.is_some(), "a TPM"),
             (self.bios, "booting from firmware (-bios)"),
         ];
         if let Some((_, what)) = virt_only.into_iter().find(|(asked, _)| *asked) {
@@ -643,12 +688,34 @@ fn disk_args(args: &mut Args, disk: &Path) {
         .push(format!("virtio-blk-device,drive={DISK_ID}"));
 }
 
+/// A raw `storage` image as a virtio-blk device on the transport
+/// [`VIRT_STORAGE_BUS`].
+fn storage_args(args: &mut Args, storage: &Path) {
+    let mut drive = OsString::from("file=");
+    drive.push(option_value(storage.as_os_str()));
+    drive.push(format!(",if=none,format=raw,id={STORAGE_ID}"));
+    args.push("-drive").push(drive);
+    args.push("-device").push(format!(
+        "virtio-blk-device,drive={STORAGE_ID},bus={VIRT_STORAGE_BUS}"
+    ));
+}
+
 /// A virtio-net card on user networking, on the transport [`VIRT_NIC_BUS`].
 fn network_args(args: &mut Args) {
     args.push("-netdev").push(format!("user,id={NETWORK_ID}"));
     args.push("-device").push(format!(
         "virtio-net-device,netdev={NETWORK_ID},bus={VIRT_NIC_BUS}"
     ));
+}
+
+fn tpm_args(args: &mut Args, socket: &Path) {
+    let mut chardev = OsString::from(format!("socket,id={TPM_CHARDEV_ID},path="));
+    chardev.push(option_value(socket.as_os_str()));
+    args.push("-chardev").push(chardev);
+    args.push("-tpmdev")
+        .push(format!("emulator,id={TPM_ID},chardev={TPM_CHARDEV_ID}"));
+    args.push("-device")
+        .push(format!("tpm-tis-device,tpmdev={TPM_ID}"));
 }
 
 /// `value` for a QEMU `key=value,...` option list, where a comma inside a
@@ -955,6 +1022,32 @@ mod tests {
     }
 
     #[test]
+    fn storage_is_a_second_virtio_blk_device_on_its_transport() {
+        let args = args(
+            &Machine::qemu_virt("cordon.bin")
+                .disk("d.img")
+                .storage("s,1.img"),
+        );
+        assert!(has(
+            &args,
+            "-drive",
+            "file=s,,1.img,if=none,format=raw,id=storage0"
+        ));
+        assert!(has(
+            &args,
+            "-device",
+            "virtio-blk-device,drive=storage0,bus=virtio-mmio-bus.29"
+        ));
+        assert!(has(&args, "-device", "virtio-blk-device,drive=disk0"));
+        assert!(matches!(
+            Machine::rpi4("cordon.bin", "rpi4.dtb")
+                .storage("s.img")
+                .args(),
+            Err(MachineError::VirtOnly { .. })
+        ));
+    }
+
+    #[test]
     fn a_user_network_is_a_virtio_net_device_on_its_transport() {
         let args = args(
             &Machine::qemu_virt("cordon.bin")
@@ -972,6 +1065,22 @@ mod tests {
             Machine::rpi4("cordon.bin", "rpi4.dtb")
                 .user_network()
                 .args(),
+            Err(MachineError::VirtOnly { .. })
+        ));
+    }
+
+    #[test]
+    fn tpm_is_swtpm_behind_a_tis_device() {
+        let args = args(&Machine::qemu_virt("cordon.bin").tpm("/t/swtpm,1.sock"));
+        assert!(has(
+            &args,
+            "-chardev",
+            "socket,id=chrtpm,path=/t/swtpm,,1.sock"
+        ));
+        assert!(has(&args, "-tpmdev", "emulator,id=tpm0,chardev=chrtpm"));
+        assert!(has(&args, "-device", "tpm-tis-device,tpmdev=tpm0"));
+        assert!(matches!(
+            Machine::rpi4("cordon.bin", "rpi4.dtb").tpm("s").args(),
             Err(MachineError::VirtOnly { .. })
         ));
     }

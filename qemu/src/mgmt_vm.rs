@@ -25,6 +25,10 @@ pub const CHECK_RESTART_OPTION: &str = "cordon.check-restart";
 /// an EVE API controller; `cordon.agent=<device>` first unpacks the node's
 /// provisioning from the newc cpio archive on that block device.
 pub const AGENT_OPTION: &str = "cordon.agent";
+/// Kernel command-line option, with [`AGENT_OPTION`]: `cordon.storage=<disk>`
+/// is the node's storage (an ext4 file system, see
+/// [`crate::storage_disk`]), which the agent keeps its state on.
+pub const STORAGE_OPTION: &str = "cordon.storage";
 /// Kernel command-line option: halt once `/init` runs (the x86 boot test,
 /// where a halt with interrupts off is what cordon sees).
 pub const HALT_OPTION: &str = "cordon.halt";
@@ -46,6 +50,9 @@ pub mod marker {
     /// The text in the first sector of the SD card, when the VM owns an SD
     /// host controller.
     pub const SD_CARD_SAYS: &str = "cordon-mgmt-vm: sd card says ";
+    /// The rate of a clock cordon kept for the VM's SD host controller, as
+    /// Linux has it: `clock <name> at <rate> Hz`.
+    pub const CLOCK: &str = "cordon-mgmt-vm: clock ";
     /// `/init` is about to power the VM off.
     pub const POWERING_OFF: &str = "cordon-mgmt-vm: powering off";
     /// Something `/init` did failed; the rest of the line says what.
@@ -64,6 +71,9 @@ pub mod marker {
     pub const SECOND_LIFE: &str = "cordon-mgmt-vm: second life";
     /// With `cordon.agent`: the network is up and the agent starts.
     pub const AGENT_STARTING: &str = "cordon-mgmt-vm: agent starting";
+    /// With [`super::STORAGE_OPTION`]: the storage is mounted; the disk and
+    /// the mount point follow.
+    pub const STORAGE_MOUNTED: &str = "cordon-mgmt-vm: storage mounted: ";
     /// With [`super::HALT_OPTION`]: before `halt -f`.
     pub const HALTING: &str = "cordon-mgmt-vm: halting";
 }
@@ -290,6 +300,7 @@ mod tests {
             marker::FAILED,
             marker::READY,
             marker::AGENT_STARTING,
+            marker::STORAGE_MOUNTED,
             marker::HALTING,
         ] {
             let said = format!("say \"{}", marker.strip_prefix(prefix).unwrap());
@@ -298,6 +309,7 @@ mod tests {
         assert!(vcounter.contains(marker::VIRTUAL_COUNTER));
         assert!(init.contains(CHECK_OPTION));
         assert!(init.contains(&format!("option {AGENT_OPTION}")));
+        assert!(init.contains(&format!("option {STORAGE_OPTION}")));
         assert!(init.contains(HALT_OPTION));
     }
 }

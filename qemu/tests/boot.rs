@@ -9,6 +9,8 @@
 //! management VM and the card images and passes their paths in the
 //! environment.
 
+// Shared with the other boot tests; these boot no partition config.
+#[allow(dead_code)]
 mod common;
 
 use std::env;

@@ -1,7 +1,7 @@
 //! Boots cordon's partitions under QEMU: the hostile test guest, which tries
 //! to reach what its VM was not given, as cordon's only VM and beside the
-//! management VM; the example partition configs; and a config whose boot
-//! modules the loader left out.
+//! management VM; the example partition configs; a config whose boot
+//! modules the loader left out; and console input moving between VMs.
 //!
 //! Run these through `cargo xtask test`, which builds the hostile guest,
 //! the management VM and an image for each example config of qemu-virt
@@ -480,4 +480,61 @@ fn three_vms_run_side_by_side() {
             .any(|line| line.contains("cordon-mgmt-vm: workload")),
         "cordonctl console showed {console:?}\n{transcript}"
     );
+}
+
+/// `qemu/tests/configs/console-switch.toml`: two Linux VMs with a shell each.
+const CONSOLE_SWITCH: &str = "console-switch";
+const OTHER_VM: &str = "other";
+/// What `/init` says before it starts the shell.
+const SHELL_READY: &str = "cordon-mgmt-vm: ready: a shell on the console";
+/// Ctrl-], which moves console input to the next VM.
+const SWITCH_INPUT: &[u8] = b"\x1d";
+/// What cordon says when it moved console input.
+const INPUT_NOW_GOES_TO: &str = "console input now goes to VM ";
+/// Characters of a long command line: most of the 1 KiB cordon queues.
+const LONG_LINE_CHARS: usize = 900;
+
+/// A command for a VM's shell whose output, `<word>-42`, only appears if
+/// the shell ran it (its echo shows `$((6*7))` instead).
+fn computed(word: &str) -> (String, String) {
+    (format!("echo {word}-$((6*7))\n"), format!("{word}-42"))
+}
+
+/// Keyboard input goes to the management VM first; Ctrl-] moves it to the
+/// other VM, whose shell runs what is typed (and the management VM's does
+/// not), and a long line arrives whole; Ctrl-] again moves it back, and
+/// `exit` powers the management VM, and with it the machine, off.
+#[test]
+fn console_input_follows_ctrl_close_bracket() {
+    let machine = config_machine(CONSOLE_SWITCH).machine();
+    let (in_mgmt, mgmt_output) = computed("typed-in-mgmt");
+    let (in_other, other_output) = computed("typed-in-other");
+    // `wc -c` counts the line and its newline.
+    let long_line = format!("echo {} | wc -c\n", "x".repeat(LONG_LINE_CHARS));
+    let long_line_count = (LONG_LINE_CHARS + 1).to_string();
+    let mgmt = tag(MGMT_VM);
+    let other = tag(OTHER_VM);
+    let expect = Expect::within(MGMT_VM_DEADLINE)
+        .type_after(format!("{mgmt}{SHELL_READY}").as_str(), in_mgmt.as_bytes())
+        // Both shells up, and the first command done, before switching.
+        .type_after(format!("{other}{SHELL_READY}").as_str(), b"")
+        .type_after(format!("{mgmt}{mgmt_output}").as_str(), SWITCH_INPUT)
+        .type_after(
+            format!("{INPUT_NOW_GOES_TO}{OTHER_VM}").as_str(),
+            in_other.as_bytes(),
+        )
+        .type_after(
+            format!("{other}{other_output}").as_str(),
+            long_line.as_bytes(),
+        )
+        .type_after(format!("{other}{long_line_count}").as_str(), SWITCH_INPUT)
+        .type_after(format!("{INPUT_NOW_GOES_TO}{MGMT_VM}").as_str(), b"exit\n")
+        .line(format!("{mgmt}{mgmt_output}").as_str())
+        .line(format!("{other}{other_output}").as_str())
+        .line(format!("{other}{long_line_count}").as_str())
+        .line(format!("{mgmt}cordon-mgmt-vm: powering off").as_str())
+        .forbid(&format!("{other}{mgmt_output}"))
+        .forbid(&format!("{mgmt}{other_output}"))
+        .then_exit_successfully();
+    boot_expecting(&machine, expect);
 }

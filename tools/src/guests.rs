@@ -98,15 +98,20 @@ pub fn build(workspace: &Workspace, name: &str) -> Result<PathBuf> {
     Ok(image_path)
 }
 
+/// Where [`build_labelled`] writes the image of `name` labelled `label`.
+pub fn labelled_image(workspace: &Workspace, name: &str, label: &str) -> PathBuf {
+    workspace
+        .guests_output()
+        .join(format!("{name}-{label}"))
+        .with_extension(IMAGE_EXTENSION)
+}
+
 /// Builds the guest `name` labelled `label` (which it prints when it
 /// starts: a test tells this build from the default one) and writes its
 /// image `<name>-<label>.bin`; returns the image's path.
 pub fn build_labelled(workspace: &Workspace, name: &str, label: &str) -> Result<PathBuf> {
     let (target, elf) = workspace.labelled_guest(name, label);
-    let image_path = workspace
-        .guests_output()
-        .join(format!("{name}-{label}"))
-        .with_extension(IMAGE_EXTENSION);
+    let image_path = labelled_image(workspace, name, label);
     let mut cargo = exec::cargo(workspace.root());
     cargo.env(LABEL_VAR, label).env("CARGO_TARGET_DIR", &target);
     let package = format!("{GUEST_CRATE_PREFIX}{name}");

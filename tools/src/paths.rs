@@ -205,9 +205,21 @@ impl ConfigOutput {
         self.dir.join("board.dtb")
     }
 
+    /// The management VM's storage disk, kept from run to run (see
+    /// `cordon_qemu::storage_disk`).
+    pub fn storage(&self) -> PathBuf {
+        self.dir.join("storage.img")
+    }
+
     /// The machine that boots the config, for the boot tests (see
     /// `cordon_qemu::config_machine`).
     pub fn machine(&self) -> PathBuf {
         self.dir.join("machine.toml")
+    }
+
+    /// The state of the software TPM behind the machine's TPM, if a VM is
+    /// given one (see `cordon_qemu::swtpm`).
+    pub fn swtpm_state(&self) -> PathBuf {
+        self.dir.join("swtpm")
     }
 }

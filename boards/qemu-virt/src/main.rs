@@ -21,6 +21,7 @@ static BOARD: Board = Board {
         gicv: 0x0804_0000,
         maintenance_ppi: 9,
     },
+    firmware_mailbox: None,
 };
 
 cordon_hypervisor::board!(BOARD);

@@ -23,6 +23,8 @@ static BOARD: Board = Board {
         gicv: 0xff84_6000,
         maintenance_ppi: 9,
     },
+    // The VideoCore firmware's mailbox (clock rates).
+    firmware_mailbox: Some("/soc/mailbox@7e00b880"),
 };
 
 cordon_hypervisor::board!(BOARD);

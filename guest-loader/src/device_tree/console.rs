@@ -41,7 +41,8 @@ pub(super) fn add(
         passthrough::not_provided(path, provided)?;
         passthrough::insert(index, root, path)?;
     } else {
-        passthrough::add(index, provided, &[path], root)?;
+        // Its clocks come along as they are: none is kept by cordon.
+        passthrough::add(index, provided, &[path], &[], root)?;
     }
     let node = tree::find_mut(root, path)
         .ok_or_else(|| GuestDtError::UnknownDevice { path: path.into() })?;

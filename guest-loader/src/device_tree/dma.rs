@@ -222,6 +222,26 @@ pub fn dma_limit(boot: &Fdt, devices: &[&str]) -> Result<Option<u64>, GuestDtErr
     Ok(limit)
 }
 
+/// The bus address at which the masters of `device` (a full boot path)
+/// reach CPU-physical address `cpu`, through the outermost `dma-ranges`
+/// above it; `None` if no window reaches it. For a device without DMA
+/// translation above it the two are the same.
+pub fn bus_address(boot: &Fdt, device: &str, cpu: u64) -> Result<Option<u64>, GuestDtError> {
+    let index = BootIndex::new(boot)?;
+    if index.find(device).is_none() {
+        return Err(GuestDtError::UnknownDevice {
+            path: device.into(),
+        });
+    }
+    let Some((_, windows)) = outermost_windows(&index, device)? else {
+        return Ok(Some(cpu));
+    };
+    Ok(windows
+        .iter()
+        .find(|w| cpu >= w.cpu && cpu - w.cpu < w.size)
+        .map(|w| w.bus + (cpu - w.cpu)))
+}
+
 /// The path and windows of the outermost `dma-ranges` on the way from the
 /// root to `device` (the device included); an empty one (identity) is one
 /// window over the whole address space.

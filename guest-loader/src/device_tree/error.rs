@@ -44,6 +44,12 @@ pub enum GuestDtError {
     /// A clock the device needs comes from a node with registers that was
     /// not passed through.
     ClockProviderNotAssigned { consumer: String, provider: String },
+    /// The device keeps a clock whose rate the board's firmware did not
+    /// report.
+    KeptClockRateUnknown {
+        consumer: String,
+        clock: &'static str,
+    },
     /// A copied node refers to a node that the VM does not get.
     DanglingPhandle {
         node: String,
@@ -144,6 +150,10 @@ impl fmt::Display for GuestDtError {
             Self::ClockProviderNotAssigned { consumer, provider } => write!(
                 f,
                 "{consumer} needs clocks from {provider}, which has registers and is not passed through to the VM"
+            ),
+            Self::KeptClockRateUnknown { consumer, clock } => write!(
+                f,
+                "{consumer} runs on the firmware's {clock} clock, whose rate the firmware did not report at boot"
             ),
             Self::DanglingPhandle {
                 node,

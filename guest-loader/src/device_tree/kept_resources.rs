@@ -4,9 +4,10 @@
 //! [`KEPT_CLOCKS`] gets them as the firmware left them, and no way to
 //! change them:
 //!
-//! - its clock becomes a fixed clock of the rate [`KEPT_CLOCKS`] gives, a
-//!   node of the VM's tree that stands for the clock (a device whose clock
-//!   is not listed there is still refused);
+//! - its clock becomes a fixed clock, a node of the VM's tree that stands
+//!   for the clock, of the rate the board's firmware reports for it
+//!   ([`VmDescription::firmware_clocks`](super::VmDescription)); a device
+//!   whose clock is not listed there is still refused;
 //! - its references to regulators (`*-supply`), power sequencers
 //!   (`mmc-pwrseq`) and pin states (`pinctrl-<n>`) that the VM does not
 //!   get are left out, so its driver takes the power and the pins as they
@@ -25,13 +26,14 @@ use super::references::present_phandles;
 use super::tree::{self, Node, Origin};
 
 /// A clock that a device may use without its controller being passed
-/// through, and the rate it runs at.
+/// through. Its rate is what the board's firmware reports for it.
 struct KeptClock {
     /// The controller's `compatible`.
     controller: &'static str,
     /// The clock's number in the controller's binding.
     clock: u32,
-    rate_hz: u32,
+    /// The same clock as the firmware names it.
+    firmware: FirmwareClock,
 }
 
 /// The BCM2711 clock manager's `compatible`.
@@ -40,16 +42,55 @@ const BCM2711_CPRMAN: &str = "brcm,bcm2711-cprman";
 /// the clock manager's binding), the controller QEMU's `raspi4b` puts its
 /// SD card on.
 const BCM2835_CLOCK_EMMC: u32 = 28;
-/// Its rate as the firmware reports it under QEMU's `raspi4b` model. Not
-/// checked on a Pi 4: there the firmware's own report (its mailbox's
-/// "get clock rate") is what this must agree with.
-const EMMC_RATE_HZ: u32 = 50_000_000;
+/// The clock of emmc2, the SD controller a Pi 4 boots from
+/// (`BCM2711_CLOCK_EMMC2`).
+const BCM2711_CLOCK_EMMC2: u32 = 51;
 
-const KEPT_CLOCKS: &[KeptClock] = &[KeptClock {
-    controller: BCM2711_CPRMAN,
-    clock: BCM2835_CLOCK_EMMC,
-    rate_hz: EMMC_RATE_HZ,
-}];
+const KEPT_CLOCKS: &[KeptClock] = &[
+    KeptClock {
+        controller: BCM2711_CPRMAN,
+        clock: BCM2835_CLOCK_EMMC,
+        firmware: FirmwareClock::Emmc,
+    },
+    KeptClock {
+        controller: BCM2711_CPRMAN,
+        clock: BCM2711_CLOCK_EMMC2,
+        firmware: FirmwareClock::Emmc2,
+    },
+];
+
+/// A clock the Raspberry Pi firmware reports the rate of (its mailbox
+/// property "get clock rate"), by the firmware's clock ID.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FirmwareClock {
+    Emmc = 1,
+    Emmc2 = 12,
+}
+
+impl FirmwareClock {
+    /// Every clock a passed-through device may keep: the ones to ask the
+    /// firmware about at boot.
+    pub const KEPT: [FirmwareClock; 2] = [FirmwareClock::Emmc, FirmwareClock::Emmc2];
+
+    /// The firmware's ID of the clock.
+    pub fn id(self) -> u32 {
+        self as u32
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Emmc => "EMMC",
+            Self::Emmc2 => "EMMC2",
+        }
+    }
+}
+
+/// A clock's rate as the firmware reported it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FirmwareClockRate {
+    pub clock: FirmwareClock,
+    pub rate_hz: u32,
+}
 
 /// The node that stands for a kept clock: a fixed clock with no cells.
 const FIXED_CLOCK: &str = "fixed-clock";
@@ -72,7 +113,7 @@ pub(super) struct KeptClockUse {
     /// The name of the fixed clock standing for it in the VM's tree:
     /// `<controller>-clock-<number>`.
     name: String,
-    rate_hz: u32,
+    firmware: FirmwareClock,
 }
 
 /// The one clock of the boot node at `consumer`, if it is one of
@@ -87,7 +128,7 @@ pub(super) fn kept_clock(index: &BootIndex, consumer: &str) -> Option<KeptClockU
     let controller_name = controller.node.name.split('@').next().unwrap_or_default();
     Some(KeptClockUse {
         name: format!("{controller_name}-clock-{clock}"),
-        rate_hz: kept.rate_hz,
+        firmware: kept.firmware,
     })
 }
 
@@ -100,7 +141,16 @@ pub(super) fn stand_in(
     root: &mut Node,
     path: &str,
     clock: &KeptClockUse,
+    rates: &[FirmwareClockRate],
 ) -> Result<(), GuestDtError> {
+    let rate_hz = rates
+        .iter()
+        .find(|rate| rate.clock == clock.firmware)
+        .map(|rate| rate.rate_hz)
+        .ok_or_else(|| GuestDtError::KeptClockRateUnknown {
+            consumer: path.into(),
+            clock: clock.firmware.name(),
+        })?;
     let present = present_phandles(root)?;
     let existing = root
         .child(&clock.name)
@@ -114,7 +164,7 @@ pub(super) fn stand_in(
                 Node::new(&clock.name, Origin::Cordon)
                     .with_strings("compatible", &[FIXED_CLOCK])
                     .with_u32(CLOCK_CELLS, FIXED_CLOCK_CELLS)
-                    .with_u32(CLOCK_FREQUENCY, clock.rate_hz)
+                    .with_u32(CLOCK_FREQUENCY, rate_hz)
                     .with_u32("phandle", phandle),
             );
             phandle

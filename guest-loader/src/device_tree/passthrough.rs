@@ -14,7 +14,7 @@ use alloc::vec::Vec;
 use super::GuestDtError;
 use super::boot::{BootIndex, covers, is_compatible};
 use super::copy;
-use super::kept_resources;
+use super::kept_resources::{self, FirmwareClockRate};
 use super::references::clock_providers;
 use super::tree::{Node, Origin};
 
@@ -47,6 +47,7 @@ pub(super) fn add(
     index: &BootIndex,
     provided: &[String],
     devices: &[&str],
+    firmware_clocks: &[FirmwareClockRate],
     root: &mut Node,
 ) -> Result<(), GuestDtError> {
     let mut copies = Vec::new();
@@ -95,7 +96,7 @@ pub(super) fn add(
         insert(index, root, path)?;
     }
     for (consumer, clock) in &kept_clocks {
-        kept_resources::stand_in(index, root, consumer, clock)?;
+        kept_resources::stand_in(index, root, consumer, clock, firmware_clocks)?;
     }
     Ok(())
 }

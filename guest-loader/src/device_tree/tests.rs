@@ -45,6 +45,7 @@ fn virt_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         channels: &[],
         management: None,
         dma: BusDma::AsOnHost,
+        firmware_clocks: &[],
     }
 }
 
@@ -61,6 +62,7 @@ fn rpi4_vm<'a>(devices: &'a [&'a str]) -> VmDescription<'a> {
         channels: &[],
         management: None,
         dma: BusDma::AsOnHost,
+        firmware_clocks: &[],
     }
 }
 

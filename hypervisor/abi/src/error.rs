@@ -179,6 +179,8 @@ pub enum AbiError {
     /// A chunk's offset plus its length does not fit in 64 bits.
     ChunkEndOverflows,
     UnknownImage(u32),
+    /// A `ResetDevice` kind that is no [`crate::ResetKind`].
+    UnknownResetKind(u32),
     UnknownState(u32),
     UnknownStatus(u32),
     /// The response slot answers another request.
@@ -234,6 +236,7 @@ impl AbiError {
             | Self::EmptyImage
             | Self::ChunkEndOverflows
             | Self::UnknownImage(_)
+            | Self::UnknownResetKind(_)
             | Self::UnknownState(_)
             | Self::UnknownStatus(_)
             | Self::SequenceMismatch { .. }
@@ -286,6 +289,7 @@ impl fmt::Display for AbiError {
             Self::EmptyImage => f.write_str("an image of zero bytes"),
             Self::ChunkEndOverflows => f.write_str("the chunk's end does not fit in 64 bits"),
             Self::UnknownImage(image) => write!(f, "unknown image slot {image}"),
+            Self::UnknownResetKind(kind) => write!(f, "unknown reset kind {kind}"),
             Self::UnknownState(state) => write!(f, "unknown VM state {state}"),
             Self::UnknownStatus(status) => write!(f, "unknown status {status}"),
             Self::SequenceMismatch { expected, found } => write!(

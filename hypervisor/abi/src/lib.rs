@@ -49,7 +49,7 @@ pub use response::{
     Info, MAX_LISTED_VMS, Reply, Response, RingChunk, VmList, VmStatus, decode_response,
     encode_response, response_extent,
 };
-pub use types::{Digest, ExitCounts, ExitReason, ImageSlot, Opcode, VmState};
+pub use types::{Digest, ExitCounts, ExitReason, ImageSlot, Opcode, ResetKind, VmState};
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ pub const MAGIC: u32 = u32::from_le_bytes(*b"CRDN");
 pub const ABI_MAJOR: u16 = 1;
 /// Additions an older peer can ignore (a new opcode, a new flag bit) bump
 /// this.
-pub const ABI_MINOR: u16 = 1;
+pub const ABI_MINOR: u16 = 2;
 
 /// The granule of the region and of the doorbell.
 pub const PAGE_SIZE: usize = 0x1000;

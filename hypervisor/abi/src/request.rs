@@ -13,10 +13,10 @@ use crate::region::{
     check_len, check_name, data_area, data_area_mut, next_offset, put, read_args, read_header,
     resolve, unused, view, view_mut, write_args, zeros,
 };
-use crate::types::{Digest, ImageSlot, Opcode};
+use crate::types::{Digest, ImageSlot, Opcode, ResetKind};
 use crate::wire::{
     ARGS_SIZE, ImageArgs, LoadBeginArgs, LoadChunkArgs, REQUEST_SLOT_OFFSET, ReadArgs, RequestSlot,
-    Span,
+    ResetArgs, Span,
 };
 
 /// A request, as the client writes it and cordon reads it back.
@@ -65,13 +65,17 @@ pub enum Request<'a> {
         vm: &'a str,
         image: ImageSlot,
     },
+    /// Reboots or powers off the machine; only the management VM may ask.
+    ResetDevice {
+        kind: ResetKind,
+    },
 }
 
 impl<'a> Request<'a> {
     /// The VM the request is about, for those about one.
     pub fn vm(&self) -> Option<&'a str> {
         match *self {
-            Self::Info | Self::ListVms | Self::ReadLog { .. } => None,
+            Self::Info | Self::ListVms | Self::ReadLog { .. } | Self::ResetDevice { .. } => None,
             Self::Start { vm }
             | Self::Stop { vm }
             | Self::Restart { vm }
@@ -94,6 +98,7 @@ impl<'a> Request<'a> {
             Self::LoadBegin { .. } => Opcode::LoadBegin,
             Self::LoadChunk { .. } => Opcode::LoadChunk,
             Self::LoadEnd { .. } => Opcode::LoadEnd,
+            Self::ResetDevice { .. } => Opcode::ResetDevice,
         }
     }
 }
@@ -214,6 +219,16 @@ impl<'a> Parts<'a> {
                 Request::LoadEnd {
                     vm: self.vm()?,
                     image: image(args.image.get())?,
+                }
+            }
+            Opcode::ResetDevice => {
+                unused(&self.slot.name, Field::NameSpan)?;
+                unused(&self.slot.data, Field::DataSpan)?;
+                let args = self.args::<ResetArgs>()?;
+                reserved(args.reserved.get())?;
+                let kind = args.kind.get();
+                Request::ResetDevice {
+                    kind: ResetKind::from_wire(kind).ok_or(AbiError::UnknownResetKind(kind))?,
                 }
             }
         })
@@ -380,6 +395,13 @@ fn fields_of(request: &Request<'_>) -> Result<[u8; ARGS_SIZE], AbiError> {
         Request::LoadEnd { image, .. } => {
             let args = ImageArgs {
                 image: (image as u32).into(),
+                reserved: 0.into(),
+            };
+            write_args(&mut fields, &args);
+        }
+        Request::ResetDevice { kind } => {
+            let args = ResetArgs {
+                kind: (kind as u32).into(),
                 reserved: 0.into(),
             };
             write_args(&mut fields, &args);

@@ -51,7 +51,11 @@ impl Response<'_> {
                 | (Self::Vms(_), Opcode::ListVms)
                 | (
                     Self::Done,
-                    Opcode::Start | Opcode::Stop | Opcode::Restart | Opcode::LoadBegin
+                    Opcode::Start
+                        | Opcode::Stop
+                        | Opcode::Restart
+                        | Opcode::LoadBegin
+                        | Opcode::ResetDevice
                 )
                 | (Self::Ring(_), Opcode::ReadConsole | Opcode::ReadLog)
                 | (Self::Loaded { .. }, Opcode::LoadChunk)
@@ -420,7 +424,11 @@ impl<'a> Body<'a> {
                     .try_for_each(|entry| VmStatus::from_entry(entry).map(|_| ()))?;
                 Response::Vms(VmList::Wire(entries))
             }
-            Opcode::Start | Opcode::Stop | Opcode::Restart | Opcode::LoadBegin => {
+            Opcode::Start
+            | Opcode::Stop
+            | Opcode::Restart
+            | Opcode::LoadBegin
+            | Opcode::ResetDevice => {
                 unused(&self.slot.data, Field::DataSpan)?;
                 zeros(&self.slot.args, Field::Args)?;
                 Response::Done

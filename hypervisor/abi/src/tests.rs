@@ -11,7 +11,7 @@ mod responses;
 
 use std::boxed::Box;
 
-use crate::{Digest, ImageSlot, REGION_SIZE, Request, init_region};
+use crate::{Digest, ImageSlot, REGION_SIZE, Request, ResetKind, init_region};
 
 /// A region as cordon sets it up.
 fn region() -> Box<[u8]> {
@@ -23,7 +23,7 @@ fn region() -> Box<[u8]> {
 const CHUNK: &[u8] = b"\x7fELF and the rest of an image";
 
 /// One request of each opcode.
-fn every_request() -> [Request<'static>; 10] {
+fn every_request() -> [Request<'static>; 12] {
     [
         Request::Info,
         Request::ListVms,
@@ -50,6 +50,12 @@ fn every_request() -> [Request<'static>; 10] {
         Request::LoadEnd {
             vm: "rt",
             image: ImageSlot::Initrd,
+        },
+        Request::ResetDevice {
+            kind: ResetKind::Reboot,
+        },
+        Request::ResetDevice {
+            kind: ResetKind::PowerOff,
         },
     ]
 }

@@ -19,10 +19,12 @@ pub enum Opcode {
     LoadBegin = 8,
     LoadChunk = 9,
     LoadEnd = 10,
+    /// Reboots or powers off the whole machine (added in ABI 1.2).
+    ResetDevice = 11,
 }
 
 impl Opcode {
-    pub const ALL: [Opcode; 10] = [
+    pub const ALL: [Opcode; 11] = [
         Self::Info,
         Self::ListVms,
         Self::Start,
@@ -33,6 +35,7 @@ impl Opcode {
         Self::LoadBegin,
         Self::LoadChunk,
         Self::LoadEnd,
+        Self::ResetDevice,
     ];
 
     /// The opcode numbered `value`, if there is one.
@@ -61,6 +64,31 @@ impl ImageSlot {
         match self {
             Self::Kernel => "kernel",
             Self::Initrd => "initrd",
+        }
+    }
+}
+
+/// What a `ResetDevice` does to the machine.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u32)]
+pub enum ResetKind {
+    /// Resets the machine: firmware, cordon and every VM start again.
+    Reboot = 1,
+    /// Powers the machine off.
+    PowerOff = 2,
+}
+
+impl ResetKind {
+    pub const ALL: [ResetKind; 2] = [Self::Reboot, Self::PowerOff];
+
+    pub fn from_wire(value: u32) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| *kind as u32 == value)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Reboot => "reboot",
+            Self::PowerOff => "poweroff",
         }
     }
 }

@@ -122,6 +122,15 @@ pub struct ImageArgs {
     pub reserved: U32,
 }
 
+/// Request fields of `ResetDevice`.
+#[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[repr(C)]
+pub struct ResetArgs {
+    /// A [`crate::ResetKind`].
+    pub kind: U32,
+    pub reserved: U32,
+}
+
 /// Request fields of `LoadBegin`.
 #[derive(FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
 #[repr(C)]

@@ -210,6 +210,7 @@ mod tests {
             },
             console_kinds: &[UartKind::Pl011, UartKind::Bcm2835Aux],
             gic: GIC,
+            firmware_mailbox: Some("/soc/mailbox@7e00b880"),
         }
     }
 

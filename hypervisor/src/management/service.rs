@@ -8,7 +8,7 @@ use core::sync::atomic::{AtomicBool, Ordering};
 
 use cordon_abi::{
     DATA_OFFSET, DOORBELL_SIZE, Digest, ErrorCode, Event, ExitCounts, Info, REGION_SIZE, Reply,
-    Request, RequestIds, Response, RingChunk, VmList, VmState as AbiState, VmStatus,
+    Request, RequestIds, ResetKind, Response, RingChunk, VmList, VmState as AbiState, VmStatus,
     decode_request, encode_response, event_offset, event_record, init_region, request_ids, wire,
 };
 use log::{info, warn};
@@ -121,6 +121,9 @@ pub fn doorbell(vm: &'static Vm, port: &ManagementPort, value: u64) {
         None => Answer::Error(ErrorCode::Busy),
     };
     respond(port, &mut copy, ids, &answer);
+    if let Answer::Reset(kind) = answer {
+        lifecycle::reset_machine(kind);
+    }
 }
 
 /// What a request gets, owned (the request borrows the copy that the
@@ -140,6 +143,8 @@ enum Answer {
         size: u64,
         sha256: Digest,
     },
+    /// Answered as done; then the machine resets or powers off.
+    Reset(ResetKind),
     Ring {
         start: u64,
         end: u64,
@@ -208,6 +213,7 @@ fn carry_out(vm: &'static Vm, request: Request) -> Answer {
                 Ok(Answer::Measured { size, sha256 })
             })
         }
+        Request::ResetDevice { kind } => device_reset(vm, kind),
     };
     if let Err(code) = result {
         info!("VM {}: management request refused: {code:?}", vm.name);
@@ -269,6 +275,23 @@ fn start(target: &'static Vm) -> Result<Answer, ErrorCode> {
     }
     lifecycle::start_stopped(target)?;
     Ok(Answer::Done)
+}
+
+/// A reset of the whole machine, asked by `caller`: only the management VM
+/// may, and only with firmware PSCI to carry it out.
+fn device_reset(caller: &Vm, kind: ResetKind) -> Result<Answer, ErrorCode> {
+    if caller.spec.role != Role::Management {
+        return Err(ErrorCode::NotPermitted);
+    }
+    if crate::boot::psci_conduit().is_none() {
+        return Err(ErrorCode::Unsupported);
+    }
+    info!(
+        "machine {} requested by VM {} through the management interface",
+        kind.name(),
+        caller.name
+    );
+    Ok(Answer::Reset(kind))
 }
 
 /// A VM images may be loaded into: a stopped workload VM.
@@ -344,7 +367,7 @@ fn respond(port: &ManagementPort, copy: &mut [u8], ids: RequestIds, answer: &Ans
             uptime_ns: uptime_ns(),
         })),
         Answer::Vms(_) => Ok(Response::Vms(VmList::Statuses(&statuses))),
-        Answer::Done => Ok(Response::Done),
+        Answer::Done | Answer::Reset(_) => Ok(Response::Done),
         Answer::Loaded(loaded) => Ok(Response::Loaded { loaded: *loaded }),
         Answer::Measured { size, sha256 } => Ok(Response::Measured {
             size: *size,

@@ -298,6 +298,7 @@ pub fn build(
             spi: port.spi,
         }),
         dma: bus_dma,
+        firmware_clocks: crate::firmware::clock_rates(),
     };
     // The DTB's size does not depend on where the initrd goes: size it
     // first with a placeholder, then build it for real.

@@ -4,7 +4,7 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
 
-use cordon_abi::ErrorCode;
+use cordon_abi::{ErrorCode, ResetKind};
 use log::{info, warn};
 
 use super::spec::{Role, StopReason};
@@ -253,14 +253,22 @@ fn reset_interrupts(vm: &Vm) {
     dist.reset();
 }
 
-/// Powers the machine off (or resets it) through firmware PSCI; stops all
-/// CPUs if there is none.
+/// Powers the machine off (or resets it, if the management VM reset).
 fn power_off_machine(reason: StopReason) -> ! {
-    crate::cpu::stop_others(MACHINE_STOP_TIMEOUT_MS);
-    let function = if reason == StopReason::Reset {
-        psci::SYSTEM_RESET
+    reset_machine(if reason == StopReason::Reset {
+        ResetKind::Reboot
     } else {
-        psci::SYSTEM_OFF
+        ResetKind::PowerOff
+    })
+}
+
+/// Resets or powers off the machine through firmware PSCI; stops all CPUs
+/// if there is none.
+pub fn reset_machine(kind: ResetKind) -> ! {
+    crate::cpu::stop_others(MACHINE_STOP_TIMEOUT_MS);
+    let function = match kind {
+        ResetKind::Reboot => psci::SYSTEM_RESET,
+        ResetKind::PowerOff => psci::SYSTEM_OFF,
     };
     if let Some(conduit) = crate::boot::psci_conduit() {
         psci::call(conduit, function, [0; 3]);

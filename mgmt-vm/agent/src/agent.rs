@@ -9,6 +9,7 @@ use std::fmt;
 use std::ops::ControlFlow;
 use std::time::{Duration, SystemTime};
 
+use cordon_abi::ResetKind;
 use cordon_eve::cert::Cert;
 use cordon_eve::endpoint::Endpoint;
 use cordon_eve::envelope::EnvelopeError;
@@ -17,6 +18,7 @@ use prost::Message;
 
 use crate::backoff::Backoff;
 use crate::config::{self, GoodConfig};
+use crate::device_ops::{self, DeviceCommand};
 use crate::exchange::{self, ExchangeError, NOT_MODIFIED};
 use crate::identity::Identity;
 use crate::images::{self, Datastores};
@@ -30,6 +32,10 @@ use crate::trust::{self, ControllerCerts, verify_certs};
 
 /// The file the device UUID is kept in.
 const UUID_FILE: &str = "uuid";
+/// What the agent logs when it puts the kept config back in force.
+pub const RESUMED: &str = "last good config back in force";
+/// What the agent logs when it carries out a device command.
+pub const ORDERED: &str = "ordered by the controller";
 /// HTTP statuses with which a controller refuses a device's credentials.
 const REFUSED: [u16; 2] = [401, 403];
 
@@ -104,6 +110,11 @@ pub struct Agent<T, P> {
     config: Option<GoodConfig>,
     outcomes: BTreeMap<String, AppOutcome>,
     log: LogBuffer,
+    /// The controller ordered a shutdown: every app stays halted until the
+    /// node boots again.
+    shut_down: bool,
+    /// A reset to carry out once this round's reports are sent.
+    pending_reset: Option<ResetKind>,
 }
 
 impl<T: Transport, P: Partitions> Agent<T, P> {
@@ -135,6 +146,8 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             config,
             outcomes: BTreeMap::new(),
             log: LogBuffer::default(),
+            shut_down: false,
+            pending_reset: None,
         })
     }
 
@@ -150,6 +163,44 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
 
     pub fn partitions(&self) -> &P {
         &self.partitions
+    }
+
+    pub fn partitions_mut(&mut self) -> &mut P {
+        &mut self.partitions
+    }
+
+    /// Puts the last good config kept in the state directory back in force,
+    /// before the controller is asked anything (it may be down): after a
+    /// boot the partitions are as cordon's partition config starts them,
+    /// not as the controller last wanted. No command (a restart or purge
+    /// counter) is carried out again. What fails is logged and reported
+    /// per app, as for a new config.
+    pub fn resume(&mut self) {
+        let Some(good) = self.config.clone() else {
+            return;
+        };
+        let (datastores, state) = (&self.datastores, &self.state);
+        // The config is its own previous one: no counter went up.
+        let applied = partitions::apply(
+            &good.config,
+            Some(&good.config),
+            &mut self.partitions,
+            &mut |image| images::fetch(image, datastores.as_ref(), state),
+        );
+        match applied {
+            Ok(outcomes) => {
+                self.outcomes = outcomes;
+                self.note(
+                    Severity::Info,
+                    format!("{RESUMED} (config hash {})", good.hash),
+                );
+                self.note_failed_apps();
+            }
+            Err(error) => self.note(
+                Severity::Error,
+                format!("cannot put the last good config back in force: {error}"),
+            ),
+        }
     }
 
     /// Rounds until `pause` breaks: after each round `pause` gets the wait
@@ -210,12 +261,37 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             );
             self.certs = None;
         }
-        self.report(&device)?;
+        let reported = self.report(&device);
+        // Whether or not the reports went, the order stands: it is kept
+        // with the config and will not come again.
+        if let Some(kind) = self.pending_reset.take() {
+            self.reset(kind);
+        }
+        reported?;
         Ok(outcome)
+    }
+
+    fn reset(&mut self, kind: ResetKind) {
+        if let Err(error) = self.partitions.reset_device(kind) {
+            self.note(
+                Severity::Error,
+                format!("cannot {} the node: {error}", kind.name()),
+            );
+        }
     }
 
     fn note(&mut self, severity: Severity, content: String) {
         self.log.push(severity, AGENT_SOURCE, content);
+    }
+
+    /// Logs each app the config in force could not be applied to.
+    fn note_failed_apps(&mut self) {
+        for (app, outcome) in &self.outcomes {
+            if let AppOutcome::Failed(error) = outcome {
+                let message = format!("app {app}: {error}");
+                self.log.push(Severity::Error, AGENT_SOURCE, message);
+            }
+        }
     }
 
     fn fetch_certs(&mut self) -> Result<ControllerCerts, RoundError> {
@@ -303,21 +379,42 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             Ok(good) => good,
             Err(error) => return Ok(ConfigOutcome::Rejected(error.to_string())),
         };
-        let (datastores, state) = (&self.datastores, &self.state);
-        self.outcomes = partitions::apply(
-            &good.config,
-            self.config.as_ref().map(|good| &good.config),
-            &mut self.partitions,
-            &mut |image| images::fetch(image, datastores.as_ref(), state),
-        )?;
-        for (app, outcome) in &self.outcomes {
-            if let AppOutcome::Failed(error) = outcome {
-                let message = format!("app {app}: {error}");
-                self.log.push(Severity::Error, AGENT_SOURCE, message);
-            }
+        let previous = self.config.as_ref().map(|good| &good.config);
+        let orders = device_ops::new_orders(&good.config, previous);
+        if orders
+            .iter()
+            .any(|order| order.command == DeviceCommand::Shutdown)
+        {
+            self.shut_down = true;
         }
+        let wanted = if self.shut_down {
+            device_ops::all_apps_halted(&good.config)
+        } else {
+            good.config.clone()
+        };
+        let (datastores, state) = (&self.datastores, &self.state);
+        self.outcomes = partitions::apply(&wanted, previous, &mut self.partitions, &mut |image| {
+            images::fetch(image, datastores.as_ref(), state)
+        })?;
+        self.note_failed_apps();
+        // Kept before any order is carried out: after the reboot it
+        // ordered, the config says the counter was seen.
         config::save(&self.state, &good)?;
         self.config = Some(good);
+        for order in orders {
+            self.note(
+                Severity::Info,
+                format!(
+                    "{} {ORDERED} (counter {} -> {})",
+                    order.command.name(),
+                    order.from,
+                    order.to
+                ),
+            );
+            if order.command == DeviceCommand::Reboot {
+                self.pending_reset = Some(ResetKind::Reboot);
+            }
+        }
         Ok(ConfigOutcome::New)
     }
 
@@ -335,6 +432,7 @@ impl<T: Transport, P: Partitions> Agent<T, P> {
             config: self.config.as_ref().map(|good| &good.config),
             outcomes: &self.outcomes,
             storage: crate::host::storage_bytes(&self.state.path("")),
+            device_key: &self.identity.device_key,
         };
         let mut infos = vec![reports::device_info(&facts)];
         infos.extend(reports::app_infos(&facts));

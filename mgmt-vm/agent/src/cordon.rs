@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use cordon_abi::{Digest, Request, Response, VmState};
+use cordon_abi::{Digest, Request, ResetKind, Response, VmState};
 use cordon_agent::images::SHA256_LEN;
 use cordon_agent::partitions::{Node, Partition, PartitionError, PartitionState, Partitions};
 use cordonctl::cli::{ImageFile, Load};
@@ -106,6 +106,12 @@ impl<R: SharedRegion> Partitions for Cordon<R> {
             initrd: None,
         };
         commands::load(&mut self.client, &load)
+            .map(|_| ())
+            .map_err(failed)
+    }
+
+    fn reset_device(&mut self, kind: ResetKind) -> Result<(), PartitionError> {
+        commands::reset_device(&mut self.client, kind)
             .map(|_| ())
             .map_err(failed)
     }

@@ -6,8 +6,9 @@ use std::fmt;
 
 use cordon_eve::cert::Cert;
 use cordon_eve::endpoint::Endpoint;
-use cordon_eve::envelope::{EnvelopeError, open, seal};
+use cordon_eve::envelope::{EnvelopeError, Signer, open, seal};
 use cordon_eve::proto::auth::AuthContainer;
+use cordon_eve::signing::SignError;
 use prost::Message;
 
 use crate::identity::Credential;
@@ -41,6 +42,8 @@ pub enum ExchangeError {
     Trust(TrustError),
     /// Attestation did not give an integrity token.
     Attestation(String),
+    /// The node's key did not sign the request.
+    Sign(SignError),
 }
 
 impl fmt::Display for ExchangeError {
@@ -61,6 +64,7 @@ impl fmt::Display for ExchangeError {
             }
             Self::Trust(error) => error.fmt(f),
             Self::Attestation(error) => write!(f, "attestation failed: {error}"),
+            Self::Sign(error) => write!(f, "cannot sign the request: {error}"),
         }
     }
 }
@@ -93,7 +97,8 @@ pub fn post_bytes(
     payload: Vec<u8>,
     sender: &Credential,
 ) -> Result<Reply, ExchangeError> {
-    let envelope = seal(payload, &sender.key, &sender.cert);
+    let envelope = seal(payload, sender.key.as_ref(), &sender.cert, Signer::Device)
+        .map_err(ExchangeError::Sign)?;
     Ok(transport.exchange(&endpoint.path(device), Some(&envelope.encode_to_vec()))?)
 }
 
@@ -121,7 +126,7 @@ pub fn open_reply<M: Message + Default>(
         error: error.to_string(),
     };
     let envelope = AuthContainer::decode(reply.body.as_slice()).map_err(malformed)?;
-    let payload =
-        open(&envelope, signing).map_err(|error| ExchangeError::Envelope { endpoint, error })?;
+    let payload = open(&envelope, signing, Signer::Controller)
+        .map_err(|error| ExchangeError::Envelope { endpoint, error })?;
     M::decode(payload).map_err(malformed)
 }

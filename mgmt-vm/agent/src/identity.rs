@@ -1,24 +1,32 @@
 //! Who the node is to the controller: the onboarding certificate and key
 //! provisioned in the image, and the device's own key and certificate,
-//! made on first boot (a software P-256 key, stored owner-only) and kept in
-//! the state directory from then on. A second key, certified by the device
-//! key, is the one the controller may use for key exchange (ECDH).
+//! made on first boot and kept from then on: a P-256 key in the TPM when
+//! there is one (its blobs in the state directory, see [`crate::tpm`]),
+//! otherwise a software P-256 key stored owner-only. A key made once stays
+//! the device's: a software key made before a TPM was there is kept. A
+//! second key (software), certified by the device key, is the one the
+//! controller may use for key exchange (ECDH).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use cordon_eve::cert::{Cert, CertError};
 use cordon_eve::issue::{IssueError, Issuer, Role, issue};
-use cordon_eve::signing::{KeyError, SigningKey};
+use cordon_eve::signing::{KeyError, Sign, SigningKey};
 
 use crate::store::{Access, StateDir, StoreError};
+use crate::tpm::{KeyBlobs, Tpm, TpmError, TpmKey, info};
 
 /// How long the device's certificates are valid: the life of a node.
 const DEVICE_CERT_LIFETIME: Duration = Duration::from_secs(20 * 365 * 24 * 60 * 60);
 
 const DEVICE_KEY_FILE: &str = "device.key.pem";
 const DEVICE_CERT_FILE: &str = "device.cert.pem";
+/// The TPM-held device key's public area and wrapped private area.
+const DEVICE_TPM_PUBLIC_FILE: &str = "device.tpm-public";
+const DEVICE_TPM_PRIVATE_FILE: &str = "device.tpm-private";
 const ECDH_KEY_FILE: &str = "ecdh.key.pem";
 const ECDH_CERT_FILE: &str = "ecdh.cert.pem";
 /// The key-exchange certificate's common name suffix.
@@ -47,6 +55,11 @@ pub enum IdentityError {
     },
     Issue(IssueError),
     Store(StoreError),
+    /// The device key is in a TPM, and there is none now.
+    NoTpm {
+        file: String,
+    },
+    Tpm(TpmError),
 }
 
 impl fmt::Display for IdentityError {
@@ -62,6 +75,10 @@ impl fmt::Display for IdentityError {
             }
             Self::Issue(error) => write!(f, "cannot make the device certificate: {error}"),
             Self::Store(error) => error.fmt(f),
+            Self::NoTpm { file } => {
+                write!(f, "the device key ({file}) is in a TPM, and none is found")
+            }
+            Self::Tpm(error) => write!(f, "device key: {error}"),
         }
     }
 }
@@ -74,34 +91,77 @@ impl From<StoreError> for IdentityError {
     }
 }
 
+impl From<TpmError> for IdentityError {
+    fn from(error: TpmError) -> Self {
+        Self::Tpm(error)
+    }
+}
+
 /// A key with its certificate.
 #[derive(Debug, Clone)]
 pub struct Credential {
-    pub key: SigningKey,
+    pub key: Arc<dyn Sign>,
     pub cert: Cert,
+}
+
+/// Where the device key is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyHolder {
+    /// In the TPM at `device`, made by `manufacturer` (its TCG vendor
+    /// code).
+    Tpm {
+        device: String,
+        manufacturer: String,
+    },
+    /// In the state directory; `unused_tpm` is a TPM found but not used,
+    /// since the key was made before it was there.
+    Software { unused_tpm: Option<String> },
+}
+
+impl fmt::Display for KeyHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tpm {
+                device,
+                manufacturer,
+            } => write!(f, "TPM 2.0 ({device}, made by {manufacturer})"),
+            Self::Software { unused_tpm: None } => write!(f, "software (no TPM)"),
+            Self::Software {
+                unused_tpm: Some(device),
+            } => write!(
+                f,
+                "software (the TPM {device} is not used: the key was made before it was there)"
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub onboarding: Credential,
     pub device: Credential,
+    pub device_key: KeyHolder,
     pub ecdh: Credential,
 }
 
 impl Identity {
     /// Reads the provisioned onboarding credential and the device's, making
-    /// the device's on first boot.
+    /// the device's on first boot, in `tpm` if there is one.
     pub fn load_or_create(
         onboarding_cert: &Path,
         onboarding_key: &Path,
         serial: &str,
         state: &StateDir,
+        tpm: Option<Tpm>,
     ) -> Result<Self, IdentityError> {
         let onboarding = Credential {
-            key: parse_key(&read_provisioned(onboarding_key)?, onboarding_key)?,
+            key: Arc::new(parse_key(
+                &read_provisioned(onboarding_key)?,
+                onboarding_key,
+            )?),
             cert: parse_cert(&read_provisioned(onboarding_cert)?, onboarding_cert)?,
         };
-        let device = stored_or_new(state, DEVICE_KEY_FILE, DEVICE_CERT_FILE, |key| {
+        let certify_device = |key: &dyn Sign| {
             issue(
                 serial,
                 key,
@@ -109,12 +169,13 @@ impl Identity {
                 Issuer::SelfSigned,
                 DEVICE_CERT_LIFETIME,
             )
-        })?;
+        };
+        let (device, device_key) = device_credential(state, tpm, certify_device)?;
         let ecdh_name = format!("{serial}{ECDH_NAME_SUFFIX}");
         let ecdh = stored_or_new(state, ECDH_KEY_FILE, ECDH_CERT_FILE, |key| {
             let issuer = Issuer::Authority {
                 cert: &device.cert,
-                key: &device.key,
+                key: device.key.as_ref(),
             };
             issue(
                 &ecdh_name,
@@ -127,6 +188,7 @@ impl Identity {
         Ok(Self {
             onboarding,
             device,
+            device_key,
             ecdh,
         })
     }
@@ -167,12 +229,11 @@ fn stored_or_new(
         let text = |bytes: Vec<u8>| String::from_utf8_lossy(&bytes).into_owned();
         let key = parse_key(&text(key_text), &state.path(key_file))?;
         let cert = parse_cert(&text(cert_text), &state.path(cert_file))?;
-        if !cert.is_for(&key.verifying_key()) {
-            return Err(IdentityError::Mismatch {
-                file: state.path(cert_file).display().to_string(),
-            });
-        }
-        return Ok(Credential { key, cert });
+        check_pair(&key, &cert, state, cert_file)?;
+        return Ok(Credential {
+            key: Arc::new(key),
+            cert,
+        });
     }
     let key = SigningKey::generate().map_err(|error| IdentityError::Key {
         file: state.path(key_file).display().to_string(),
@@ -181,5 +242,94 @@ fn stored_or_new(
     let cert = certify(&key).map_err(IdentityError::Issue)?;
     state.write(key_file, key.to_pkcs8_pem().as_bytes(), Access::Private)?;
     state.write(cert_file, cert.pem().as_bytes(), Access::Public)?;
-    Ok(Credential { key, cert })
+    Ok(Credential {
+        key: Arc::new(key),
+        cert,
+    })
+}
+
+/// The device's credential and where its key is: the one stored (software
+/// or in `tpm`), or a new one, in `tpm` if there is one.
+fn device_credential(
+    state: &StateDir,
+    tpm: Option<Tpm>,
+    certify: impl FnOnce(&dyn Sign) -> Result<Cert, IssueError>,
+) -> Result<(Credential, KeyHolder), IdentityError> {
+    let tpm_stored = state.exists(DEVICE_TPM_PUBLIC_FILE)
+        && state.exists(DEVICE_TPM_PRIVATE_FILE)
+        && state.exists(DEVICE_CERT_FILE);
+    let software_stored = state.exists(DEVICE_KEY_FILE) && state.exists(DEVICE_CERT_FILE);
+    match tpm {
+        None if tpm_stored && !software_stored => Err(IdentityError::NoTpm {
+            file: state.path(DEVICE_TPM_PRIVATE_FILE).display().to_string(),
+        }),
+        Some(mut tpm) if !software_stored => {
+            let holder = KeyHolder::Tpm {
+                device: tpm.name().to_owned(),
+                manufacturer: info::manufacturer(&mut tpm)?,
+            };
+            let credential = if tpm_stored {
+                stored_tpm_key(state, tpm)?
+            } else {
+                new_tpm_key(state, tpm, certify)?
+            };
+            Ok((credential, holder))
+        }
+        tpm => {
+            let unused_tpm = tpm.map(|tpm| tpm.name().to_owned());
+            let credential =
+                stored_or_new(state, DEVICE_KEY_FILE, DEVICE_CERT_FILE, |key| certify(key))?;
+            Ok((credential, KeyHolder::Software { unused_tpm }))
+        }
+    }
+}
+
+fn stored_tpm_key(state: &StateDir, tpm: Tpm) -> Result<Credential, IdentityError> {
+    let read =
+        |file| -> Result<Vec<u8>, IdentityError> { Ok(state.read(file)?.unwrap_or_default()) };
+    let blobs = KeyBlobs {
+        public: read(DEVICE_TPM_PUBLIC_FILE)?,
+        private: read(DEVICE_TPM_PRIVATE_FILE)?,
+    };
+    let key = TpmKey::load(tpm, &blobs)?;
+    let cert_text = String::from_utf8_lossy(&read(DEVICE_CERT_FILE)?).into_owned();
+    let cert = parse_cert(&cert_text, &state.path(DEVICE_CERT_FILE))?;
+    check_pair(&key, &cert, state, DEVICE_CERT_FILE)?;
+    Ok(Credential {
+        key: Arc::new(key),
+        cert,
+    })
+}
+
+/// A new key in `tpm`, certified; its blobs stored before its certificate.
+fn new_tpm_key(
+    state: &StateDir,
+    tpm: Tpm,
+    certify: impl FnOnce(&dyn Sign) -> Result<Cert, IssueError>,
+) -> Result<Credential, IdentityError> {
+    let (key, blobs) = TpmKey::create(tpm)?;
+    let cert = certify(&key).map_err(IdentityError::Issue)?;
+    state.write(DEVICE_TPM_PUBLIC_FILE, &blobs.public, Access::Public)?;
+    state.write(DEVICE_TPM_PRIVATE_FILE, &blobs.private, Access::Private)?;
+    state.write(DEVICE_CERT_FILE, cert.pem().as_bytes(), Access::Public)?;
+    Ok(Credential {
+        key: Arc::new(key),
+        cert,
+    })
+}
+
+/// Checks that the certificate stored in `cert_file` is `key`'s.
+fn check_pair(
+    key: &dyn Sign,
+    cert: &Cert,
+    state: &StateDir,
+    cert_file: &str,
+) -> Result<(), IdentityError> {
+    if cert.is_for(&key.public_key()) {
+        Ok(())
+    } else {
+        Err(IdentityError::Mismatch {
+            file: state.path(cert_file).display().to_string(),
+        })
+    }
 }

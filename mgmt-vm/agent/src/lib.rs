@@ -7,7 +7,8 @@
 //! an [`exchange`], trusting the controller's certificates through
 //! [`trust`] and becoming known to it through [`onboarding`]. A received
 //! [`config`] is applied to cordon's [`partitions`] (the binding rule is
-//! documented there), with [`images`] from the config's datastores;
+//! documented there), with [`images`] from the config's datastores, and
+//! its [`device_ops`] (reboot, shutdown) carried out;
 //! [`reports`] and [`logs`] tell the controller what runs. [`store`]
 //! writes the state atomically; [`backoff`] spaces retries; [`host`] reads
 //! the VM's own storage size.
@@ -15,6 +16,7 @@
 pub mod agent;
 pub mod backoff;
 pub mod config;
+pub mod device_ops;
 pub mod exchange;
 pub mod host;
 pub mod identity;
@@ -25,5 +27,6 @@ pub mod partitions;
 pub mod reports;
 pub mod settings;
 pub mod store;
+pub mod tpm;
 pub mod transport;
 pub mod trust;

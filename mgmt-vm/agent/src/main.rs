@@ -13,6 +13,7 @@ use cordon_agent::backoff::Backoff;
 use cordon_agent::identity::Identity;
 use cordon_agent::settings::Settings;
 use cordon_agent::store::StateDir;
+use cordon_agent::tpm::{self, Tpm};
 use cordon_agent::transport::{HttpDatastores, HttpTransport};
 use cordon_eve::cert::Cert;
 
@@ -37,12 +38,15 @@ fn main() -> ExitCode {
 fn start(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings::load(path)?;
     let state = StateDir::open(&settings.state_dir)?;
+    let tpm = tpm::find().map(|device| Tpm::open(&device)).transpose()?;
     let identity = Identity::load_or_create(
         &settings.onboarding_cert,
         &settings.onboarding_key,
         &settings.serial,
         &state,
+        tpm,
     )?;
+    eprintln!("cordon-agent: device key: {}", identity.device_key);
     let root_pem = std::fs::read_to_string(&settings.root_ca).map_err(|error| {
         format!(
             "cannot read the root CA {}: {error}",
@@ -59,6 +63,7 @@ fn start(path: &Path) -> Result<(), Box<dyn std::error::Error>> {
     };
     let datastores = Box::new(HttpDatastores::default());
     let mut agent = Agent::new(transport, datastores, partitions, provisioning, state)?;
+    agent.resume();
     agent.run(settings.interval(), &mut Backoff::default(), |wait| {
         std::thread::sleep(wait);
         ControlFlow::Continue(())

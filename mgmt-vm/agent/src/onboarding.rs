@@ -58,7 +58,7 @@ pub fn attest(
     let ecdh = &identity.ecdh.cert;
     let cert = ZCert {
         hash_algo: HashAlgorithm::Sha25632bytes as i32,
-        cert_hash: ecdh.hash().to_vec(),
+        cert_hash: ecdh.pem_hash().to_vec(),
         r#type: ZCertType::CertTypeDeviceEcdhExchange as i32,
         cert: ecdh.pem().as_bytes().to_vec(),
         ..ZCert::default()

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use cordon_abi::ResetKind;
 use cordon_eve::cert::hex;
 use cordon_eve::proto::config::{AppInstanceConfig, EdgeDevConfig, InstanceOpsCmd};
 
@@ -98,6 +99,9 @@ pub trait Partitions {
     ) -> Result<(), PartitionError>;
     /// Lines of cordon's log written since the last call.
     fn new_log_lines(&mut self) -> Result<Vec<String>, PartitionError>;
+    /// Reboots or powers off the whole machine (this VM with it), once
+    /// what the VM keeps is synced.
+    fn reset_device(&mut self, kind: ResetKind) -> Result<(), PartitionError>;
 }
 
 /// What applying a config did to one app, for the reports.

@@ -7,14 +7,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use cordon_eve::proto::config::EdgeDevConfig;
 use cordon_eve::proto::info::{
-    ErrorInfo, ZDeviceState, ZInfoApp, ZInfoDevSw, ZInfoDevice, ZInfoMsg, ZInfoSw, ZInfoTypes,
-    ZSwState, z_info_msg::InfoContent,
+    ErrorInfo, HwSecurityModuleStatus, ZDeviceState, ZInfoApp, ZInfoDevSw, ZInfoDevice, ZInfoMsg,
+    ZInfoSw, ZInfoTypes, ZSwState, z_info_msg::InfoContent,
 };
 use cordon_eve::proto::metrics::{
     AppCpuMetric, AppMetric, DeviceMetric, MemoryMetric, ZMetricMsg, z_metric_msg::MetricContent,
 };
 use prost_types::Timestamp;
 
+use crate::identity::KeyHolder;
 use crate::partitions::{AppOutcome, Node, Partition, PartitionState, app_id, bound_partition};
 
 /// Bytes in the mebibytes the EVE API counts memory and storage in.
@@ -35,6 +36,7 @@ pub struct Facts<'a> {
     pub outcomes: &'a BTreeMap<String, AppOutcome>,
     /// Bytes of the management VM's persistent storage.
     pub storage: u64,
+    pub device_key: &'a KeyHolder,
 }
 
 fn timestamp(time: SystemTime) -> Timestamp {
@@ -72,6 +74,7 @@ pub fn device_info(facts: &Facts<'_>) -> ZInfoMsg {
         long_version: format!("{CORDON_SOFTWARE} {}", node.cordon_version),
         ..ZInfoDevSw::default()
     };
+    let (hsm_status, hsm_info) = hsm(facts.device_key);
     let device = ZInfoDevice {
         machine_arch: std::env::consts::ARCH.to_owned(),
         cpu_arch: std::env::consts::ARCH.to_owned(),
@@ -81,9 +84,34 @@ pub fn device_info(facts: &Facts<'_>) -> ZInfoMsg {
         boot_time: Some(boot_time(facts.now, node.uptime_ns)),
         sw_list: vec![cordon],
         state: ZDeviceState::ZdeviceStateOnline as i32,
+        hsm_status: hsm_status as i32,
+        hsm_info,
         ..ZInfoDevice::default()
     };
     info_msg(facts, ZInfoTypes::ZiDevice, InfoContent::Dinfo(device))
+}
+
+/// The TPM as the device info reports it (`HSMStatus`, `HSMInfo`): used
+/// when it holds the device key.
+fn hsm(device_key: &KeyHolder) -> (HwSecurityModuleStatus, String) {
+    match device_key {
+        KeyHolder::Tpm {
+            device,
+            manufacturer,
+        } => (
+            HwSecurityModuleStatus::Enabled,
+            format!("TPM 2.0 at {device}, made by {manufacturer}, holding the device key"),
+        ),
+        KeyHolder::Software {
+            unused_tpm: Some(device),
+        } => (
+            HwSecurityModuleStatus::Disabled,
+            format!("TPM 2.0 at {device}, not used: the device key was made before it was there"),
+        ),
+        KeyHolder::Software { unused_tpm: None } => {
+            (HwSecurityModuleStatus::Notfound, String::new())
+        }
+    }
 }
 
 fn info_msg(facts: &Facts<'_>, ztype: ZInfoTypes, content: InfoContent) -> ZInfoMsg {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::time::SystemTime;
 
 use cordon_eve::cert::{Cert, CertError, check_chain, hex_sha256};
-use cordon_eve::envelope::{EnvelopeError, open};
+use cordon_eve::envelope::{EnvelopeError, Signer, open};
 use cordon_eve::proto::auth::AuthContainer;
 use cordon_eve::proto::certs::{ZCertType, ZControllerCert};
 use cordon_eve::proto::config::EdgeDevConfig;
@@ -86,7 +86,7 @@ pub fn verify_certs(
     let intermediates =
         of_type(ZCertType::CertTypeControllerIntermediate).collect::<Result<Vec<_>, _>>()?;
     check_chain(&signing, &intermediates, root, now).map_err(TrustError::Chain)?;
-    open(&envelope, &signing).map_err(TrustError::Envelope)?;
+    open(&envelope, &signing, Signer::Controller).map_err(TrustError::Envelope)?;
     Ok(ControllerCerts {
         list_hash: hex_sha256(payload),
         signing,
@@ -174,7 +174,9 @@ mod tests {
     fn list_signed_by_its_signing_certificate_is_trusted() {
         let (root, signing, key) = chain();
         let payload = list(&signing, ZCertType::CertTypeControllerSigning);
-        let body = seal(payload.clone(), &key, &signing).encode_to_vec();
+        let body = seal(payload.clone(), &key, &signing, Signer::Controller)
+            .expect("a software key signs")
+            .encode_to_vec();
         let certs = verify_certs(&body, &root, SystemTime::now()).expect("trusted");
         assert_eq!(certs.list_hash, hex_sha256(&payload));
     }
@@ -184,7 +186,9 @@ mod tests {
         let (root, signing, _) = chain();
         let other = SigningKey::generate().expect("key");
         let payload = list(&signing, ZCertType::CertTypeControllerSigning);
-        let body = seal(payload, &other, &signing).encode_to_vec();
+        let body = seal(payload, &other, &signing, Signer::Controller)
+            .expect("a software key signs")
+            .encode_to_vec();
         let result = verify_certs(&body, &root, SystemTime::now());
         assert!(
             matches!(
@@ -199,7 +203,9 @@ mod tests {
     fn list_without_a_signing_certificate_is_refused() {
         let (root, signing, key) = chain();
         let payload = list(&signing, ZCertType::CertTypeControllerIntermediate);
-        let body = seal(payload, &key, &signing).encode_to_vec();
+        let body = seal(payload, &key, &signing, Signer::Controller)
+            .expect("a software key signs")
+            .encode_to_vec();
         let result = verify_certs(&body, &root, SystemTime::now());
         assert_eq!(result.map(|_| ()), Err(TrustError::NoSigningCert));
     }

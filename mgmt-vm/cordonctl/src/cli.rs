@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use cordon_abi::Digest;
+use cordon_abi::{Digest, ResetKind};
 
 pub const USAGE: &str = "\
 usage: cordonctl [--json] COMMAND
@@ -21,6 +21,9 @@ commands:
                             load images into a stopped VM; cordon checks each
                             against its SHA-256 (computed here if not given)
                             and starts the VM only with images that matched
+  reset-device reboot|poweroff
+                            reboot or power off the whole machine, every VM
+                            with it (file systems are synced first)
 
 --json prints JSON for programs instead of tables.";
 
@@ -44,6 +47,7 @@ pub enum Command {
     Log,
     Events { follow: bool },
     Load(Load),
+    ResetDevice(ResetKind),
 }
 
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -89,6 +93,8 @@ pub enum UsageError {
     },
     /// `--initrd-sha256` without `--initrd`.
     HashWithoutImage,
+    /// `reset-device` of something else than `reboot` or `poweroff`.
+    UnknownResetKind(String),
 }
 
 impl fmt::Display for UsageError {
@@ -110,6 +116,10 @@ impl fmt::Display for UsageError {
                 "{option}: \"{value}\" is not a SHA-256 (64 hexadecimal digits)"
             ),
             Self::HashWithoutImage => f.write_str("load: --initrd-sha256 without --initrd"),
+            Self::UnknownResetKind(kind) => write!(
+                f,
+                "reset-device: \"{kind}\" is neither \"reboot\" nor \"poweroff\""
+            ),
         }
     }
 }
@@ -138,6 +148,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Parsed, UsageErro
         "console" => Command::Console(vm_name("console", rest)?),
         "events" => events(rest)?,
         "load" => Command::Load(load(rest)?),
+        "reset-device" => Command::ResetDevice(reset_kind(rest)?),
         _ => return Err(UsageError::UnknownCommand(name)),
     };
     Ok(Parsed::Run { command, json })
@@ -193,6 +204,27 @@ fn events(rest: Vec<String>) -> Result<Command, UsageError> {
         }
     }
     Ok(Command::Events { follow })
+}
+
+fn reset_kind(rest: Vec<String>) -> Result<ResetKind, UsageError> {
+    let mut rest = rest.into_iter();
+    let kind = match rest.next() {
+        Some(word) if !word.starts_with('-') => ResetKind::ALL
+            .into_iter()
+            .find(|kind| kind.name() == word)
+            .ok_or(UsageError::UnknownResetKind(word))?,
+        Some(option) => return Err(extra("reset-device", option)),
+        None => {
+            return Err(UsageError::Missing {
+                command: "reset-device",
+                what: "reboot or poweroff",
+            });
+        }
+    };
+    match rest.next() {
+        None => Ok(kind),
+        Some(argument) => Err(extra("reset-device", argument)),
+    }
 }
 
 /// The options `load` takes a value for.

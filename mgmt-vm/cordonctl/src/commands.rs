@@ -6,14 +6,16 @@ use std::path::Path;
 use std::thread;
 use std::time::Duration;
 
-use cordon_abi::{Digest, ImageHasher, ImageSlot, MAX_CHUNK_SIZE, Request, Response, RingChunk};
+use cordon_abi::{
+    Digest, ImageHasher, ImageSlot, MAX_CHUNK_SIZE, Request, ResetKind, Response, RingChunk,
+};
 
 use crate::cli::{Command, ImageFile, Load};
 use crate::client::{Client, SharedRegion};
 use crate::error::Error;
 use crate::output::{
     self, ActionReport, EventReport, Format, ImageReport, InfoReport, LoadReport, Report,
-    RingReport, VmReport, VmsReport,
+    ResetReport, RingReport, VmReport, VmsReport,
 };
 
 /// How often `events --follow` looks for new events.
@@ -39,7 +41,20 @@ pub fn run<R: SharedRegion>(
         Command::Log => show(&read_ring(client, None)?, format, out),
         Command::Events { follow } => events(client, *follow, format, out),
         Command::Load(load) => show(&self::load(client, load)?, format, out),
+        Command::ResetDevice(kind) => show(&reset_device(client, *kind)?, format, out),
     }
+}
+
+/// Syncs the management VM's file systems, then asks cordon to reboot or
+/// power off the machine; cordon answers before it acts.
+pub fn reset_device<R: SharedRegion>(
+    client: &mut Client<R>,
+    kind: ResetKind,
+) -> Result<ResetReport, Error> {
+    // SAFETY: sync(2) takes no arguments and cannot fail.
+    unsafe { libc::sync() };
+    client.call(&Request::ResetDevice { kind })?;
+    Ok(ResetReport { reset: kind.name() })
 }
 
 fn show(report: &impl Report, format: Format, out: &mut dyn Write) -> Result<(), Error> {

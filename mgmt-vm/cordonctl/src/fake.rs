@@ -6,7 +6,7 @@
 use cordon_abi::wire::EVENT_COUNT_OFFSET;
 use cordon_abi::{
     Digest, ErrorCode, Event, ExitCounts, ExitReason, ImageHasher, ImageSlot, Info, REGION_SIZE,
-    Reply, Request, Response, RingChunk, VmList, VmState, VmStatus, decode_request,
+    Reply, Request, ResetKind, Response, RingChunk, VmList, VmState, VmStatus, decode_request,
     encode_response, event_offset, event_record, init_region, request_ids,
 };
 
@@ -93,6 +93,8 @@ pub struct FakeCordon {
     /// Never answers.
     pub silent: bool,
     pub rings: u32,
+    /// The machine resets asked for, in order.
+    pub resets: Vec<ResetKind>,
     events: u32,
     now_ns: u64,
 }
@@ -119,6 +121,7 @@ impl FakeCordon {
             busy_rings: 0,
             silent: false,
             rings: 0,
+            resets: Vec::new(),
             events: 0,
             now_ns: 0,
         }
@@ -261,6 +264,10 @@ impl FakeCordon {
                 }
                 vm.pending[place] = Some(measured);
                 Outcome::Measured(load.size, measured)
+            }
+            Request::ResetDevice { kind } => {
+                self.resets.push(kind);
+                Outcome::Done
             }
         })
     }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use cordon_eve::cert::{Cert, hex_sha256};
-use cordon_eve::envelope::seal;
+use cordon_eve::envelope::{Signer, seal};
 use cordon_eve::issue::{IssueError, Issuer, Role, issue};
 use cordon_eve::proto::certs::{ZCert, ZCertType, ZControllerCert};
 use cordon_eve::proto::common::HashAlgorithm;
@@ -92,7 +92,14 @@ impl Authority {
 
     /// `message` in an envelope signed with the signing key, encoded.
     pub fn seal(&self, message: &impl Message) -> Vec<u8> {
-        seal(message.encode_to_vec(), &self.signing_key, &self.signing).encode_to_vec()
+        seal(
+            message.encode_to_vec(),
+            &self.signing_key,
+            &self.signing,
+            Signer::Controller,
+        )
+        .expect("a software key signs")
+        .encode_to_vec()
     }
 
     /// The certificate list's payload (`certs` endpoint).
@@ -100,7 +107,7 @@ impl Authority {
         ZControllerCert {
             certs: vec![ZCert {
                 hash_algo: HashAlgorithm::Sha25632bytes as i32,
-                cert_hash: self.signing.hash().to_vec(),
+                cert_hash: self.signing.pem_hash().to_vec(),
                 r#type: ZCertType::CertTypeControllerSigning as i32,
                 cert: self.signing.pem().as_bytes().to_vec(),
                 ..ZCert::default()

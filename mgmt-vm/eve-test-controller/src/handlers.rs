@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cordon_eve::cert::{Cert, hex_sha256};
 use cordon_eve::endpoint::Endpoint;
-use cordon_eve::envelope::{open, sender_hash};
+use cordon_eve::envelope::{Signer, open, sender_hash};
 use cordon_eve::proto::attest::{
     ZAttestNonceResp, ZAttestQuoteResp, ZAttestReq, ZAttestReqType, ZAttestRespType,
     ZAttestResponse, ZAttestResponseCode,
@@ -102,7 +102,7 @@ fn decode<M: Message + Default>(payload: &[u8]) -> Result<M, Refusal> {
 }
 
 fn opened<'a>(envelope: &'a AuthContainer, sender: &Cert) -> Result<&'a [u8], Refusal> {
-    open(envelope, sender).map_err(|error| Refusal(UNAUTHORIZED, error.to_string()))
+    open(envelope, sender, Signer::Device).map_err(|error| Refusal(UNAUTHORIZED, error.to_string()))
 }
 
 fn register(registry: &mut Registry, body: &[u8]) -> Handled {
@@ -110,7 +110,7 @@ fn register(registry: &mut Registry, body: &[u8]) -> Handled {
     let onboarding = registry
         .onboarding
         .iter()
-        .find(|cert| cert.hash().as_slice() == sender_hash(&envelope))
+        .find(|cert| Signer::Device.cert_hash(cert).as_slice() == sender_hash(&envelope))
         .cloned()
         .ok_or_else(|| Refusal(UNAUTHORIZED, "unknown onboarding certificate".to_owned()))?;
     let message: ZRegisterMsg = decode(opened(&envelope, &onboarding)?)?;
@@ -119,7 +119,10 @@ fn register(registry: &mut Registry, body: &[u8]) -> Handled {
         .map_err(|error| Refusal(BAD_REQUEST, format!("pemCert is not base64: {error}")))?;
     let cert = Cert::from_pem(&String::from_utf8_lossy(&pem))
         .map_err(|error| Refusal(BAD_REQUEST, format!("pemCert: {error}")))?;
-    if registry.device_by_cert_hash(&cert.hash()).is_none() {
+    if registry
+        .device_by_cert_hash(&Signer::Device.cert_hash(&cert))
+        .is_none()
+    {
         let uuid = format!(
             "00000000-0000-4000-8000-{:012x}",
             registry.devices.len() + 1

@@ -8,14 +8,17 @@
 //!
 //! [`authority`] holds its keys, [`registry`] its state, [`handlers`] its
 //! answers, [`http`] reads requests and writes answers and [`server`]
-//! listens, with or without TLS; [`configs`] makes configs for tests.
+//! listens, with or without TLS; [`configs`] makes configs for tests;
+//! [`datastore`] serves their images over plain HTTP.
 
 pub mod authority;
 pub mod configs;
+pub mod datastore;
 pub mod handlers;
 pub mod http;
 pub mod registry;
 pub mod server;
 
 pub use authority::Authority;
+pub use datastore::TestDatastore;
 pub use server::TestController;

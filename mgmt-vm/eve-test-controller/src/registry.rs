@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use cordon_eve::cert::Cert;
+use cordon_eve::envelope::Signer;
 use cordon_eve::proto::config::EdgeDevConfig;
 use cordon_eve::proto::info::z_info_msg::InfoContent;
 use cordon_eve::proto::info::{ZInfoDevice, ZInfoMsg};
@@ -72,13 +73,18 @@ pub struct Registry {
     /// Corrupt the signature of the next config answer (a tampered config
     /// on the way).
     pub tamper_next_config: bool,
+    /// Act down: close each connection at once, unanswered (as when
+    /// nothing listens, but counted, so that a test knows devices tried).
+    pub down: bool,
+    /// Connections closed unanswered while [`Registry::down`].
+    pub turned_away: usize,
 }
 
 impl Registry {
     pub fn device_by_cert_hash(&mut self, hash: &[u8]) -> Option<&mut Device> {
         self.devices
             .iter_mut()
-            .find(|device| device.cert.hash().as_slice() == hash)
+            .find(|device| Signer::Device.cert_hash(&device.cert).as_slice() == hash)
     }
 
     pub fn device_by_uuid(&mut self, uuid: &str) -> Option<&mut Device> {

@@ -178,6 +178,19 @@ impl Drop for TestController {
     }
 }
 
+/// Whether the controller acts down (see [`Registry::down`]); counts the
+/// connection if so.
+fn turned_away(shared: &Shared) -> bool {
+    let mut registry = shared
+        .registry
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if registry.down {
+        registry.turned_away += 1;
+    }
+    registry.down
+}
+
 fn listen(shared: &Arc<Shared>, address: SocketAddr) -> io::Result<(Listening, SocketAddr)> {
     let listener = TcpListener::bind(address)?;
     let bound = listener.local_addr()?;
@@ -191,6 +204,10 @@ fn listen(shared: &Arc<Shared>, address: SocketAddr) -> io::Result<(Listening, S
                     return;
                 }
                 if let Ok(stream) = stream {
+                    if turned_away(&shared) {
+                        drop(stream);
+                        continue;
+                    }
                     // A device that went away is not the controller's problem.
                     let _ = connection(&shared, stream);
                 }

@@ -10,24 +10,22 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use cordon_agent::agent::{Agent, ConfigOutcome, Provisioning, RoundError};
+use cordon_abi::ResetKind;
+use cordon_agent::agent::{Agent, ConfigOutcome, ORDERED, Provisioning, RESUMED, RoundError};
 use cordon_agent::backoff::Backoff;
 use cordon_agent::exchange::ExchangeError;
 use cordon_agent::identity::Identity;
 use cordon_agent::images::{Datastores, SHA256_LEN};
 use cordon_agent::partitions::{Node, Partition, PartitionError, PartitionState, Partitions};
 use cordon_agent::store::StateDir;
-use cordon_agent::transport::HttpTransport;
+use cordon_agent::transport::{HttpDatastores, HttpTransport};
 use cordon_agent::trust::TrustError;
 use cordon_eve::cert::{Cert, hex, hex_sha256};
 use cordon_eve::issue::{Issuer, Role, issue};
-use cordon_eve::proto::config::{
-    AppInstanceConfig, ContentTree, DatastoreConfig, EdgeDevConfig, InstanceOpsCmd, Volume,
-    VolumeContentOrigin, VolumeRef,
-};
+use cordon_eve::proto::config::{AppInstanceConfig, DeviceOpsCmd, EdgeDevConfig, InstanceOpsCmd};
 use cordon_eve::proto::info::ZSwState;
 use cordon_eve::signing::SigningKey;
-use eve_test_controller::{Authority, TestController, configs};
+use eve_test_controller::{Authority, TestController, TestDatastore, configs};
 
 const SERIAL: &str = "node-1";
 const CORDON_VERSION: &str = "0.1.0-test";
@@ -42,6 +40,8 @@ struct FakeCordon {
     partitions: Vec<Partition>,
     log: VecDeque<String>,
     actions: Vec<String>,
+    /// The machine has no firmware to reset it with (a Raspberry Pi 4).
+    no_reset: bool,
 }
 
 impl FakeCordon {
@@ -63,6 +63,7 @@ impl FakeCordon {
             partitions: vec![partition("mgmt", true), partition(WORKLOAD, false)],
             log: VecDeque::from(["cordon: booted".to_owned()]),
             actions: Vec::new(),
+            no_reset: false,
         }
     }
 
@@ -144,6 +145,14 @@ impl Partitions for FakeCordon {
     fn new_log_lines(&mut self) -> Result<Vec<String>, PartitionError> {
         Ok(self.log.drain(..).collect())
     }
+
+    fn reset_device(&mut self, kind: ResetKind) -> Result<(), PartitionError> {
+        if self.no_reset {
+            return Err(PartitionError::Cordon("Unsupported".to_owned()));
+        }
+        self.actions.push(kind.name().to_owned());
+        Ok(())
+    }
 }
 
 /// Datastores as a map from URL to content.
@@ -192,7 +201,7 @@ impl Provisioned {
         &self,
         controller: &TestController,
         root: &Cert,
-        datastore: FakeDatastore,
+        datastore: impl Datastores + 'static,
     ) -> Agent<HttpTransport, FakeCordon> {
         let state = StateDir::open(&self.dir.join("state")).expect("state");
         let identity = Identity::load_or_create(
@@ -200,6 +209,7 @@ impl Provisioned {
             &self.dir.join("onboard.key.pem"),
             SERIAL,
             &state,
+            None,
         )
         .expect("identity");
         let transport =
@@ -335,6 +345,134 @@ fn node_keeps_its_identity_and_config_across_restarts() {
         ConfigOutcome::Unchanged
     );
     assert_eq!(controller.registry().devices.len(), 1);
+}
+
+#[test]
+fn kept_config_is_back_in_force_at_start_while_the_controller_is_down() {
+    let (node, controller, root) = scenario("resume", config(true, 1));
+    let mut first = node.agent(&controller, &root);
+    first.round().expect("first run");
+    assert_eq!(first.partitions().actions, ["start web"]);
+    drop(first);
+
+    // The node boots again: cordon starts nothing the controller asked for.
+    controller.registry().down = true;
+    let mut second = node.agent(&controller, &root);
+    assert_eq!(second.partitions().state(WORKLOAD), PartitionState::Halted);
+    second.resume();
+    assert_eq!(second.partitions().state(WORKLOAD), PartitionState::Running);
+    // The restart counter was carried out before; it is not again.
+    assert_eq!(second.partitions().actions, ["start web"]);
+    assert!(second.round().is_err(), "the controller is down");
+    assert_eq!(second.partitions().state(WORKLOAD), PartitionState::Running);
+    assert!(controller.registry().turned_away > 0, "the node tried");
+
+    controller.registry().down = false;
+    assert_eq!(second.round().expect("round"), ConfigOutcome::Unchanged);
+    let device = second.device().expect("device").to_owned();
+    let registry = controller.registry();
+    assert_eq!(registry.devices.len(), 1, "registered once");
+    let logs = &registry.reports[&device].logs;
+    assert!(logs.iter().any(|line| line.contains(RESUMED)), "{logs:?}");
+}
+
+#[test]
+fn a_node_without_a_kept_config_resumes_nothing() {
+    let (node, controller, root) = scenario("fresh", config(true, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.resume();
+    assert!(agent.partitions().actions.is_empty());
+}
+
+/// [`config`] with the device's reboot and shutdown counters.
+fn config_with_orders(activate: bool, reboots: u32, shutdowns: u32) -> EdgeDevConfig {
+    let command = |counter| {
+        Some(DeviceOpsCmd {
+            counter,
+            ..DeviceOpsCmd::default()
+        })
+    };
+    EdgeDevConfig {
+        reboot: command(reboots),
+        shutdown: command(shutdowns),
+        ..config(activate, 0)
+    }
+}
+
+#[test]
+fn a_new_reboot_counter_reboots_once_after_reporting() {
+    let (node, controller, root) = scenario("reboot", config_with_orders(true, 5, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    // A counter seen first is taken as it is.
+    assert_eq!(agent.partitions().actions, ["start web"]);
+
+    set_config(&controller, config_with_orders(true, 6, 0));
+    assert_eq!(agent.round().expect("reboot round"), ConfigOutcome::New);
+    assert_eq!(agent.partitions().actions, ["start web", "reboot"]);
+    let device = agent.device().expect("device").to_owned();
+    let logs = controller.registry().reports[&device].logs.clone();
+    assert!(
+        logs.iter()
+            .any(|line| line.contains(&format!("reboot {ORDERED} (counter 5 -> 6)"))),
+        "reported before the reboot: {logs:?}"
+    );
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::Unchanged);
+    drop(agent);
+
+    // After the reboot: the same config, the same counter: no reboot.
+    let mut again = node.agent(&controller, &root);
+    again.resume();
+    assert_eq!(again.round().expect("round"), ConfigOutcome::Unchanged);
+    assert_eq!(again.partitions().actions, ["start web"]);
+}
+
+#[test]
+fn a_reboot_cordon_cannot_carry_out_is_reported_and_not_retried() {
+    let (node, controller, root) = scenario("no-reboot", config_with_orders(true, 0, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    set_config(&controller, config_with_orders(true, 1, 0));
+    // Nothing can reset the machine.
+    agent.partitions_mut().no_reset = true;
+    agent.round().expect("round");
+    agent.round().expect("round");
+    let device = agent.device().expect("device").to_owned();
+    let logs = controller.registry().reports[&device].logs.clone();
+    let failures = logs
+        .iter()
+        .filter(|line| line.contains("cannot reboot the node"))
+        .count();
+    assert_eq!(failures, 1, "{logs:?}");
+    assert_eq!(agent.partitions().actions, ["start web"]);
+}
+
+#[test]
+fn a_new_shutdown_counter_halts_every_app_until_the_next_boot() {
+    let (node, controller, root) = scenario("shutdown", config_with_orders(true, 0, 0));
+    let mut agent = node.agent(&controller, &root);
+    agent.round().expect("first round");
+    set_config(&controller, config_with_orders(true, 0, 1));
+    agent.round().expect("shutdown round");
+    assert_eq!(agent.partitions().state(WORKLOAD), PartitionState::Halted);
+    let device = agent.device().expect("device").to_owned();
+    assert_eq!(
+        last_app_state(&controller, &device),
+        Some(ZSwState::Halted as i32)
+    );
+    // A later config that wants the app running does not start it.
+    set_config(&controller, config_with_orders(false, 0, 1));
+    agent.round().expect("round");
+    set_config(&controller, config_with_orders(true, 0, 1));
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::New);
+    assert_eq!(agent.partitions().state(WORKLOAD), PartitionState::Halted);
+    assert!(!agent.partitions().actions.iter().any(|a| a == "reboot"));
+    drop(agent);
+
+    // The next boot runs the config as it is.
+    let mut again = node.agent(&controller, &root);
+    again.resume();
+    assert_eq!(again.partitions().state(WORKLOAD), PartitionState::Running);
 }
 
 #[test]
@@ -507,35 +645,16 @@ const IMAGE: &[u8] = b"a workload kernel";
 /// have the SHA-256 of `claimed`, with the purge counter at `purges`.
 fn config_with_image(claimed: &[u8], purges: u32) -> EdgeDevConfig {
     let mut config = config(true, 0);
-    config.apps[0].volume_ref_list = vec![VolumeRef {
-        uuid: "volume-1".to_owned(),
-        ..VolumeRef::default()
-    }];
     config.apps[0].purge = Some(InstanceOpsCmd {
         counter: purges,
         ..InstanceOpsCmd::default()
     });
-    config.volumes = vec![Volume {
-        uuid: "volume-1".to_owned(),
-        origin: Some(VolumeContentOrigin {
-            download_content_tree_id: "tree-1".to_owned(),
-            ..VolumeContentOrigin::default()
-        }),
-        ..Volume::default()
-    }];
-    config.content_info = vec![ContentTree {
-        uuid: "tree-1".to_owned(),
-        ds_id: "store-1".to_owned(),
-        url: IMAGE_PATH.to_owned(),
-        sha256: hex_sha256(claimed),
-        ..ContentTree::default()
-    }];
-    config.datastores = vec![DatastoreConfig {
-        id: "store-1".to_owned(),
-        fqdn: DATASTORE_URL.to_owned(),
-        ..DatastoreConfig::default()
-    }];
-    config
+    let source = configs::ImageSource {
+        datastore: DATASTORE_URL,
+        path: IMAGE_PATH,
+        sha256: &hex_sha256(claimed),
+    };
+    configs::with_image(config, &source)
 }
 
 fn datastore_with_image() -> FakeDatastore {
@@ -561,6 +680,34 @@ fn image_from_the_datastore_is_checked_loaded_and_run() {
         agent.partitions().actions,
         ["load web", "start web", "load web", "restart web"]
     );
+}
+
+#[test]
+fn image_from_an_http_datastore_is_downloaded_once_and_kept() {
+    let datastore = TestDatastore::start().expect("datastore");
+    datastore
+        .store()
+        .files
+        .insert(IMAGE_PATH.to_owned(), IMAGE.to_vec());
+    let url = datastore.url(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let source = configs::ImageSource {
+        datastore: &url,
+        path: IMAGE_PATH,
+        sha256: &hex_sha256(IMAGE),
+    };
+    let running = configs::with_image(config(true, 0), &source);
+    let (node, controller, root) = scenario("http-image", running.clone());
+    let mut agent = node.agent_with_datastore(&controller, &root, HttpDatastores::default());
+    assert_eq!(agent.round().expect("round"), ConfigOutcome::New);
+    assert_eq!(agent.partitions().actions, ["load web", "start web"]);
+    assert_eq!(datastore.store().served, [IMAGE_PATH]);
+
+    // Another config with the same image: it is not downloaded again.
+    set_config(&controller, configs::with_image(config(false, 0), &source));
+    agent.round().expect("round");
+    set_config(&controller, running);
+    agent.round().expect("round");
+    assert_eq!(datastore.store().served, [IMAGE_PATH]);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use cordon_eve::cert::Cert;
 use cordon_eve::endpoint::Endpoint;
-use cordon_eve::envelope::seal;
+use cordon_eve::envelope::{Signer, seal};
 use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::config::ConfigRequest;
 use cordon_eve::proto::register::ZRegisterMsg;
@@ -32,7 +32,9 @@ fn credential(name: &str) -> Credential {
 }
 
 fn sealed(message: &impl Message, key: &SigningKey, cert: &Cert) -> Vec<u8> {
-    seal(message.encode_to_vec(), key, cert).encode_to_vec()
+    seal(message.encode_to_vec(), key, cert, Signer::Device)
+        .expect("a software key signs")
+        .encode_to_vec()
 }
 
 struct Setup {

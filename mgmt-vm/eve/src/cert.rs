@@ -132,6 +132,7 @@ impl PublicKey {
 #[derive(Debug, Clone)]
 pub struct Cert {
     pem: String,
+    der: Vec<u8>,
     x509: Certificate,
     key: PublicKey,
 }
@@ -155,8 +156,12 @@ impl Cert {
         } else {
             return Err(unsupported());
         };
+        let der = x509
+            .to_der()
+            .map_err(|error| CertError::NotPem(error.to_string()))?;
         Ok(Self {
             pem: pem.to_owned(),
+            der,
             x509,
             key,
         })
@@ -167,9 +172,16 @@ impl Cert {
         &self.pem
     }
 
-    /// SHA-256 of the PEM text: how envelopes name their sender.
-    pub fn hash(&self) -> [u8; CERT_HASH_LEN] {
+    /// SHA-256 of the PEM text as received: how a controller names its
+    /// certificates (see [`crate::envelope::Signer`]).
+    pub fn pem_hash(&self) -> [u8; CERT_HASH_LEN] {
         Sha256::digest(self.pem.as_bytes()).into()
+    }
+
+    /// SHA-256 of the certificate's DER encoding: how a device names its
+    /// own certificates (see [`crate::envelope::Signer`]).
+    pub fn der_hash(&self) -> [u8; CERT_HASH_LEN] {
+        Sha256::digest(&self.der).into()
     }
 
     pub fn public_key(&self) -> &PublicKey {

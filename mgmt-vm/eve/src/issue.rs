@@ -1,29 +1,35 @@
-//! Certificates signed with a P-256 [`SigningKey`]: a self-signed one (a
+//! Certificates signed with a P-256 key ([`Sign`]): a self-signed one (a
 //! root authority, or a device certificate), or one an authority issues
-//! (a controller's signing certificate).
+//! (a controller's signing certificate). The key signs the certificate's
+//! to-be-signed part itself, so a key whose private part cannot be read (a
+//! TPM's) issues certificates too.
 
 use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
-use p256::ecdsa::{DerSignature, VerifyingKey};
+use p256::ecdsa::signature::Keypair;
+use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::{EncodePublicKey, LineEnding};
 use x509_cert::TbsCertificate;
 use x509_cert::builder::profile::BuilderProfile;
 use x509_cert::builder::{Builder, CertificateBuilder};
 use x509_cert::der::EncodePem;
-use x509_cert::der::asn1::OctetString;
+use x509_cert::der::asn1::{AnyRef, BitString, OctetString};
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, SubjectAltName};
 use x509_cert::ext::{Extension, ToExtension};
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::{SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef};
+use x509_cert::spki::{
+    AlgorithmIdentifier, SignatureAlgorithmIdentifier, SubjectPublicKeyInfoOwned,
+    SubjectPublicKeyInfoRef,
+};
 use x509_cert::time::Validity;
 
 use crate::cert::{Cert, CertError};
-use crate::signing::SigningKey;
+use crate::signing::{Sign, SignError};
 
 /// Bytes of a random serial number (RFC 5280 allows up to 20).
 const SERIAL_LEN: usize = 16;
@@ -37,6 +43,8 @@ pub enum IssueError {
     NoRandomness(String),
     /// The certificate builder failed.
     Build(String),
+    /// The issuer's key did not sign.
+    Sign(SignError),
     /// The new certificate does not read back.
     Unreadable(CertError),
 }
@@ -47,6 +55,7 @@ impl fmt::Display for IssueError {
             Self::BadCommonName(name) => write!(f, "'{name}' cannot be a certificate common name"),
             Self::NoRandomness(error) => write!(f, "no randomness for a serial number: {error}"),
             Self::Build(error) => write!(f, "cannot build the certificate: {error}"),
+            Self::Sign(error) => write!(f, "cannot sign the certificate: {error}"),
             Self::Unreadable(error) => write!(f, "the new certificate does not read back: {error}"),
         }
     }
@@ -70,14 +79,14 @@ pub enum Issuer<'a> {
     /// The new certificate's own key.
     SelfSigned,
     /// An authority's key, with the authority's certificate.
-    Authority { cert: &'a Cert, key: &'a SigningKey },
+    Authority { cert: &'a Cert, key: &'a dyn Sign },
 }
 
 /// Makes a certificate for `subject_key` named `common_name`, valid from
 /// now for `lifetime`, signed as `issuer` says.
 pub fn issue(
     common_name: &str,
-    subject_key: &SigningKey,
+    subject_key: &dyn Sign,
     role: Role,
     issuer: Issuer<'_>,
     lifetime: Duration,
@@ -94,11 +103,20 @@ pub fn issue(
     };
     let build = |error: &dyn fmt::Display| IssueError::Build(error.to_string());
     let validity = Validity::from_now(lifetime).map_err(|error| build(&error))?;
-    let public_key = spki(&subject_key.verifying_key()).map_err(|error| build(&error))?;
-    let builder = CertificateBuilder::new(profile, random_serial()?, validity, public_key)
+    let public_key = spki(&subject_key.public_key()).map_err(|error| build(&error))?;
+    let mut builder = CertificateBuilder::new(profile, random_serial()?, validity, public_key)
         .map_err(|error| build(&error))?;
+    let issuer_key = PublicHalf(signer.public_key());
+    let to_be_signed = builder
+        .finalize(&issuer_key)
+        .map_err(|error| build(&error))?;
+    let raw = signer.try_sign(&to_be_signed).map_err(IssueError::Sign)?;
+    let der = Signature::from_slice(&raw)
+        .map_err(|error| build(&error))?
+        .to_der();
+    let signature = BitString::from_bytes(der.as_bytes()).map_err(|error| build(&error))?;
     let certificate = builder
-        .build::<_, DerSignature>(signer.ecdsa())
+        .assemble(signature, &issuer_key)
         .map_err(|error| build(&error))?;
     let pem = certificate
         .to_pem(LineEnding::LF)
@@ -127,6 +145,25 @@ fn random_serial() -> Result<SerialNumber, IssueError> {
     // A serial number is a positive integer: clear the sign bit.
     bytes[0] &= 0x7f;
     SerialNumber::new(&bytes).map_err(|error| IssueError::Build(error.to_string()))
+}
+
+/// The issuer's public key, which is all the certificate builder needs of
+/// the issuer before the signature (made by [`Sign`], outside the builder).
+struct PublicHalf(VerifyingKey);
+
+impl Keypair for PublicHalf {
+    type VerifyingKey = VerifyingKey;
+
+    fn verifying_key(&self) -> VerifyingKey {
+        self.0
+    }
+}
+
+impl SignatureAlgorithmIdentifier for PublicHalf {
+    type Params = AnyRef<'static>;
+
+    const SIGNATURE_ALGORITHM_IDENTIFIER: AlgorithmIdentifier<Self::Params> =
+        <VerifyingKey as SignatureAlgorithmIdentifier>::SIGNATURE_ALGORITHM_IDENTIFIER;
 }
 
 /// The names and the extensions (basic constraints; a TLS server's

@@ -1,6 +1,8 @@
 //! An ECDSA P-256 signing key, as the device (and the test controller)
 //! holds one: generated from the operating system's randomness, stored as
-//! PKCS#8 PEM, signing envelopes as raw `r || s` over SHA-256.
+//! PKCS#8 PEM, signing envelopes as raw `r || s` over SHA-256. [`Sign`] is
+//! what envelopes and certificates need of any key, this one or one held
+//! where its private part cannot be read (a TPM).
 
 use std::fmt;
 
@@ -43,6 +45,31 @@ impl fmt::Display for KeyError {
 
 impl std::error::Error for KeyError {}
 
+/// Why a key did not sign.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignError {
+    /// The device holding the key failed or refused; what it said.
+    Holder(String),
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Holder(error) => write!(f, "the key's holder did not sign: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for SignError {}
+
+/// A P-256 key that signs SHA-256(`message`) as raw `r || s`, wherever its
+/// private part is kept.
+pub trait Sign: fmt::Debug + Send + Sync {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError>;
+
+    fn public_key(&self) -> VerifyingKey;
+}
+
 /// A P-256 private key.
 #[derive(Clone)]
 pub struct SigningKey(EcdsaKey);
@@ -83,10 +110,15 @@ impl SigningKey {
     pub fn verifying_key(&self) -> VerifyingKey {
         *self.0.verifying_key()
     }
+}
 
-    /// The underlying key, to sign certificates with.
-    pub fn ecdsa(&self) -> &EcdsaKey {
-        &self.0
+impl Sign for SigningKey {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, SignError> {
+        Ok(self.sign(message))
+    }
+
+    fn public_key(&self) -> VerifyingKey {
+        self.verifying_key()
     }
 }
 

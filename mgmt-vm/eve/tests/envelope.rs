@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use cordon_eve::cert::{Cert, CertError, check_chain};
-use cordon_eve::envelope::{EnvelopeError, open, seal, sender_hash};
+use cordon_eve::envelope::{EnvelopeError, Signer, open, seal, sender_hash};
 use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::common::{CipherBlock, HashAlgorithm};
 use cordon_eve::signing::{KeyError, SigningKey};
@@ -32,19 +32,21 @@ fn issued(name: &str, key: &SigningKey, role: Role, by: (&Cert, &SigningKey)) ->
 fn sealed_envelope_opens_with_its_sender() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
-    assert_eq!(sender_hash(&sealed), device.hash());
-    assert_eq!(open(&sealed, &device), Ok(PAYLOAD));
+    let sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
+    assert_eq!(sender_hash(&sealed), device.der_hash());
+    assert_eq!(open(&sealed, &device, Signer::Device), Ok(PAYLOAD));
 }
 
 #[test]
 fn envelope_with_other_hash_algorithm_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     sealed.algo = HashAlgorithm::Sha25616bytes as i32;
     assert_eq!(
-        open(&sealed, &device),
+        open(&sealed, &device, Signer::Device),
         Err(EnvelopeError::UnsupportedHashAlgorithm(
             HashAlgorithm::Sha25616bytes as i32
         ))
@@ -52,21 +54,65 @@ fn envelope_with_other_hash_algorithm_is_refused() {
 }
 
 #[test]
+fn controller_envelope_names_the_pem_and_may_carry_half_the_hash() {
+    let signing_key = key();
+    let signing = self_signed("controller signing", &signing_key, Role::EndEntity);
+    let mut sealed = seal(PAYLOAD.to_vec(), &signing_key, &signing, Signer::Controller)
+        .expect("a software key signs");
+    assert_eq!(sender_hash(&sealed), signing.pem_hash());
+    assert_eq!(open(&sealed, &signing, Signer::Controller), Ok(PAYLOAD));
+    // The hash of the DER does not name a controller's certificate.
+    assert!(matches!(
+        open(&sealed, &signing, Signer::Device),
+        Err(EnvelopeError::UnknownSender { .. })
+    ));
+    sealed.algo = HashAlgorithm::Sha25616bytes as i32;
+    sealed.sender_cert_hash.truncate(16);
+    assert_eq!(open(&sealed, &signing, Signer::Controller), Ok(PAYLOAD));
+    sealed.sender_cert_hash[0] ^= 1;
+    assert!(matches!(
+        open(&sealed, &signing, Signer::Controller),
+        Err(EnvelopeError::UnknownSender { .. })
+    ));
+}
+
+#[test]
+fn device_envelope_named_by_its_pem_is_refused() {
+    let device_key = key();
+    let device = self_signed("device", &device_key, Role::EndEntity);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
+    sealed.sender_cert_hash = device.pem_hash().to_vec();
+    assert!(matches!(
+        open(&sealed, &device, Signer::Device),
+        Err(EnvelopeError::UnknownSender { .. })
+    ));
+}
+
+#[test]
 fn envelope_without_payload_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     sealed.protected_payload = None;
-    assert_eq!(open(&sealed, &device), Err(EnvelopeError::MissingPayload));
+    assert_eq!(
+        open(&sealed, &device, Signer::Device),
+        Err(EnvelopeError::MissingPayload)
+    );
 }
 
 #[test]
 fn encrypted_envelope_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     sealed.cipher_data = Some(CipherBlock::default());
-    assert_eq!(open(&sealed, &device), Err(EnvelopeError::EncryptedPayload));
+    assert_eq!(
+        open(&sealed, &device, Signer::Device),
+        Err(EnvelopeError::EncryptedPayload)
+    );
 }
 
 #[test]
@@ -74,11 +120,12 @@ fn envelope_from_another_sender_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
     let other = self_signed("other", &key(), Role::EndEntity);
-    let sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     assert_eq!(
-        open(&sealed, &other),
+        open(&sealed, &other, Signer::Device),
         Err(EnvelopeError::UnknownSender {
-            hash: device.hash().to_vec()
+            hash: device.der_hash().to_vec()
         })
     );
 }
@@ -87,10 +134,11 @@ fn envelope_from_another_sender_is_refused() {
 fn envelope_with_truncated_sender_hash_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     sealed.sender_cert_hash.truncate(16);
     assert!(matches!(
-        open(&sealed, &device),
+        open(&sealed, &device, Signer::Device),
         Err(EnvelopeError::UnknownSender { .. })
     ));
 }
@@ -99,12 +147,13 @@ fn envelope_with_truncated_sender_hash_is_refused() {
 fn tampered_payload_is_refused() {
     let device_key = key();
     let device = self_signed("device", &device_key, Role::EndEntity);
-    let mut sealed = seal(PAYLOAD.to_vec(), &device_key, &device);
+    let mut sealed =
+        seal(PAYLOAD.to_vec(), &device_key, &device, Signer::Device).expect("a software key signs");
     if let Some(body) = sealed.protected_payload.as_mut() {
         body.payload[0] ^= 1;
     }
     assert_eq!(
-        open(&sealed, &device),
+        open(&sealed, &device, Signer::Device),
         Err(EnvelopeError::BadSignature {
             sender: device.subject()
         })
@@ -114,9 +163,10 @@ fn tampered_payload_is_refused() {
 #[test]
 fn signature_by_another_key_under_the_right_hash_is_refused() {
     let device = self_signed("device", &key(), Role::EndEntity);
-    let sealed = seal(PAYLOAD.to_vec(), &key(), &device);
+    let sealed =
+        seal(PAYLOAD.to_vec(), &key(), &device, Signer::Device).expect("a software key signs");
     assert!(matches!(
-        open(&sealed, &device),
+        open(&sealed, &device, Signer::Device),
         Err(EnvelopeError::BadSignature { .. })
     ));
 }
@@ -126,8 +176,9 @@ fn key_survives_pkcs8_round_trip() {
     let original = key();
     let device = self_signed("device", &original, Role::EndEntity);
     let reread = SigningKey::from_pkcs8_pem(&original.to_pkcs8_pem()).expect("key reads back");
-    let sealed = seal(PAYLOAD.to_vec(), &reread, &device);
-    assert_eq!(open(&sealed, &device), Ok(PAYLOAD));
+    let sealed =
+        seal(PAYLOAD.to_vec(), &reread, &device, Signer::Device).expect("a software key signs");
+    assert_eq!(open(&sealed, &device, Signer::Device), Ok(PAYLOAD));
 }
 
 #[test]

@@ -35,18 +35,19 @@ pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
     // EL2, where cordon runs no VM).
     let default_config = (options.board == Board::QemuVirt && options.el2 && !options.mgmt_only)
         .then(|| workspace.root().join(DEFAULT_VIRT_CONFIG));
-    let machine = match options.config.as_ref().or(default_config.as_ref()) {
+    // The software TPM behind the machine's, if any, runs until QEMU ends.
+    let (machine, _swtpm) = match options.config.as_ref().or(default_config.as_ref()) {
         Some(file) => {
-            partition::prepare(
+            let prepared = partition::prepare(
                 workspace,
                 file,
                 Some(options.board),
                 options.guest_append.as_deref(),
                 |machine| tune(machine, options),
-            )?
-            .machine
+            )?;
+            (prepared.machine, prepared.swtpm)
         }
-        None => build_default(workspace, options)?,
+        None => (build_default(workspace, options)?, None),
     };
     boot(machine.command()?, options)
 }

@@ -1,8 +1,9 @@
-//! `cargo xtask test`: prerequisites, host unit tests, every board image
-//! (x86-pc: its GRUB ISOs of cordon alone), the management VM, the test
-//! guests, an image for each example partition config (x86-pc: an ISO with
-//! the VMs' images), the SD card images, and the QEMU (and for x86-pc,
-//! Bochs) boot tests, with a summary of each step.
+//! `cargo xtask test`: prerequisites, formatting and lints, host unit
+//! tests, every board image (x86-pc: its GRUB ISOs of cordon alone), the
+//! management VM, the test guests, an image for each example partition
+//! config (x86-pc: an ISO with the VMs' images), the SD card images, and
+//! the QEMU (and for x86-pc, Bochs) boot tests, with a summary of each
+//! step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -27,6 +28,10 @@ const MGMT_KERNEL_VAR: &str = "CORDON_MGMT_KERNEL";
 const MGMT_INITRAMFS_VAR: &str = "CORDON_MGMT_INITRAMFS";
 const MGMT_DISK_VAR: &str = "CORDON_MGMT_DISK";
 const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
+/// The build of the hostile guest labelled `replacement`, which the
+/// management VM's image carries and the controller test serves from a
+/// datastore.
+const GUEST_REPLACEMENT_VAR: &str = "CORDON_GUEST_HOSTILE_REPLACEMENT";
 /// The x86-pc ISOs of cordon alone the boot tests boot: the variable that
 /// names each, the ISO's name, and cordon's command line in it.
 const X86_PC_ISOS: [(&str, &str, &str); 3] = [
@@ -48,7 +53,14 @@ const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
 const UBOOT_QEMU_VIRT_VAR: &str = "CORDON_UBOOT_QEMU_VIRT";
 
 /// The boot tests, `qemu/tests/<name>.rs` in `cordon-qemu`.
-const BOOT_TESTS: [&str; 5] = ["boot", "partitions", "rpi4", "x86", "controller"];
+const BOOT_TESTS: [&str; 6] = [
+    "boot",
+    "partitions",
+    "rpi4",
+    "x86",
+    "controller",
+    "controller_tpm",
+];
 /// The board whose example configs the boot tests know by their names
 /// alone; the others' are `<board>-<name>`.
 const MAIN_CONFIG_BOARD: Board = Board::QemuVirt;
@@ -71,13 +83,36 @@ struct Step {
 
 /// Runs every test step; fails if any step failed.
 pub fn test(workspace: &Workspace) -> Result<()> {
-    let prerequisites = timed("prerequisites", || prereq::for_boot(workspace, &Board::ALL));
+    let prerequisites = timed("prerequisites", || {
+        prereq::for_boot(workspace, &Board::ALL)?;
+        prereq::software_tpm()
+    });
     let mut steps = vec![prerequisites];
     // Without the prerequisites no later step can run.
     if !matches!(steps[0].outcome, Outcome::Passed) {
         return summarize(&steps);
     }
 
+    steps.push(timed("formatting and lints", || {
+        exec::run(exec::cargo(workspace.root()).args(["fmt", "--all", "--check"]))?;
+        // The host-buildable crates (the workspace's default members), tests
+        // included; a warning fails the step.
+        exec::run(exec::cargo(workspace.root()).args([
+            "clippy",
+            "--all-targets",
+            "--",
+            "--deny",
+            "warnings",
+        ]))?;
+        // The boot tests are not test targets (`test = false`), which
+        // --all-targets leaves out.
+        let mut boot_tests = exec::cargo(workspace.root());
+        boot_tests.args(["clippy", "--package", "cordon-qemu"]);
+        for test in BOOT_TESTS {
+            boot_tests.args(["--test", test]);
+        }
+        exec::run(boot_tests.args(["--", "--deny", "warnings"]))
+    }));
     steps.push(timed("host unit tests", || {
         // Some use Debian's real RPi4 device tree.
         let mut command = exec::cargo(workspace.root());
@@ -150,7 +185,16 @@ pub fn test(workspace: &Workspace) -> Result<()> {
                 command
                     .env(MGMT_KERNEL_VAR, &vm.kernel)
                     .env(MGMT_INITRAMFS_VAR, &vm.initramfs)
-                    .env(MGMT_DISK_VAR, &vm.disk);
+                    .env(MGMT_DISK_VAR, &vm.disk)
+                    // Built with the management VM.
+                    .env(
+                        GUEST_REPLACEMENT_VAR,
+                        guests::labelled_image(
+                            workspace,
+                            guests::HOSTILE,
+                            guests::REPLACEMENT_LABEL,
+                        ),
+                    );
             }
             if let Some(hostile) = &hostile {
                 command.env(GUEST_HOSTILE_VAR, hostile);

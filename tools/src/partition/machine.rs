@@ -2,12 +2,16 @@
 //! modules where the config places them, and on qemu-virt CPUs for every
 //! CPU the config gives out (as many as the machine can have: the check
 //! against its device tree reports the others), the management VM's
-//! disk, and a network card when a VM is given its transport.
+//! disk, its storage disk and a network card when a VM is given their
+//! transports, and a TPM when a VM is given it.
 
 use cordon_config::Config;
 use cordon_qemu::config_machine::{ConfigMachine, ConfigVm};
 use cordon_qemu::mgmt_vm::MEMORY_MIB;
-use cordon_qemu::{Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT};
+use cordon_qemu::{
+    Board, PlacedFile, PlacedGuest, VIRT_GICV2_MAX_CPUS, VIRT_NIC_TRANSPORT,
+    VIRT_STORAGE_TRANSPORT, VIRT_TPM_DEVICE,
+};
 
 use super::files::{Made, ModuleFile};
 use crate::paths::ConfigOutput;
@@ -32,10 +36,9 @@ pub fn machine(
             cpus: Some(cpus.min(VIRT_GICV2_MAX_CPUS)),
             memory_mib: Some(MEMORY_MIB),
             disk: made.mgmt_vm.as_ref().map(|mgmt_vm| mgmt_vm.disk.clone()),
-            network: config
-                .vms
-                .iter()
-                .any(|vm| vm.devices.iter().any(|device| device == VIRT_NIC_TRANSPORT)),
+            storage: given(config, VIRT_STORAGE_TRANSPORT).then(|| output.storage()),
+            network: given(config, VIRT_NIC_TRANSPORT),
+            tpm: given(config, VIRT_TPM_DEVICE),
             vms: placed_vms(config, made),
         },
         // Fixed CPUs and RAM; no virtio disk or network card.
@@ -46,11 +49,21 @@ pub fn machine(
             cpus: None,
             memory_mib: None,
             disk: None,
+            storage: None,
             network: false,
+            tpm: false,
             vms: placed_vms(config, made),
         },
         Board::X86Pc => return None,
     })
+}
+
+/// Whether a VM of `config` is given the device at `path`.
+fn given(config: &Config, path: &str) -> bool {
+    config
+        .vms
+        .iter()
+        .any(|vm| vm.devices.iter().any(|device| device == path))
 }
 
 /// Each VM's boot modules where `config` (placed) puts them, from the

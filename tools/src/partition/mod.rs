@@ -28,7 +28,8 @@ use std::path::{Path, PathBuf};
 
 use cordon_config::Role;
 use cordon_qemu::config_machine::ConfigVm;
-use cordon_qemu::{Board, Machine};
+use cordon_qemu::swtpm::Swtpm;
+use cordon_qemu::{Board, Machine, storage_disk};
 
 use crate::commands::build::build_image_with_config;
 use crate::error::{Error, Result};
@@ -45,6 +46,9 @@ const CONFIG_EXTENSION: &str = "toml";
 pub struct Prepared {
     /// The QEMU machine that boots it.
     pub machine: Machine,
+    /// The software TPM behind the machine's TPM, if a VM is given one: it
+    /// runs as long as this is kept.
+    pub swtpm: Option<Swtpm>,
     /// The file that describes that machine, before `tune` (see
     /// `cordon_qemu::config_machine`).
     pub description: PathBuf,
@@ -90,7 +94,26 @@ pub fn prepare(
     }
     let described = machine::machine(board, &output, &loaded.config, &made)
         .ok_or_else(|| configs_not_booted(board))?;
-    let machine = tune(described.machine());
+    if let Some(storage) = &described.storage {
+        prereq::for_storage()?;
+        storage_disk::keep_or_create(storage).map_err(|error| Error::BadFile {
+            path: storage.clone(),
+            problem: format!("cannot make the storage disk: {error}"),
+        })?;
+    }
+    let swtpm = if described.tpm {
+        prereq::software_tpm()?;
+        let state = output.swtpm_state();
+        let swtpm = Swtpm::start(&state)
+            .map_err(|error| Error::io(format!("software TPM in {}", state.display()), error))?;
+        Some(swtpm)
+    } else {
+        None
+    };
+    let mut machine = tune(described.machine());
+    if let Some(swtpm) = &swtpm {
+        machine = machine.tpm(swtpm.socket());
+    }
     let dtb_path = output.board_dtb();
     let dtb = board_dt::dump(&machine, &dtb_path)?;
     board_dt::check(&loaded, &dtb, &dtb_path)?;
@@ -113,6 +136,7 @@ pub fn prepare(
     write(&description, toml)?;
     Ok(Prepared {
         machine,
+        swtpm,
         description,
         vms: machine::placed_vms(&loaded.config, &made),
     })

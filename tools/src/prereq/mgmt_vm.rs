@@ -1,5 +1,5 @@
 //! The Debian files the management VM is made of: the cloud arm64 kernel, the
-//! virtio modules its initramfs loads (disk and network), and a static
+//! modules its initramfs loads (virtio disk and network, the TPM), and a static
 //! busybox; for the x86-pc board, the cloud amd64 kernel (a bzImage) and an
 //! amd64 static busybox.
 
@@ -15,10 +15,10 @@ const BUSYBOX_DIR: &str = "busybox-static";
 /// The kernel's name in its cache directory.
 const KERNEL_NAME: &str = "vmlinuz";
 
-/// Debian's cloud arm64 kernel: PL011, GIC and PSCI built in, virtio as
-/// modules. Its `vmlinuz` is already a raw arm64 Image. Bookworm ships the
-/// modules uncompressed (`.ko`, not `.ko.xz`), so they go into the initramfs
-/// as they are.
+/// Debian's cloud arm64 kernel: PL011, GIC, PSCI and the TPM core built in,
+/// virtio and the TPM's TIS driver as modules. Its `vmlinuz` is already a
+/// raw arm64 Image. Bookworm ships the modules uncompressed (`.ko`, not
+/// `.ko.xz`), so they go into the initramfs as they are.
 const KERNEL: PackageFiles<'static> = PackageFiles {
     origin: Origin::DependencyOf("linux-image-cloud-arm64"),
     files: &[
@@ -54,6 +54,16 @@ const KERNEL: PackageFiles<'static> = PackageFiles {
         PackageFile {
             member: "lib/modules/*/kernel/drivers/net/virtio_net.ko",
             name: "virtio_net.ko",
+        },
+        // The TPM's TIS interface over MMIO (`tcg,tpm-tis-mmio`, QEMU's
+        // `tpm-tis-device`), in load order; the TPM core is built in.
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/char/tpm/tpm_tis_core.ko",
+            name: "tpm_tis_core.ko",
+        },
+        PackageFile {
+            member: "lib/modules/*/kernel/drivers/char/tpm/tpm_tis.ko",
+            name: "tpm_tis.ko",
         },
     ],
 };

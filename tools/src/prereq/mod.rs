@@ -1,8 +1,8 @@
 //! What the tasks need on this machine, checked and installed when missing:
 //! the Rust targets, QEMU, the Raspberry Pi 4 device tree and kernel, the
 //! Debian files the management VM is made of, the C compiler its programs
-//! need, what SD card images need, and the x86-pc board's ISO tools and
-//! Bochs.
+//! need, what SD card images need, the x86-pc board's ISO tools and
+//! Bochs, and the software TPM of the agent's tests.
 
 mod apt_sources;
 mod c_compiler;
@@ -15,6 +15,7 @@ mod qemu;
 mod sdcard;
 mod system;
 mod toolchain;
+mod tpm;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,7 @@ pub use mgmt_vm::{
     x86_kernel as x86_mgmt_vm_kernel,
 };
 pub use sdcard::{BootFiles, no_sd_card};
+pub use tpm::ensure as software_tpm;
 
 const RPI4_DTB_NAME: &str = "bcm2711-rpi-4-b.dtb";
 /// Debian's generic arm64 kernel (a raw arm64 Image): unlike the cloud
@@ -87,6 +89,14 @@ pub fn for_boot(workspace: &Workspace, boards: &[Board]) -> Result<()> {
         pc::ensure()?;
     }
     Ok(())
+}
+
+/// What making the management VM's storage disk needs: `mkfs.ext4`.
+pub fn for_storage() -> Result<()> {
+    system::ensure_packages(
+        "the tool that formats the management VM's storage",
+        &["e2fsprogs"],
+    )
 }
 
 /// What writing an SD card image for `board` needs (without a partition

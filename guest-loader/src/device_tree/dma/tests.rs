@@ -9,8 +9,11 @@ use std::path::PathBuf;
 use fdt::Fdt;
 use fdt::node::FdtNode;
 
-use super::super::{BusDma, GuestDtError, GuestGic, GuestMemory, RamMapping, VmDescription};
-use super::{Shape, compose, dma_limit, encode, parse};
+use super::super::{
+    BusDma, FirmwareClock, FirmwareClockRate, GuestDtError, GuestGic, GuestMemory, RamMapping,
+    VmDescription,
+};
+use super::{Shape, bus_address, compose, dma_limit, encode, parse};
 
 /// Where `cargo xtask test` says the DTB is.
 const DTB_VAR: &str = "CORDON_RPI4_DTB";
@@ -25,6 +28,19 @@ const DMA_ENGINE: &str = "/soc/dma@7e007000";
 const EMMC2: &str = "/emmc2bus/mmc@7e340000";
 /// `/soc`'s bus address of CPU-physical 0.
 const SOC_DMA_BUS_BASE: u64 = 0xc000_0000;
+/// Rates as a firmware might report them (QEMU's reports 50 MHz for EMMC).
+const EMMC_RATE_HZ: u32 = 50_000_000;
+const EMMC2_RATE_HZ: u32 = 100_000_000;
+const FIRMWARE_CLOCKS: [FirmwareClockRate; 2] = [
+    FirmwareClockRate {
+        clock: FirmwareClock::Emmc,
+        rate_hz: EMMC_RATE_HZ,
+    },
+    FirmwareClockRate {
+        clock: FirmwareClock::Emmc2,
+        rate_hz: EMMC2_RATE_HZ,
+    },
+];
 
 fn rpi4_dtb() -> Vec<u8> {
     let path = std::env::var_os(DTB_VAR).map_or_else(
@@ -56,11 +72,21 @@ fn vm<'a>(devices: &'a [&'a str], memory: &'a [GuestMemory], dma: BusDma<'a>) ->
         channels: &[],
         management: None,
         dma,
+        firmware_clocks: &FIRMWARE_CLOCKS,
     }
 }
 
 /// The guest DTB of a VM owning `devices` whose RAM is `ram`.
 fn build(devices: &[&str], ram: &[RamMapping]) -> Result<Vec<u8>, GuestDtError> {
+    build_with_clocks(devices, ram, &FIRMWARE_CLOCKS)
+}
+
+/// The same, with the firmware having reported `firmware_clocks`.
+fn build_with_clocks(
+    devices: &[&str],
+    ram: &[RamMapping],
+    firmware_clocks: &[FirmwareClockRate],
+) -> Result<Vec<u8>, GuestDtError> {
     let boot = rpi4_dtb();
     let memory: Vec<GuestMemory> = ram
         .iter()
@@ -70,7 +96,11 @@ fn build(devices: &[&str], ram: &[RamMapping]) -> Result<Vec<u8>, GuestDtError> 
         })
         .collect();
     let dma = BusDma::Composed { ram, trusted: true };
-    super::super::build(&Fdt::new(&boot).unwrap(), &vm(devices, &memory, dma))
+    let vm = VmDescription {
+        firmware_clocks,
+        ..vm(devices, &memory, dma)
+    };
+    super::super::build(&Fdt::new(&boot).unwrap(), &vm)
 }
 
 fn cells(node: FdtNode, name: &str) -> Vec<u32> {
@@ -408,7 +438,7 @@ fn sd_controller_runs_on_its_kept_clock_with_power_and_pins_as_they_are() {
         .expect("the clock is in the VM's tree");
     assert_eq!(fixed.name, "cprman-clock-28");
     assert_eq!(fixed.compatible().map(|c| c.first()), Some("fixed-clock"));
-    assert_eq!(cells(fixed, "clock-frequency"), [50_000_000]);
+    assert_eq!(cells(fixed, "clock-frequency"), [EMMC_RATE_HZ]);
     assert_eq!(cells(fixed, "#clock-cells"), [0]);
     for left_out in ["pinctrl-0", "pinctrl-names", "mmc-pwrseq"] {
         assert!(mmc.property(left_out).is_none(), "{left_out} kept");
@@ -422,12 +452,50 @@ fn sd_controller_runs_on_its_kept_clock_with_power_and_pins_as_they_are() {
 }
 
 #[test]
-fn emmc2_clock_is_not_one_cordon_knows_the_rate_of() {
+fn emmc2_runs_on_the_rate_the_firmware_reported() {
+    let dtb = build(&[EMMC2], &sd_controller_ram()).unwrap();
+    let fdt = Fdt::new(&dtb).unwrap();
+    let emmc2 = fdt.find_node(EMMC2).unwrap();
+    let [clock] = cells(emmc2, "clocks")[..] else {
+        panic!("not one clock: {:?}", cells(emmc2, "clocks"));
+    };
+    let fixed = fdt.find_phandle(clock).unwrap();
+    assert_eq!(fixed.name, "cprman-clock-51");
+    assert_eq!(cells(fixed, "clock-frequency"), [EMMC2_RATE_HZ]);
+    for left_out in ["vqmmc-supply", "vmmc-supply"] {
+        assert!(emmc2.property(left_out).is_none(), "{left_out} kept");
+    }
+}
+
+#[test]
+fn a_kept_clock_the_firmware_did_not_report_is_an_error() {
+    let emmc_only = &FIRMWARE_CLOCKS[..1];
     assert_eq!(
-        build(&[EMMC2], &sd_controller_ram()),
-        Err(GuestDtError::ClockProviderNotAssigned {
+        build_with_clocks(&[EMMC2], &sd_controller_ram(), emmc_only),
+        Err(GuestDtError::KeptClockRateUnknown {
             consumer: EMMC2.into(),
-            provider: CPRMAN.into(),
+            clock: "EMMC2",
+        })
+    );
+}
+
+/// The VideoCore firmware's mailbox, a legacy master below `/soc`.
+const MAILBOX: &str = "/soc/mailbox@7e00b880";
+
+#[test]
+fn bus_address_of_a_buffer_the_firmware_reads() {
+    let boot = rpi4_dtb();
+    let fdt = Fdt::new(&boot).unwrap();
+    let buffer = 0x8_0000;
+    assert_eq!(
+        bus_address(&fdt, MAILBOX, buffer),
+        Ok(Some(SOC_DMA_BUS_BASE + buffer))
+    );
+    assert_eq!(bus_address(&fdt, MAILBOX, GIB), Ok(None), "beyond reach");
+    assert_eq!(
+        bus_address(&fdt, "/soc/nothing@0", buffer),
+        Err(GuestDtError::UnknownDevice {
+            path: "/soc/nothing@0".into()
         })
     );
 }

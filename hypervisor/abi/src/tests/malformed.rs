@@ -6,7 +6,7 @@ use crate::region::view_mut;
 use crate::wire::{Header, REQUEST_SLOT_OFFSET, RequestSlot, Span};
 use crate::{
     ABI_MAJOR, ABI_MINOR, AbiError, DATA_OFFSET, DATA_SIZE, ErrorCode, Field, ImageSlot, NameError,
-    Request, decode_request, encode_request,
+    Request, ResetKind, decode_request, encode_request,
 };
 
 /// Encodes `request`, lets `corrupt` change the region, and decodes.
@@ -93,7 +93,7 @@ fn a_version_cordon_does_not_speak() {
 
 #[test]
 fn an_unknown_opcode() {
-    for opcode in [0, 11, u32::MAX] {
+    for opcode in [0, 12, u32::MAX] {
         assert_eq!(
             decode_after(START, |r| slot(r).opcode.set(opcode)),
             Err((AbiError::UnknownOpcode(opcode), ErrorCode::Unsupported))
@@ -237,4 +237,41 @@ fn bad_chunks_and_images() {
         decode_after(begin, |r| slot(r).args[8] = 0),
         request(AbiError::EmptyImage)
     );
+}
+
+#[test]
+fn bad_device_resets() {
+    let reset = Request::ResetDevice {
+        kind: ResetKind::Reboot,
+    };
+    let request = |code| Err((code, ErrorCode::BadRequest));
+    for kind in [0, 3, u32::MAX] {
+        assert_eq!(
+            decode_after(reset, |r| slot(r).args[..4]
+                .copy_from_slice(&kind.to_le_bytes())),
+            request(AbiError::UnknownResetKind(kind))
+        );
+    }
+    assert_eq!(
+        decode_after(reset, |r| slot(r).args[4] = 1),
+        request(AbiError::ReservedNotZero(Field::Args))
+    );
+    assert_eq!(
+        decode_after(reset, |r| slot(r).name = span(0, 2)),
+        request(AbiError::UnusedSpan(Field::NameSpan))
+    );
+    assert_eq!(
+        decode_after(reset, |r| slot(r).data = span(0, 1)),
+        request(AbiError::UnusedSpan(Field::DataSpan))
+    );
+}
+
+#[test]
+fn a_client_of_an_older_minor_version_is_understood() {
+    for minor in 0..ABI_MINOR {
+        assert_eq!(
+            decode_after(START, |r| slot(r).version_minor.set(minor)),
+            Ok(())
+        );
+    }
 }

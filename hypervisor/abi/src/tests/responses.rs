@@ -35,7 +35,7 @@ fn status(name: &str) -> VmStatus<'_> {
 }
 
 /// Every kind of successful answer, with the opcode it answers.
-fn every_response<'a>(statuses: &'a [VmStatus<'a>]) -> [(Opcode, Response<'a>); 10] {
+fn every_response<'a>(statuses: &'a [VmStatus<'a>]) -> [(Opcode, Response<'a>); 11] {
     let info = Info {
         version: "0.1.0",
         board: "qemu-virt",
@@ -66,6 +66,7 @@ fn every_response<'a>(statuses: &'a [VmStatus<'a>]) -> [(Opcode, Response<'a>); 
             }),
         ),
         (Opcode::LoadBegin, Response::Done),
+        (Opcode::ResetDevice, Response::Done),
         (Opcode::LoadChunk, Response::Loaded { loaded: 65_536 }),
         (
             Opcode::LoadEnd,

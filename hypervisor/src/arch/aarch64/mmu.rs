@@ -1,6 +1,7 @@
 //! cordon's own EL2 address space: identity-mapped, RAM as normal memory,
 //! the image with per-section permissions (stack guard pages left out) and
-//! the console UART and the GIC as device memory. Nothing else is mapped.
+//! the console UART, the GIC and the firmware's mailbox (if any) as device
+//! memory. Nothing else is mapped.
 
 use crate::board::{Board, Uart};
 use crate::dt::BootInfo;
@@ -83,6 +84,7 @@ pub fn build(
     image: &ImageLayout,
     console: Uart,
     board: &Board,
+    firmware_mailbox: Option<u64>,
 ) -> Result<MmuConfig, MapError> {
     let (pa_bits, pa_range) = cpu::physical_address_bits();
     let va_bits = pa_bits.min(48);
@@ -122,11 +124,14 @@ pub fn build(
         map(*range, El2Attrs::DATA)?;
     }
 
-    let uart_page = console.base & !(PAGE_SIZE - 1);
-    map(
-        PhysRange::from_base_size(uart_page, PAGE_SIZE).unwrap(),
-        El2Attrs::DEVICE,
-    )?;
+    // The console UART, and the firmware's mailbox if the board has one.
+    for device in core::iter::once(console.base).chain(firmware_mailbox) {
+        let page = device & !(PAGE_SIZE - 1);
+        map(
+            PhysRange::from_base_size(page, PAGE_SIZE).unwrap(),
+            El2Attrs::DEVICE,
+        )?;
+    }
     // The GIC frames cordon drives (the CPU interface spans two pages: DIR
     // is at 0x1000).
     let gic = &board.gic;

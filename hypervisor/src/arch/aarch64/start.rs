@@ -263,8 +263,10 @@ extern "C" fn primary_main(dtb: usize, entry_el: u64) -> ! {
         .map(|(uart, _)| uart)
         .unwrap_or(board.early_console);
 
+    // An unusable mailbox is reported once logging is up.
+    let mailbox = crate::firmware::mailbox_address(&fdt, board).and_then(Result::ok);
     let image = ImageLayout::current();
-    let config = mmu::build(&info, &image, console, board)
+    let config = mmu::build(&info, &image, console, board, mailbox)
         .unwrap_or_else(|err| fatal_early(&[&format_args!("EL2 page tables: {err:?}")]));
     // SAFETY: MMU_CONFIG is written once, here, before secondaries exist;
     // they read it with their MMU off, hence the clean to memory.

@@ -7,10 +7,10 @@
 //! - WFI/WFE, set/way cache maintenance, the PMU (counterless for guests),
 //!   other system registers (UNDEF), and anything else: see [`handle_sync`].
 
-use aarch64_cpu::registers::{ELR_EL1, SPSR_EL1};
+use aarch64_cpu::registers::{CNTV_CTL_EL0, ELR_EL1, SPSR_EL1};
 use aarch64_cpu::registers::{ESR_EL1, ESR_EL2, FAR_EL1, FAR_EL2, HPFAR_EL2, VBAR_EL1};
 use log::{debug, info, warn};
-use tock_registers::interfaces::{Readable, Writeable};
+use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
 
 use super::cpu;
 use super::esr::{self, ExceptionClass};
@@ -119,7 +119,12 @@ pub const SWITCH_INPUT_KEY: u8 = 0x1d;
 /// [`SWITCH_INPUT_KEY`] moves the focus to the next VM with a console.
 fn take_console_input() {
     let mut focus = vm::input_focus();
-    while let Some(byte) = CONSOLE.lock().read_byte() {
+    loop {
+        // The console's lock ends with this statement: logging below
+        // takes it again (a `while let` would hold it through the body).
+        let Some(byte) = CONSOLE.lock().read_byte() else {
+            break;
+        };
         if byte == SWITCH_INPUT_KEY {
             focus = vm::next_input_focus();
             if let Some(vm) = focus {
@@ -532,6 +537,8 @@ fn irq(vm: &'static Vm, vcpu: usize) {
             take_console_input();
             gicc.end_of_interrupt(irq);
             gicc.deactivate(irq);
+        } else if id == gic::VIRTUAL_TIMER_PPI {
+            virtual_timer(vm, vcpu, irq);
         } else if vm.distributor.lock().owns(id) {
             // Priority drop only: the guest's deactivation of the virtual
             // interrupt deactivates the physical one (HW bit).
@@ -544,6 +551,25 @@ fn irq(vm: &'static Vm, vcpu: usize) {
             warn!("cpu{}: interrupt {id} belongs to no VM; ignored", cpu::id());
         }
     }
+}
+
+/// The guest's virtual timer fired. cordon masks it (CNTV_CTL_EL0.IMASK),
+/// ends the physical interrupt at once and gives the guest a virtual one
+/// without the HW bit; the guest unmasks its timer when it sets the next
+/// deadline (Linux and cordon's test guests rewrite CNTV_CTL_EL0 each time).
+/// Xen does the same. With the HW bit instead, the guest's deactivation
+/// would deactivate the physical PPI, and QEMU's GICv2 model does not
+/// signal a PPI that fired again meanwhile (`arm_gic.c`: a vCPU's EOI of a
+/// hardware interrupt updates only the virtual interface), so a lone vCPU
+/// sleeping in WFI never woke.
+fn virtual_timer(vm: &'static Vm, vcpu: usize, irq: cpu_interface::Acknowledged) {
+    let gicc = cpu_interface::get();
+    CNTV_CTL_EL0.modify(CNTV_CTL_EL0::IMASK::SET);
+    gicc.end_of_interrupt(irq);
+    gicc.deactivate(irq);
+    let id = gic::VIRTUAL_TIMER_PPI;
+    let priority = vm.distributor.lock().priority(vcpu, id);
+    injector::inject(list_register::emulated_edge(id, priority));
 }
 
 /// Makes the guest take an exception at EL1 with syndrome `esr`, as if its

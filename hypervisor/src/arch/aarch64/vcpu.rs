@@ -121,8 +121,6 @@ pub fn run(vm: &'static Vm, vcpu: usize, entry: u64, context: u64) -> ! {
     reset_el1();
     injector::reset();
     let gicd = distributor::get();
-    // Whatever the vCPU's previous life left active stays no longer.
-    gicd.clear_active(gic::VIRTUAL_TIMER_PPI);
     gicd.enable(gic::CORDON_IPI);
     gicd.enable(gic::maintenance_interrupt());
     let mut frame = TrapFrame::default();

@@ -1,3 +1,5 @@
+use cordon_abi::ResetKind;
+
 use super::{Command, ImageFile, Load, Parsed, UsageError, parse, parse_digest};
 
 fn args(line: &str) -> Result<Parsed, UsageError> {
@@ -72,6 +74,46 @@ fn load_options_in_any_order_and_either_form() {
     };
     assert_eq!(load.kernel.sha256, parse_digest(HASH));
     assert_eq!(load.initrd, None);
+}
+
+#[test]
+fn reset_device_reboots_or_powers_off() {
+    for kind in ResetKind::ALL {
+        assert_eq!(
+            args(&format!("reset-device {}", kind.name())),
+            run(Command::ResetDevice(kind), false)
+        );
+    }
+    let mistakes = [
+        (
+            "reset-device",
+            UsageError::Missing {
+                command: "reset-device",
+                what: "reboot or poweroff",
+            },
+        ),
+        (
+            "reset-device halt",
+            UsageError::UnknownResetKind("halt".into()),
+        ),
+        (
+            "reset-device reboot now",
+            UsageError::Extra {
+                command: "reset-device",
+                argument: "now".into(),
+            },
+        ),
+        (
+            "reset-device --force",
+            UsageError::UnknownOption {
+                command: "reset-device",
+                option: "--force".into(),
+            },
+        ),
+    ];
+    for (line, error) in mistakes {
+        assert_eq!(args(line), Err(error), "{line:?}");
+    }
 }
 
 #[test]

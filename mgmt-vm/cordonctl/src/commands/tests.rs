@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cordon_abi::{ErrorCode, ImageHasher, Opcode, VmState};
+use cordon_abi::{ABI_MAJOR, ABI_MINOR, ErrorCode, ImageHasher, Opcode, ResetKind, VmState};
 
 use super::{info, list, load, read_ring, run};
 use crate::cli::{Command, ImageFile, Load, parse_digest};
@@ -31,19 +31,24 @@ fn refused(result: Result<impl std::fmt::Debug, Error>) -> (Opcode, ErrorCode) {
 #[test]
 fn info_as_a_table_and_as_json() {
     let mut client = client(FakeCordon::standard());
+    let abi = format!("{ABI_MAJOR}.{ABI_MINOR}");
     assert_eq!(
         output(&mut client, Command::Info, Format::Human),
-        "cordon  0.1.0 (ABI 1.0)\n\
-         board   fake\n\
-         CPUs    4\n\
-         VMs     2\n\
-         memory  2 GiB, 1 GiB free\n\
-         uptime  0.001s\n"
+        format!(
+            "cordon  0.1.0 (ABI {abi})\n\
+             board   fake\n\
+             CPUs    4\n\
+             VMs     2\n\
+             memory  2 GiB, 1 GiB free\n\
+             uptime  0.001s\n"
+        )
     );
     assert_eq!(
         output(&mut client, Command::Info, Format::Json),
-        "{\"version\":\"0.1.0\",\"abi\":\"1.0\",\"board\":\"fake\",\"cpus\":4,\"vms\":2,\
-         \"memory_total\":2147483648,\"memory_free\":1073741824,\"uptime_ns\":2000000}\n"
+        format!(
+            "{{\"version\":\"0.1.0\",\"abi\":\"{abi}\",\"board\":\"fake\",\"cpus\":4,\"vms\":2,\
+             \"memory_total\":2147483648,\"memory_free\":1073741824,\"uptime_ns\":2000000}}\n"
+        )
     );
 }
 
@@ -69,6 +74,31 @@ fn list_as_a_table_and_as_json() {
     assert_eq!(json[0]["cpus"], serde_json::json!([1]));
     assert_eq!(json[0]["exits"]["hvc"], 1);
     assert_eq!(json[0]["kernel_sha256"], serde_json::Value::Null);
+}
+
+#[test]
+fn reset_device_asks_cordon_once() {
+    let mut client = client(FakeCordon::standard());
+    assert_eq!(
+        output(
+            &mut client,
+            Command::ResetDevice(ResetKind::Reboot),
+            Format::Human
+        ),
+        "machine reboot requested\n"
+    );
+    assert_eq!(
+        output(
+            &mut client,
+            Command::ResetDevice(ResetKind::PowerOff),
+            Format::Json
+        ),
+        "{\"reset\":\"poweroff\"}\n"
+    );
+    assert_eq!(
+        client.region().resets,
+        [ResetKind::Reboot, ResetKind::PowerOff]
+    );
 }
 
 #[test]

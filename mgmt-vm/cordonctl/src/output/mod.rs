@@ -11,7 +11,8 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 pub use reports::{
-    ActionReport, EventReport, ImageReport, InfoReport, LoadReport, RingReport, VmReport, VmsReport,
+    ActionReport, EventReport, ImageReport, InfoReport, LoadReport, ResetReport, RingReport,
+    VmReport, VmsReport,
 };
 
 /// What the user asked for: `--json` or not.

@@ -164,6 +164,19 @@ impl Report for ActionReport {
     }
 }
 
+/// `reset-device` asked for.
+#[derive(Serialize, PartialEq, Debug)]
+pub struct ResetReport {
+    /// `reboot` or `poweroff`.
+    pub reset: &'static str,
+}
+
+impl Report for ResetReport {
+    fn human(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(out, "machine {} requested", self.reset)
+    }
+}
+
 /// What a console or the log holds.
 #[derive(Serialize, PartialEq, Debug)]
 pub struct RingReport {

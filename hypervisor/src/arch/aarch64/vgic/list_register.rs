@@ -43,7 +43,8 @@ pub fn emulated_level(virtual_id: u32, priority: u8) -> u32 {
     pending() | priority_bits(priority) | EOI_MAINTENANCE | virtual_id
 }
 
-/// A pending interrupt of an emulated, edge-triggered source (a doorbell).
+/// A pending interrupt of an edge-triggered source cordon has already
+/// ended physically (a doorbell, or the virtual timer it masked).
 pub fn emulated_edge(virtual_id: u32, priority: u8) -> u32 {
     pending() | priority_bits(priority) | virtual_id
 }

@@ -1,0 +1,213 @@
+//! The agent's device key in a TPM, end to end: QEMU's `virt` gets a TPM 2.0
+//! (`tpm-tis-device`, emulated by a swtpm this test starts), cordon passes
+//! it through to the management VM (`qemu/tests/configs/agent-tpm.toml`),
+//! whose kernel offers it as `/dev/tpmrm0`; the agent makes its device key
+//! in it and onboards to the test controller (`eve-test-controller`) on the
+//! host's loopback. The controller accepts only envelopes whose signature
+//! checks out with the device certificate, so every request it takes was
+//! signed by the TPM; it must hold the node's device info saying the TPM
+//! holds the key, and the agent must say so on the console.
+//!
+//! Run this through `cargo xtask test`, which builds the config and passes
+//! the machine that boots it in the environment, and installs swtpm.
+
+// Shared with the other boot tests; this one needs only the config's machine.
+#[allow(dead_code)]
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use cordon_eve::cert::Cert;
+use cordon_eve::issue::{Issuer, Role, issue};
+use cordon_eve::proto::config::EdgeDevConfig;
+use cordon_eve::proto::info::{HwSecurityModuleStatus, ZInfoDevice};
+use cordon_eve::signing::SigningKey;
+use cordon_qemu::cpio::Archive;
+use cordon_qemu::mgmt_vm::marker;
+use cordon_qemu::swtpm::Swtpm;
+use cordon_qemu::{Expect, boot_until, test_disk};
+use eve_test_controller::{Authority, TestController};
+
+use common::config_machine;
+
+const CONFIG: &str = "agent-tpm";
+/// The host's loopback as the VM sees it through QEMU's user networking.
+const HOST_FROM_GUEST: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2));
+const SERIAL: &str = "cordon-qemu-tpm-node";
+/// How long the test's certificates are valid.
+const LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// Where the provisioning goes in the VM (the archive's paths are relative
+/// to `/`), and the agent's state, in the VM's RAM.
+const SETTINGS_FILE: &str = "etc/cordon-agent.toml";
+const ROOT_CA_FILE: &str = "etc/cordon/root-certificate.pem";
+const ONBOARDING_CERT_FILE: &str = "etc/cordon/onboard.cert.pem";
+const ONBOARDING_KEY_FILE: &str = "etc/cordon/onboard.key.pem";
+const STATE_DIR: &str = "/persist/cordon-agent";
+const FILE_PERMISSIONS: u32 = 0o644;
+const KEY_PERMISSIONS: u32 = 0o600;
+const INTERVAL_SECS: u64 = 1;
+
+/// What the agent prints when the TPM holds its key: swtpm's TPM is made by
+/// IBM (its libtpms), as the TPM itself says.
+const TPM_KEY: &str = "cordon-agent: device key: TPM 2.0 (/dev/tpmrm0, made by IBM)";
+/// What the device info says of the TPM.
+const HSM_INFO: &str = "TPM 2.0 at /dev/tpmrm0, made by IBM, holding the device key";
+/// From power-on to the controller holding the node's device info: cordon
+/// and Linux boot, DHCP, the key made in the (emulated) TPM, and the agent's
+/// first round on a small, busy CI machine.
+const REPORT_DEADLINE: Duration = Duration::from_secs(240);
+/// Longest the whole boot may take.
+const BOOT_DEADLINE: Duration = Duration::from_secs(600);
+const POLL: Duration = Duration::from_millis(250);
+const KERNEL_PANIC: &str = "Kernel panic";
+const CORDON_ERROR: &str = "ERROR]";
+const CORDON_PANIC: &str = "panic on cpu";
+
+/// A scratch directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("cordon-controller-tpm-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch directory");
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A new onboarding key and the self-signed certificate the controller
+/// is told to accept.
+fn onboarding() -> (SigningKey, Cert) {
+    let key = SigningKey::generate().expect("onboarding key");
+    let cert = issue(
+        "cordon test node onboarding",
+        &key,
+        Role::EndEntity,
+        Issuer::SelfSigned,
+        LIFETIME,
+    )
+    .expect("onboarding certificate");
+    (key, cert)
+}
+
+/// Writes the node's provisioning for the controller at `controller_url`
+/// (a newc cpio archive, padded to whole sectors) to `disk`.
+fn write_provisioning(
+    disk: &Path,
+    controller_url: &str,
+    root: &Cert,
+    key: &SigningKey,
+    cert: &Cert,
+) {
+    let settings = format!(
+        "controller = \"{controller_url}\"\n\
+         root_ca = \"/{ROOT_CA_FILE}\"\n\
+         onboarding_cert = \"/{ONBOARDING_CERT_FILE}\"\n\
+         onboarding_key = \"/{ONBOARDING_KEY_FILE}\"\n\
+         serial = \"{SERIAL}\"\n\
+         state_dir = \"{STATE_DIR}\"\n\
+         interval_secs = {INTERVAL_SECS}\n"
+    );
+    let mut archive = Archive::new();
+    archive
+        .file(SETTINGS_FILE, FILE_PERMISSIONS, settings.as_bytes())
+        .file(ROOT_CA_FILE, FILE_PERMISSIONS, root.pem().as_bytes())
+        .file(
+            ONBOARDING_CERT_FILE,
+            FILE_PERMISSIONS,
+            cert.pem().as_bytes(),
+        )
+        .file(
+            ONBOARDING_KEY_FILE,
+            KEY_PERMISSIONS,
+            key.to_pkcs8_pem().as_bytes(),
+        );
+    let mut image = archive.finish();
+    image.resize(image.len().next_multiple_of(test_disk::SECTOR_SIZE), 0);
+    std::fs::write(disk, image)
+        .unwrap_or_else(|error| panic!("cannot write {}: {error}", disk.display()));
+}
+
+#[test]
+fn agent_onboards_with_its_device_key_in_the_tpm() {
+    let mut described = config_machine(CONFIG);
+    assert!(described.tpm, "no VM of {CONFIG} is given the TPM");
+    assert!(described.network, "no VM of {CONFIG} is given the network");
+
+    let scratch = Scratch::new();
+    let swtpm = Swtpm::start(&scratch.0.join("swtpm")).expect("swtpm");
+    let authority = Authority::generate().expect("controller keys");
+    let root = authority.root.clone();
+    let (key, cert) = onboarding();
+    let controller = TestController::start_https(authority, vec![cert.clone()], HOST_FROM_GUEST)
+        .expect("test controller");
+    let disk = scratch.0.join("provisioning.img");
+    write_provisioning(&disk, &controller.url(), &root, &key, &cert);
+    described.disk = Some(disk);
+    controller
+        .registry()
+        .configs
+        .insert(SERIAL.to_owned(), EdgeDevConfig::default());
+
+    let machine = described.machine().tpm(swtpm.socket());
+    let expect = Expect::within(BOOT_DEADLINE)
+        .line(marker::AGENT_STARTING)
+        .line(TPM_KEY)
+        .forbid(marker::FAILED)
+        .forbid(KERNEL_PANIC)
+        .forbid(CORDON_ERROR)
+        .forbid(CORDON_PANIC);
+    let (stop, told) = mpsc::channel();
+    let qemu = thread::spawn(move || boot_until(&machine, &expect, &told));
+
+    let give_up = Instant::now() + REPORT_DEADLINE;
+    let info: Option<ZInfoDevice> = loop {
+        let info = {
+            let registry = controller.registry();
+            let device = registry.devices.first().map(|device| device.uuid.clone());
+            device.and_then(|uuid| registry.reports.get(&uuid)?.device_info())
+        };
+        if info.is_some() || qemu.is_finished() || Instant::now() >= give_up {
+            break info;
+        }
+        thread::sleep(POLL);
+    };
+    let _ = stop.send(());
+    let transcript = qemu
+        .join()
+        .expect("the boot's thread")
+        .unwrap_or_else(|error| panic!("{error}"));
+    let registry = controller.registry();
+    let info = info.unwrap_or_else(|| {
+        panic!(
+            "the controller never held the node's device info (refusals: {:?}); boot: {}\n{transcript}",
+            registry.refusals,
+            transcript.ending()
+        )
+    });
+    assert!(
+        transcript.succeeded(),
+        "boot failed: {}\n{transcript}",
+        transcript.ending()
+    );
+    assert!(registry.refusals.is_empty(), "{:?}", registry.refusals);
+    assert_eq!(registry.devices.len(), 1, "registered once");
+    assert_eq!(
+        info.hsm_status,
+        HwSecurityModuleStatus::Enabled as i32,
+        "device info: {info:?}"
+    );
+    assert_eq!(info.hsm_info, HSM_INFO, "device info: {info:?}");
+}
