@@ -13,6 +13,7 @@ pub mod bzimage;
 pub mod device_tree;
 mod guest_memory;
 pub mod linux_boot;
+pub mod x86_bare_metal;
 pub mod x86_boot;
 pub mod x86_linux;
 

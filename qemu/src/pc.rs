@@ -23,13 +23,26 @@ const BOCHS_VGA_BIOS: &str = "/usr/share/vgabios/vgabios.bin";
 /// The debugger command that starts the emulation: Bochs stops in its
 /// debugger at reset otherwise.
 const BOCHS_CONTINUE: &str = "c\n";
-/// Linux's command line in the x86-pc management VM the tests boot: its
-/// console (and its earliest messages) on COM1.
-pub const X86_MGMT_VM_COMMAND_LINE: &str = "console=ttyS0,115200 earlyprintk=serial,ttyS0,115200";
 /// RAM of either machine, in MiB.
-const MEMORY_MIB: u32 = 256;
+pub const PC_MEMORY_MIB: u32 = 256;
 /// CPUs unless told otherwise.
-const DEFAULT_CPUS: u32 = 2;
+pub const PC_DEFAULT_CPUS: u32 = 2;
+/// The variable through which the boot tests find the ISO `cargo xtask
+/// test` built for an x86-pc example config.
+const CONFIG_ISO_VAR_PREFIX: &str = "CORDON_ISO_X86_PC_CONFIG_";
+
+/// The variable that names the ISO of the x86-pc example config `name`
+/// (its file's name without `.toml`).
+pub fn config_iso_var(name: &str) -> String {
+    let name: String = name
+        .chars()
+        .map(|c| match c.is_ascii_alphanumeric() {
+            true => c.to_ascii_uppercase(),
+            false => '_',
+        })
+        .collect();
+    format!("{CONFIG_ISO_VAR_PREFIX}{name}")
+}
 
 /// Which emulator runs the PC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +67,7 @@ impl PcMachine {
         Self {
             iso: iso.into(),
             emulator,
-            cpus: DEFAULT_CPUS,
+            cpus: PC_DEFAULT_CPUS,
         }
     }
 
@@ -102,7 +115,7 @@ impl PcMachine {
             "-accel",
             "tcg",
             "-m",
-            &MEMORY_MIB.to_string(),
+            &PC_MEMORY_MIB.to_string(),
             "-smp",
             &self.cpus.to_string(),
             "-display",
@@ -126,7 +139,7 @@ impl PcMachine {
     /// without a sound card), the clock following emulated instructions.
     fn bochsrc(&self) -> String {
         format!(
-            "megs: {MEMORY_MIB}\n\
+            "megs: {PC_MEMORY_MIB}\n\
              cpu: model={BOCHS_CPU_MODEL}, count={cpus}, ips={BOCHS_IPS}\n\
              romimage: file={BOCHS_BIOS}\n\
              vgaromimage: file={BOCHS_VGA_BIOS}\n\
@@ -159,6 +172,14 @@ mod tests {
         assert!(line.contains("-smp 4"), "{line}");
         assert!(line.contains("-serial stdio"), "{line}");
         assert!(line.ends_with("-cdrom /out/cordon.iso"), "{line}");
+    }
+
+    #[test]
+    fn a_config_iso_is_named_by_its_config() {
+        assert_eq!(
+            config_iso_var("mgmt-and-heartbeat"),
+            "CORDON_ISO_X86_PC_CONFIG_MGMT_AND_HEARTBEAT"
+        );
     }
 
     #[test]

@@ -6,7 +6,10 @@
 //! host's loopback. The controller accepts only envelopes whose signature
 //! checks out with the device certificate, so every request it takes was
 //! signed by the TPM; it must hold the node's device info saying the TPM
-//! holds the key, and the agent must say so on the console.
+//! holds the key, and the agent must say so on the console. The agent's
+//! attestation carries a real quote: the controller must hold the TPM
+//! attestation certificate the device key issued and the PCRs (0-15) of
+//! the quote it verified (signature, nonce, PCR digest).
 //!
 //! Run this through `cargo xtask test`, which builds the config and passes
 //! the machine that boots it in the environment, and installs swtpm.
@@ -57,6 +60,8 @@ const INTERVAL_SECS: u64 = 1;
 const TPM_KEY: &str = "cordon-agent: device key: TPM 2.0 (/dev/tpmrm0, made by IBM)";
 /// What the device info says of the TPM.
 const HSM_INFO: &str = "TPM 2.0 at /dev/tpmrm0, made by IBM, holding the device key";
+/// The PCRs a verified quote covers.
+const QUOTED_PCRS: std::ops::Range<u32> = 0..16;
 /// From power-on to the controller holding the node's device info: cordon
 /// and Linux boot, DHCP, the key made in the (emulated) TPM, and the agent's
 /// first round on a small, busy CI machine.
@@ -210,4 +215,19 @@ fn agent_onboards_with_its_device_key_in_the_tpm() {
         "device info: {info:?}"
     );
     assert_eq!(info.hsm_info, HSM_INFO, "device info: {info:?}");
+    // Info comes after the config, which needs the token of an accepted
+    // attestation: the quote was verified by then.
+    let device = &registry.devices[0];
+    let attestation = device
+        .attestation
+        .as_ref()
+        .expect("the controller holds the TPM attestation certificate");
+    attestation
+        .check_issued_by(&device.cert)
+        .expect("the device key issued the attestation certificate");
+    assert_eq!(
+        device.quoted_pcrs,
+        Some(QUOTED_PCRS.collect::<Vec<u32>>()),
+        "the controller verified a quote over PCRs 0-15"
+    );
 }

@@ -6,9 +6,12 @@
 //! hypercalls (their values checked here) and halts; the other reads
 //! outside its memory and is stopped, a third triple-faults and is
 //! stopped, a fourth gets #GP for an MSR and handles it, while a guest on
-//! the second CPU goes on beating, and cordon runs on; and Debian's Linux,
-//! the management VM, boots under cordon to its `/init` on the first CPU
-//! while the heartbeat guest beats on the second.
+//! the second CPU goes on beating, and cordon runs on. Two example
+//! partition configs boot as cordon creates their VMs from them: in
+//! `probe-and-heartbeat`, a guest that reads past its RAM is stopped while
+//! a heartbeat on the other CPU beats on; in `mgmt-and-heartbeat`,
+//! Debian's Linux, the management VM, boots under cordon to its `/init` on
+//! the first CPU while the heartbeat guest beats on the second.
 //!
 //! Run these through `cargo xtask test`, which builds the ISOs and passes
 //! their paths in the environment.
@@ -20,7 +23,7 @@ mod common;
 use std::time::Duration;
 
 use cordon_qemu::mgmt_vm::marker;
-use cordon_qemu::pc::{Emulator, PcMachine};
+use cordon_qemu::pc::{Emulator, PcMachine, config_iso_var};
 use cordon_qemu::{Expect, Pattern, Transcript, boot_pc};
 
 use common::{DEADLINE, env_path};
@@ -31,9 +34,13 @@ const ISO: &str = "CORDON_ISO_X86_PC";
 const ISO_SELFTEST_FAULT: &str = "CORDON_ISO_X86_PC_SELFTEST_FAULT";
 /// The ISO booting cordon with `cordon.selftest=vmx cordon.log=debug`.
 const ISO_SELFTEST_VMX: &str = "CORDON_ISO_X86_PC_SELFTEST_VMX";
-/// The ISO booting cordon with the Linux management VM (Debian's cloud
-/// amd64 kernel and the x86_64 initramfs) as multiboot2 modules.
-const ISO_MGMT_VM: &str = "CORDON_ISO_X86_PC_MGMT_VM";
+/// The example configs booted here (`boards/x86-pc/configs/<name>.toml`,
+/// built into ISOs with `cordon.halt` on the management VM's command line).
+const MGMT_AND_HEARTBEAT: &str = "mgmt-and-heartbeat";
+const PROBE_AND_HEARTBEAT: &str = "probe-and-heartbeat";
+const PROBE_RESTART_LOOP: &str = "probe-restart-loop";
+/// How many starts of the crashing guest the restart test waits for.
+const RESTARTS: u32 = 3;
 /// Bochs boots Linux to its `/init` under cordon in about a minute on a
 /// quiet machine; CI machines are small and busy.
 const LINUX_DEADLINE: Duration = Duration::from_secs(1200);
@@ -201,24 +208,118 @@ fn bochs_runs_the_vmx_selftest_guests() {
     );
 }
 
-/// The slow one (minutes): Linux, entered by its 64-bit boot protocol on
-/// the first CPU, boots on the PIT and the PIC it was given, with no local
-/// APIC, runs its `/init` from the initramfs cordon placed for it, and
-/// halts with interrupts off, which stops the VM; the heartbeat guest on
-/// the second CPU beats before Linux starts and after it stopped.
+/// The ISO `cargo xtask test` built for the example config `name`.
+fn config_iso(name: &str) -> std::path::PathBuf {
+    env_path(&config_iso_var(name))
+}
+
+/// What cordon logs of `vm`'s I/O bitmap as the config sets it.
+fn vm_set_up(vm: &str, cpu: u32, ram: &str, ports: &str) -> Pattern {
+    Pattern::line_with(&[
+        &format!("VM {vm}: cpu{cpu}, {ram} of RAM at host 0x"),
+        &format!("I/O ports: {ports}"),
+    ])
+}
+
+/// Two configured partitions: `probe`, on the first CPU, says on COM1 (its
+/// own) that it reads upwards from 1 MiB; its read at 2 MiB, past its RAM,
+/// is an EPT violation, which stops it for good; `beat`, the heartbeat on
+/// the second CPU, makes VM exits after that, which cordon watches for and
+/// reports.
 #[test]
-fn bochs_boots_the_linux_management_vm_to_init_beside_a_heartbeat() {
-    let machine = PcMachine::new(Emulator::Bochs, env_path(ISO_MGMT_VM)).cpus(BOCHS_CPUS);
+fn bochs_stops_a_configured_guest_reading_past_its_ram_while_the_other_beats_on() {
+    let machine = PcMachine::new(Emulator::Bochs, config_iso(PROBE_AND_HEARTBEAT)).cpus(BOCHS_CPUS);
+    let stopped = "VM probe stopped: EPT violation: read at guest-physical 0x200000, outside its \
+                   memory (crashed)";
+    let beats_on = "VM beat runs on after VM probe stopped";
+    let expect = Expect::within(BOCHS_DEADLINE)
+        .line(banner())
+        .line("partition config: 2 VMs set up")
+        .line(vm_set_up("probe", 0, "2 MiB", "0x3f8-0x3ff"))
+        .line(vm_set_up("beat", 1, "2 MiB", "none"))
+        .line("VM beat started on cpu1 (start 1, bare metal")
+        .line("VM probe started on cpu0 (start 1, bare metal")
+        // The guest's own line, through COM1, passed through to it.
+        .line("x86-probe: reading guest-physical memory upwards from 1 MiB until cordon stops me")
+        .line(stopped)
+        .line("VM probe is stopped for good; cpu0 waits")
+        .line(beats_on)
+        .forbid("ESCAPED")
+        .forbid("VM beat stopped")
+        .forbid("made no VM exit")
+        .forbid("VM probe started on cpu0 (start 2")
+        .forbid("which no VM here owns")
+        .forbid("unexpected exception")
+        .forbid("panic");
+    let transcript = boot_expecting(&machine, expect);
+    let lines: Vec<&str> = transcript.lines().collect();
+    let position = |text: &str| lines.iter().position(|line| line.contains(text));
+    assert!(
+        position(stopped) < position(beats_on),
+        "the heartbeat was not watched after the probe stopped\n{transcript}"
+    );
+}
+
+/// A configured guest whose restart policy is "on-failure" is loaded afresh
+/// and started again after each crash (it says its line on COM1 each
+/// time), while the heartbeat beside it is never stopped.
+#[test]
+fn bochs_restarts_a_crashing_configured_guest_as_its_policy_says() {
+    let machine = PcMachine::new(Emulator::Bochs, config_iso(PROBE_RESTART_LOOP)).cpus(BOCHS_CPUS);
+    let expect = Expect::within(BOCHS_DEADLINE)
+        .line(banner())
+        .line("VM beat started on cpu1 (start 1, bare metal")
+        .line(format!("VM probe started on cpu0 (start {RESTARTS}, bare metal").as_str())
+        .forbid("is stopped for good")
+        .forbid("VM beat stopped")
+        .forbid("ESCAPED")
+        .forbid("unexpected exception")
+        .forbid("panic");
+    let transcript = boot_expecting(&machine, expect);
+    let count = |text: &str| {
+        transcript
+            .lines()
+            .filter(|line| line.contains(text))
+            .count()
+    };
+    let crashes = count("VM probe stopped: EPT violation: read at guest-physical 0x200000");
+    let restarts = count("VM probe: restarting (restart = \"on-failure\")");
+    let said = count("x86-probe: reading guest-physical memory upwards");
+    // The boot ends as the last start is logged: every earlier start said
+    // its line, crashed and was restarted.
+    let earlier = RESTARTS as usize - 1;
+    assert!(
+        crashes == earlier && restarts == earlier && said >= earlier,
+        "{crashes} crashes, {restarts} restarts, {said} lines of the guest's own\n{transcript}"
+    );
+}
+
+/// The slow one (minutes): Linux, entered by its 64-bit boot protocol on
+/// the first CPU, boots on the PIT and the PIC the config gave it, with no
+/// local APIC, runs its `/init` from the initramfs cordon placed for it,
+/// and halts with interrupts off, which stops the VM for good (its restart
+/// policy is "never"); the heartbeat guest on the second CPU beats while
+/// Linux boots and after it stopped.
+#[test]
+fn bochs_boots_the_configured_linux_management_vm_to_init_beside_a_heartbeat() {
+    let machine = PcMachine::new(Emulator::Bochs, config_iso(MGMT_AND_HEARTBEAT)).cpus(BOCHS_CPUS);
     let expect = Expect::within(LINUX_DEADLINE)
         .line(banner())
         .line(format!("VMX usable on all {BOCHS_CPUS} CPUs").as_str())
-        .line("heartbeat: beating on cpu1 (beat ")
+        // The ports of COM1, the PICs, the PIT and its gate, the RTC.
         .line(Pattern::line_with(&[
-            "mgmt: Linux (boot protocol 2.",
-            "128 MiB of RAM",
+            "VM mgmt: cpu0, 128 MiB of RAM at host 0x",
+            "I/O ports: 0x3f8-0x3ff 0x20-0x21 0xa0-0xa1 0x40-0x43 0x61-0x61 0x70-0x71, the \
+             PIC's interrupts",
+        ]))
+        .line(vm_set_up("beat", 1, "2 MiB", "none"))
+        .line("VM beat started on cpu1 (start 1, bare metal")
+        .line(Pattern::line_with(&[
+            "VM mgmt: Linux (boot protocol 2.",
+            "command line \"console=ttyS0,115200",
             "initrd of",
         ]))
-        .line("mgmt: entering Linux at 0x")
+        .line("VM mgmt started on cpu0 (start 1, Linux")
         // Linux's own messages, on COM1, which the VM owns.
         .line("Linux version 6.")
         .line("No local APIC present")
@@ -227,12 +328,14 @@ fn bochs_boots_the_linux_management_vm_to_init_beside_a_heartbeat() {
         .line(marker::INIT_STARTED)
         .line(marker::HALTING)
         .line("reboot: System halted")
-        .line("mgmt: stopped: HLT at rip 0x")
-        .line("heartbeat: still beating on cpu1 after the management VM stopped (beat ")
+        .line("VM mgmt stopped: HLT at rip 0x")
+        .line("VM beat runs on after VM mgmt stopped")
         // cordon's CPUID hides what it would refuse Linux.
         .forbid("unchecked MSR access error")
         .forbid(marker::FAILED)
         .forbid("which cordon does not handle")
+        .forbid("VM beat stopped")
+        .forbid("which no VM here owns")
         .forbid("Kernel panic")
         .forbid("unexpected exception");
     boot_expecting(&machine, expect);

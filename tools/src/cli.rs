@@ -19,10 +19,12 @@ tasks:
                         boot modules and embed it in an image of its own
                         (target/cordon/B/configs/NAME/cordon.bin for
                         FILE NAME.toml); B defaults to the config's board
-  image [--board x86-pc] [--append \"ARGS\"]
-                        build the x86-pc board and write its bootable GRUB ISO
-                        (target/cordon/x86-pc/cordon.iso), cordon started
-                        with the command line ARGS
+  image [--board x86-pc] [--config FILE] [--append \"ARGS\"]
+                        build the x86-pc board with the partition config FILE
+                        (default: boards/x86-pc/configs/mgmt-and-heartbeat.toml)
+                        and write its bootable GRUB ISO, with every VM's
+                        images (target/cordon/x86-pc/configs/NAME/cordon.iso),
+                        cordon started with the command line ARGS
   run [options]         build, then boot the image under QEMU with the serial
                         console on this terminal (Ctrl-A X quits QEMU); on
                         qemu-virt cordon boots three VMs (boards/qemu-virt/
@@ -30,10 +32,11 @@ tasks:
                         Linux workload and a heartbeat guest, their consoles
                         on the same serial port (Ctrl-] moves the input)
       --board B         qemu-virt (default), rpi4 (cordon alone without --config),
-                        or x86-pc (cordon alone, its ISO under Bochs with VT-x;
-                        with --mgmt-only, the Linux management VM too)
+                        or x86-pc (its ISO under Bochs with VT-x: the Linux
+                        management VM and a heartbeat, as `image` makes it)
       --smp N           number of CPUs (qemu-virt: 1 to 8, default 2, or with
-                        --config up to the highest CPU it gives out; rpi4: 4)
+                        --config up to the highest CPU it gives out; rpi4: 4;
+                        x86-pc: default 2)
       --timeout S       stop QEMU after S seconds (then exit 0)
       --no-el2          qemu-virt only: enter cordon at EL1 instead of EL2
       --append \"ARGS\"   cordon's command line (the DTB's /chosen/bootargs),
@@ -43,7 +46,8 @@ tasks:
                         e.g. \"cordon.check\" (check the VM, then power off)
       --mgmt-only       qemu-virt: the management VM alone (no config) instead
                         of the default three VMs; x86-pc: the Linux management
-                        VM (Debian's cloud amd64 kernel) on the first CPU
+                        VM (Debian's cloud amd64 kernel) alone (boards/x86-pc/
+                        configs/mgmt-only.toml)
       --config FILE     boot the VMs of a partition config
                         (built as by `build --config`), each VM's kernel and
                         initrd loaded where the config places them
@@ -85,6 +89,8 @@ pub enum Task {
     /// The x86-pc board's GRUB ISO.
     Image {
         board: Board,
+        /// The partition config (default: the board's usual one).
+        config: Option<PathBuf>,
         /// cordon's command line.
         append: Option<String>,
     },
@@ -157,6 +163,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Task> {
                 Some(name) => board(&name)?,
                 None => Board::X86Pc,
             },
+            config: args.value("--config")?.map(PathBuf::from),
             append: args.value("--append")?,
         },
         Some("run") => Task::Run(parse_run(&mut args)?),
@@ -205,15 +212,9 @@ fn parse_run(args: &mut Options) -> Result<RunOptions> {
         config: args.value("--config")?.map(PathBuf::from),
         mgmt_only: args.flag("--mgmt-only"),
     };
-    let x86_mgmt_vm = options.board == Board::X86Pc && options.mgmt_only;
-    if options.guest_append.is_some()
-        && options.config.is_none()
-        && options.board != Board::QemuVirt
-        && !x86_mgmt_vm
-    {
+    if options.guest_append.is_some() && options.config.is_none() && options.board == Board::Rpi4 {
         return Err(Error::Usage(format!(
-            "--guest-append is for the management VM, which {} boots without a config \
-             ({} with --mgmt-only)",
+            "--guest-append is for the management VM, which {} and {} boot without --config",
             Board::QemuVirt,
             Board::X86Pc
         )));
@@ -392,19 +393,31 @@ mod tests {
     }
 
     #[test]
-    fn image_is_x86_pc_with_an_optional_command_line() {
+    fn image_is_x86_pc_with_an_optional_config_and_command_line() {
         assert_eq!(
             parse_words("image").unwrap(),
             Task::Image {
                 board: Board::X86Pc,
+                config: None,
                 append: None
             }
         );
         assert_eq!(
-            parse(["image", "--board", "x86-pc", "--append=cordon.log=debug"].map(str::to_owned))
-                .unwrap(),
+            parse(
+                [
+                    "image",
+                    "--board",
+                    "x86-pc",
+                    "--config",
+                    "p.toml",
+                    "--append=cordon.log=debug"
+                ]
+                .map(str::to_owned)
+            )
+            .unwrap(),
             Task::Image {
                 board: Board::X86Pc,
+                config: Some("p.toml".into()),
                 append: Some("cordon.log=debug".to_owned())
             }
         );

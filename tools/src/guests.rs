@@ -1,14 +1,16 @@
-//! The bare-metal test guests (`qemu/guests/<name>`, crate
-//! `cordon-guest-<name>`), built for aarch64 and flattened into arm64
-//! Images under `target/cordon/guests/<name>.bin`, for partition configs to
-//! boot.
+//! The bare-metal test guests, for partition configs to boot, under
+//! `target/cordon/guests/<name>.bin`: for aarch64 (`qemu/guests/<name>`,
+//! crate `cordon-guest-<name>`) flattened into arm64 Images; for x86-pc
+//! the flat binaries of crate `cordon-guest-x86` (`qemu/guests/x86`), whose
+//! binaries are named `x86-<name>`.
 
 use std::path::PathBuf;
 
 use crate::commands::build::build_flat_image;
+use crate::error::Error;
 use crate::error::Result;
 use crate::exec;
-use crate::paths::{GUEST_CRATE_PREFIX, GUEST_TARGET, Workspace};
+use crate::paths::{GUEST_CRATE_PREFIX, GUEST_TARGET, PC_TARGET, Workspace};
 
 /// The variable a guest prints its build label from.
 const LABEL_VAR: &str = "CORDON_GUEST_LABEL";
@@ -21,13 +23,70 @@ pub const REPLACEMENT_LABEL: &str = "replacement";
 
 /// The extension of a guest's image.
 pub const IMAGE_EXTENSION: &str = "bin";
+/// The x86-pc guests: their names' prefix, and their crate.
+const X86_PREFIX: &str = "x86-";
+const X86_CRATE: &str = "cordon-guest-x86";
+
+/// Builds the guest `name`, for x86-pc if it is named `x86-...`; returns
+/// its image's path.
+pub fn build_any(workspace: &Workspace, name: &str) -> Result<PathBuf> {
+    if name.starts_with(X86_PREFIX) {
+        build_x86(workspace, name)
+    } else {
+        build(workspace, name)
+    }
+}
+
+/// Builds the x86-pc guest `name` (a binary of `cordon-guest-x86`, linked
+/// as a flat binary) and copies it to its image; returns the image's path.
+fn build_x86(workspace: &Workspace, name: &str) -> Result<PathBuf> {
+    exec::run(exec::cargo(workspace.root()).args([
+        "build",
+        "--release",
+        "--package",
+        X86_CRATE,
+        "--bin",
+        name,
+        "--target",
+        PC_TARGET,
+    ]))?;
+    let built = workspace
+        .target()
+        .join(PC_TARGET)
+        .join("release")
+        .join(name);
+    let image_path = image_path(workspace, name);
+    std::fs::create_dir_all(workspace.guests_output()).map_err(|error| {
+        Error::io(
+            format!("cannot create {}", workspace.guests_output().display()),
+            error,
+        )
+    })?;
+    let size = std::fs::copy(&built, &image_path).map_err(|error| {
+        Error::io(
+            format!(
+                "cannot copy {} to {}",
+                built.display(),
+                image_path.display()
+            ),
+            error,
+        )
+    })?;
+    eprintln!("xtask: {} ({size} bytes)", image_path.display());
+    Ok(image_path)
+}
+
+/// Where the image of the guest `name` goes.
+fn image_path(workspace: &Workspace, name: &str) -> PathBuf {
+    workspace
+        .guests_output()
+        .join(name)
+        .with_extension(IMAGE_EXTENSION)
+}
 
 /// Builds the guest `name` and writes its image; returns the image's path.
 pub fn build(workspace: &Workspace, name: &str) -> Result<PathBuf> {
-    let image_path = workspace
-        .guests_output()
-        .join(name)
-        .with_extension(IMAGE_EXTENSION);
+    let image_path = image_path(workspace, name);
     let size = build_flat_image(
         &mut exec::cargo(workspace.root()),
         GUEST_TARGET,

@@ -58,10 +58,17 @@ fn run(args: impl IntoIterator<Item = String>) -> Result<()> {
             };
             commands::build::build(&workspace, &boards)
         }
-        Task::Image { board, append } => {
-            commands::image::image(&workspace, board, append.as_deref().unwrap_or_default())
-                .map(|_| ())
-        }
+        Task::Image {
+            board,
+            config,
+            append,
+        } => commands::image::image(
+            &workspace,
+            board,
+            config.as_deref(),
+            append.as_deref().unwrap_or_default(),
+        )
+        .map(|_| ()),
         Task::Run(options) => commands::run::run(&workspace, &options),
         Task::SdCard {
             board,

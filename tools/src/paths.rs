@@ -174,6 +174,21 @@ impl ConfigOutput {
         self.dir.join("cordon.bin")
     }
 
+    /// x86-pc: cordon's multiboot2 ELF with the config embedded, the ISO
+    /// that boots it with the VMs' images, and where the ISO's files are
+    /// put together.
+    pub fn pc_elf(&self) -> PathBuf {
+        self.dir.join("cordon.elf")
+    }
+
+    pub fn pc_iso(&self) -> PathBuf {
+        self.dir.join("cordon.iso")
+    }
+
+    pub fn pc_iso_staging(&self) -> PathBuf {
+        self.dir.join("cordon.iso.d")
+    }
+
     /// The binary partition config embedded in the image.
     pub fn config_bin(&self) -> PathBuf {
         self.dir.join("config.bin")

@@ -1,12 +1,11 @@
 //! The x86-pc board's bootable artifact: a GRUB ISO (`grub-mkrescue`, BIOS
 //! boot) whose only menu entry loads cordon by multiboot2 with its command
-//! line, and with a management VM, its Linux kernel and initramfs as
-//! multiboot2 modules (named `linux`, followed by Linux's command line, and
-//! `initrd`, as cordon looks for them). The same ISO boots Bochs, QEMU, or
-//! written to a USB stick, a PC.
+//! line, and each VM's kernel and initrd as multiboot2 modules named
+//! `<vm> kernel` and `<vm> initrd`, as cordon looks for them. The same ISO
+//! boots Bochs, QEMU, or written to a USB stick, a PC.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::error::{Error, Result};
@@ -17,32 +16,40 @@ const GRUB_MKRESCUE: &str = "grub-mkrescue";
 /// Where cordon and GRUB's configuration go inside the ISO.
 const CORDON_IN_ISO: &str = "boot/cordon.elf";
 const GRUB_CFG_IN_ISO: &str = "boot/grub/grub.cfg";
-/// Where the management VM's kernel and initramfs go inside the ISO.
-const LINUX_IN_ISO: &str = "boot/linux";
-const INITRD_IN_ISO: &str = "boot/initrd";
+/// Where the VMs' images go inside the ISO: `<dir>/<vm>/<role>`.
+const VMS_IN_ISO: &str = "boot/vms";
 
-/// The Linux management VM an ISO carries.
-#[derive(Debug, Clone, Copy)]
-pub struct MgmtVmFiles<'a> {
-    /// A bzImage.
-    pub kernel: &'a Path,
-    pub initramfs: &'a Path,
-    /// Linux's command line.
-    pub command_line: &'a str,
+/// One boot module: a VM's kernel or initrd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IsoModule {
+    pub file: PathBuf,
+    pub vm: String,
+    /// `kernel` or `initrd`.
+    pub role: &'static str,
+}
+
+impl IsoModule {
+    /// Its path inside the ISO.
+    fn in_iso(&self) -> String {
+        format!("{VMS_IN_ISO}/{}/{}", self.vm, self.role)
+    }
 }
 
 /// GRUB's configuration: boot cordon at once, with `command_line`, and
-/// with the management VM's modules if `linux_command_line` is given.
-/// GRUB loads them as they are (`--nounzip`: the kernel unpacks its
-/// gzip-compressed initramfs itself).
-pub fn grub_cfg(command_line: &str, linux_command_line: Option<&str>) -> String {
-    let modules = match linux_command_line {
-        Some(linux) => format!(
-            "\x20   module2 --nounzip /{LINUX_IN_ISO} linux {linux}\n\
-             \x20   module2 --nounzip /{INITRD_IN_ISO} initrd\n"
-        ),
-        None => String::new(),
-    };
+/// with `modules`. GRUB loads them as they are (`--nounzip`: a Linux
+/// kernel unpacks its gzip-compressed initramfs itself).
+pub fn grub_cfg(command_line: &str, modules: &[IsoModule]) -> String {
+    let modules: String = modules
+        .iter()
+        .map(|module| {
+            format!(
+                "\x20   module2 --nounzip /{} {} {}\n",
+                module.in_iso(),
+                module.vm,
+                module.role
+            )
+        })
+        .collect();
     format!(
         "set timeout=0\n\
          set default=0\n\
@@ -55,12 +62,12 @@ pub fn grub_cfg(command_line: &str, linux_command_line: Option<&str>) -> String 
 }
 
 /// Writes the ISO `iso` that boots the multiboot2 ELF `elf` with
-/// `command_line` (and `mgmt_vm`, if any), putting its files together in
-/// `staging` first.
+/// `command_line` and `modules`, putting its files together in `staging`
+/// first.
 pub fn write(
     elf: &Path,
     command_line: &str,
-    mgmt_vm: Option<MgmtVmFiles<'_>>,
+    modules: &[IsoModule],
     staging: &Path,
     iso: &Path,
 ) -> Result<()> {
@@ -70,9 +77,11 @@ pub fn write(
     }
     let config = staging.join(GRUB_CFG_IN_ISO);
     let cordon = staging.join(CORDON_IN_ISO);
-    let grub_dir = config.parent().expect("the GRUB config is in a directory");
-    fs::create_dir_all(grub_dir)
-        .map_err(|error| Error::io(format!("cannot create {}", grub_dir.display()), error))?;
+    let create = |dir: &Path| {
+        fs::create_dir_all(dir)
+            .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))
+    };
+    create(config.parent().expect("the GRUB config is in a directory"))?;
     let copy = |from: &Path, to: &Path| {
         fs::copy(from, to).map(drop).map_err(|error| {
             Error::io(
@@ -82,12 +91,12 @@ pub fn write(
         })
     };
     copy(elf, &cordon)?;
-    if let Some(vm) = mgmt_vm {
-        copy(vm.kernel, &staging.join(LINUX_IN_ISO))?;
-        copy(vm.initramfs, &staging.join(INITRD_IN_ISO))?;
+    for module in modules {
+        let to = staging.join(module.in_iso());
+        create(to.parent().expect("a module is in its VM's directory"))?;
+        copy(&module.file, &to)?;
     }
-    let linux_command_line = mgmt_vm.map(|vm| vm.command_line);
-    fs::write(&config, grub_cfg(command_line, linux_command_line))
+    fs::write(&config, grub_cfg(command_line, modules))
         .map_err(|error| Error::io(format!("cannot write {}", config.display()), error))?;
     exec::run(
         Command::new(GRUB_MKRESCUE)
@@ -103,7 +112,7 @@ mod tests {
 
     #[test]
     fn grub_boots_cordon_by_multiboot2_with_its_command_line() {
-        let cfg = grub_cfg("cordon.log=debug cordon.selftest=fault", None);
+        let cfg = grub_cfg("cordon.log=debug cordon.selftest=fault", &[]);
         assert!(cfg.starts_with("set timeout=0\n"), "{cfg}");
         assert!(
             cfg.contains(
@@ -116,12 +125,23 @@ mod tests {
     }
 
     #[test]
-    fn a_management_vm_comes_as_two_modules_named_as_cordon_wants() {
-        let cfg = grub_cfg("", Some("console=ttyS0"));
+    fn each_vm_image_is_a_module_named_as_cordon_wants() {
+        let module = |vm: &str, role| IsoModule {
+            file: PathBuf::from("/x"),
+            vm: vm.to_owned(),
+            role,
+        };
+        let modules = [
+            module("mgmt", "kernel"),
+            module("mgmt", "initrd"),
+            module("beat", "kernel"),
+        ];
+        let cfg = grub_cfg("", &modules);
         assert!(
             cfg.contains(
-                "\n    module2 --nounzip /boot/linux linux console=ttyS0\n    \
-                 module2 --nounzip /boot/initrd initrd\n    boot\n"
+                "\n    module2 --nounzip /boot/vms/mgmt/kernel mgmt kernel\n    \
+                 module2 --nounzip /boot/vms/mgmt/initrd mgmt initrd\n    \
+                 module2 --nounzip /boot/vms/beat/kernel beat kernel\n    boot\n"
             ),
             "{cfg}"
         );

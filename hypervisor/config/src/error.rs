@@ -27,7 +27,8 @@ pub enum ConfigError {
         field: ChannelField,
         problem: Problem,
     },
-    /// The board's device tree lacks what the checks need.
+    /// The board's description (device tree, or a PC's facts) lacks what
+    /// the checks need.
     Board(BoardError),
 }
 
@@ -41,8 +42,13 @@ pub enum VmField {
     MemoryAddress,
     MemoryBelow,
     Devices,
+    Console,
+    MemoryIdentity,
+    TrapWait,
+    DmaTrusted,
     ImageKernel,
     ImageInitrd,
+    ImageBootargs,
 }
 
 /// A field of a `[[channel]]` table.
@@ -191,6 +197,29 @@ pub enum Problem {
         path: String,
         bus: String,
     },
+    /// Not one of the x86-pc board's devices.
+    NoSuchPcDevice {
+        path: String,
+    },
+    /// An I/O port of the device is also another VM's, through one of its
+    /// devices.
+    PortTaken {
+        path: String,
+        port: u16,
+        by: String,
+        through: String,
+    },
+    /// The device's PIC line would interrupt the VM that owns the PIC, not
+    /// this one.
+    IrqToOtherVm {
+        path: String,
+        irq: u8,
+        pic_owner: String,
+    },
+    /// What x86-pc VMs do not have; `why` says so.
+    NotOnPc {
+        why: &'static str,
+    },
 }
 
 /// Why a device-tree node belongs to cordon and is not passed through.
@@ -215,6 +244,10 @@ pub enum BoardError {
     BadReg {
         node: String,
     },
+    /// A PC without CPUs.
+    NoPcCpus,
+    /// A PC without free RAM.
+    NoPcRam,
 }
 
 /// Why the binary form could not be read.
@@ -250,7 +283,7 @@ impl fmt::Display for ConfigError {
                 field,
                 problem,
             } => write!(f, "channel \"{channel}\": {field}: {problem}"),
-            Self::Board(error) => write!(f, "board device tree: {error}"),
+            Self::Board(error) => write!(f, "board: {error}"),
         }
     }
 }
@@ -268,8 +301,13 @@ impl fmt::Display for VmField {
             Self::MemoryAddress => "memory.address",
             Self::MemoryBelow => "memory.below",
             Self::Devices => "devices",
+            Self::Console => "console",
+            Self::MemoryIdentity => "memory.identity",
+            Self::TrapWait => "trap-wait",
+            Self::DmaTrusted => "dma-trusted",
             Self::ImageKernel => "image.kernel",
             Self::ImageInitrd => "image.initrd",
+            Self::ImageBootargs => "image.bootargs",
         })
     }
 }
@@ -384,6 +422,34 @@ impl fmt::Display for Problem {
             Self::NoSuchDevice { path } => write!(f, "{path} is not in the board's device tree"),
             Self::NoRegisters { path } => write!(f, "{path} has no reg with registers to map"),
             Self::Owned { path, owner } => write!(f, "{path} is {owner}, which cordon keeps"),
+            Self::NoSuchPcDevice { path } => {
+                write!(f, "{path} is not a device of x86-pc; it has ")?;
+                for (index, known) in crate::board::pc_device_paths().enumerate() {
+                    let separator = if index == 0 { "" } else { ", " };
+                    write!(f, "{separator}{known}")?;
+                }
+                Ok(())
+            }
+            Self::PortTaken {
+                path,
+                port,
+                by,
+                through,
+            } => write!(
+                f,
+                "I/O port {port:#x} of {path} is also given to VM \"{by}\" (through {through})"
+            ),
+            Self::IrqToOtherVm {
+                path,
+                irq,
+                pic_owner,
+            } => write!(
+                f,
+                "{path} interrupts on IRQ {irq} of the PIC ({}), which VM \"{pic_owner}\" owns: \
+                 its interrupts would go there; give both to one VM",
+                crate::board::PIC
+            ),
+            Self::NotOnPc { why } => f.write_str(why),
             Self::DmaNotTrusted { path, bus } => write!(
                 f,
                 "{path} may master DMA (its bus {bus} has dma-ranges) and there is no IOMMU: \
@@ -410,10 +476,12 @@ impl fmt::Display for Owner {
 impl fmt::Display for BoardError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NoRoot => f.write_str("no root node"),
-            Self::NoCpus => f.write_str("no /cpus node with cpu nodes"),
-            Self::NoMemory => f.write_str("no memory node with RAM in its reg"),
-            Self::BadReg { node } => write!(f, "{node}: a reg cordon cannot read"),
+            Self::NoRoot => f.write_str("device tree: no root node"),
+            Self::NoCpus => f.write_str("device tree: no /cpus node with cpu nodes"),
+            Self::NoMemory => f.write_str("device tree: no memory node with RAM in its reg"),
+            Self::BadReg { node } => write!(f, "device tree: {node}: a reg cordon cannot read"),
+            Self::NoPcCpus => f.write_str("the PC has no CPUs"),
+            Self::NoPcRam => f.write_str("the PC has no free RAM for VMs"),
         }
     }
 }

@@ -4,10 +4,13 @@
 //!
 //! The tools read it from a TOML file ([`Config::from_toml`], feature
 //! `std`), check it ([`Config::validate`], then [`Config::validate_for_board`]
-//! against the board's device tree), fill in where the boot modules go and
-//! embed [`Config::to_bytes`] in cordon's image. cordon reads it back with
-//! [`Config::from_bytes`] and checks it again against the device tree it
-//! boots with; without `std` the crate is `no_std` with `alloc`.
+//! against the board's device tree, or for x86-pc, which has none,
+//! [`Config::validate_for_pc`] against a PC's CPUs, RAM and legacy devices),
+//! fill in where the boot modules go and embed [`Config::to_bytes`] in
+//! cordon's image. cordon reads it back with [`Config::from_bytes`] and
+//! checks it again against the device tree it boots with (x86-pc: the CPUs
+//! and free RAM it finds); without `std` the crate is `no_std` with
+//! `alloc`.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -25,6 +28,7 @@ mod text;
 mod validate;
 
 pub use binary::{FORMAT_VERSION, MAGIC};
+pub use board::{PC_DEVICES, PIC, PcDevice, PcFacts, pc_device};
 pub use error::{BinaryError, BoardError, ChannelField, ConfigError, Owner, Problem, VmField};
 pub use model::{
     ChannelConfig, Config, ImageConfig, ImageKind, MemoryConfig, ModuleRef, RestartPolicy, Role,

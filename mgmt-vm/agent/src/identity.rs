@@ -5,7 +5,9 @@
 //! otherwise a software P-256 key stored owner-only. A key made once stays
 //! the device's: a software key made before a TPM was there is kept. A
 //! second key (software), certified by the device key, is the one the
-//! controller may use for key exchange (ECDH).
+//! controller may use for key exchange (ECDH). With the device key in a
+//! TPM, a third, the TPM's attestation key, certified by the device key
+//! too, quotes the TPM's PCRs ([`crate::attestation`]).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,11 +18,12 @@ use cordon_eve::cert::{Cert, CertError};
 use cordon_eve::issue::{IssueError, Issuer, Role, issue};
 use cordon_eve::signing::{KeyError, Sign, SigningKey};
 
+use crate::attestation::AttestationKey;
 use crate::store::{Access, StateDir, StoreError};
-use crate::tpm::{KeyBlobs, Tpm, TpmError, TpmKey, info};
+use crate::tpm::{KeyBlobs, SharedTpm, Tpm, TpmError, TpmKey, info};
 
 /// How long the device's certificates are valid: the life of a node.
-const DEVICE_CERT_LIFETIME: Duration = Duration::from_secs(20 * 365 * 24 * 60 * 60);
+pub(crate) const DEVICE_CERT_LIFETIME: Duration = Duration::from_secs(20 * 365 * 24 * 60 * 60);
 
 const DEVICE_KEY_FILE: &str = "device.key.pem";
 const DEVICE_CERT_FILE: &str = "device.cert.pem";
@@ -142,6 +145,8 @@ pub struct Identity {
     pub device: Credential,
     pub device_key: KeyHolder,
     pub ecdh: Credential,
+    /// The TPM's attestation key, when the device key is in a TPM.
+    pub attestation: Option<AttestationKey>,
 }
 
 impl Identity {
@@ -170,7 +175,10 @@ impl Identity {
                 DEVICE_CERT_LIFETIME,
             )
         };
-        let (device, device_key) = device_credential(state, tpm, certify_device)?;
+        let (device, device_key, tpm) = device_credential(state, tpm, certify_device)?;
+        let attestation = tpm
+            .map(|tpm| AttestationKey::load_or_create(state, tpm, &device, serial))
+            .transpose()?;
         let ecdh_name = format!("{serial}{ECDH_NAME_SUFFIX}");
         let ecdh = stored_or_new(state, ECDH_KEY_FILE, ECDH_CERT_FILE, |key| {
             let issuer = Issuer::Authority {
@@ -190,6 +198,7 @@ impl Identity {
             device,
             device_key,
             ecdh,
+            attestation,
         })
     }
 }
@@ -208,7 +217,7 @@ fn parse_key(pem: &str, file: &Path) -> Result<SigningKey, IdentityError> {
     })
 }
 
-fn parse_cert(pem: &str, file: &Path) -> Result<Cert, IdentityError> {
+pub(crate) fn parse_cert(pem: &str, file: &Path) -> Result<Cert, IdentityError> {
     Cert::from_pem(pem).map_err(|error| IdentityError::Cert {
         file: file.display().to_string(),
         error,
@@ -249,12 +258,13 @@ fn stored_or_new(
 }
 
 /// The device's credential and where its key is: the one stored (software
-/// or in `tpm`), or a new one, in `tpm` if there is one.
+/// or in `tpm`), or a new one, in `tpm` if there is one; with the TPM's
+/// connection when the key is there.
 fn device_credential(
     state: &StateDir,
     tpm: Option<Tpm>,
     certify: impl FnOnce(&dyn Sign) -> Result<Cert, IssueError>,
-) -> Result<(Credential, KeyHolder), IdentityError> {
+) -> Result<(Credential, KeyHolder, Option<SharedTpm>), IdentityError> {
     let tpm_stored = state.exists(DEVICE_TPM_PUBLIC_FILE)
         && state.exists(DEVICE_TPM_PRIVATE_FILE)
         && state.exists(DEVICE_CERT_FILE);
@@ -268,23 +278,34 @@ fn device_credential(
                 device: tpm.name().to_owned(),
                 manufacturer: info::manufacturer(&mut tpm)?,
             };
-            let credential = if tpm_stored {
+            let key = if tpm_stored {
                 stored_tpm_key(state, tpm)?
             } else {
                 new_tpm_key(state, tpm, certify)?
             };
-            Ok((credential, holder))
+            let connection = key.key.connection();
+            let credential = Credential {
+                key: key.key,
+                cert: key.cert,
+            };
+            Ok((credential, holder, Some(connection)))
         }
         tpm => {
             let unused_tpm = tpm.map(|tpm| tpm.name().to_owned());
             let credential =
                 stored_or_new(state, DEVICE_KEY_FILE, DEVICE_CERT_FILE, |key| certify(key))?;
-            Ok((credential, KeyHolder::Software { unused_tpm }))
+            Ok((credential, KeyHolder::Software { unused_tpm }, None))
         }
     }
 }
 
-fn stored_tpm_key(state: &StateDir, tpm: Tpm) -> Result<Credential, IdentityError> {
+/// A key in a TPM with its certificate.
+struct TpmCredential {
+    key: Arc<TpmKey>,
+    cert: Cert,
+}
+
+fn stored_tpm_key(state: &StateDir, tpm: Tpm) -> Result<TpmCredential, IdentityError> {
     let read =
         |file| -> Result<Vec<u8>, IdentityError> { Ok(state.read(file)?.unwrap_or_default()) };
     let blobs = KeyBlobs {
@@ -295,7 +316,7 @@ fn stored_tpm_key(state: &StateDir, tpm: Tpm) -> Result<Credential, IdentityErro
     let cert_text = String::from_utf8_lossy(&read(DEVICE_CERT_FILE)?).into_owned();
     let cert = parse_cert(&cert_text, &state.path(DEVICE_CERT_FILE))?;
     check_pair(&key, &cert, state, DEVICE_CERT_FILE)?;
-    Ok(Credential {
+    Ok(TpmCredential {
         key: Arc::new(key),
         cert,
     })
@@ -306,20 +327,20 @@ fn new_tpm_key(
     state: &StateDir,
     tpm: Tpm,
     certify: impl FnOnce(&dyn Sign) -> Result<Cert, IssueError>,
-) -> Result<Credential, IdentityError> {
+) -> Result<TpmCredential, IdentityError> {
     let (key, blobs) = TpmKey::create(tpm)?;
     let cert = certify(&key).map_err(IdentityError::Issue)?;
     state.write(DEVICE_TPM_PUBLIC_FILE, &blobs.public, Access::Public)?;
     state.write(DEVICE_TPM_PRIVATE_FILE, &blobs.private, Access::Private)?;
     state.write(DEVICE_CERT_FILE, cert.pem().as_bytes(), Access::Public)?;
-    Ok(Credential {
+    Ok(TpmCredential {
         key: Arc::new(key),
         cert,
     })
 }
 
 /// Checks that the certificate stored in `cert_file` is `key`'s.
-fn check_pair(
+pub(crate) fn check_pair(
     key: &dyn Sign,
     cert: &Cert,
     state: &StateDir,

@@ -2,7 +2,8 @@
 //! controller. The node only ever connects out to the controller.
 //!
 //! [`settings`] says which controller and where the state is kept;
-//! [`identity`] holds the onboarding and device credentials; [`agent`]
+//! [`identity`] holds the onboarding and device credentials, and
+//! [`attestation`] the TPM's attestation key and its quotes; [`agent`]
 //! runs the rounds with the controller over a [`transport`], each request
 //! an [`exchange`], trusting the controller's certificates through
 //! [`trust`] and becoming known to it through [`onboarding`]. A received
@@ -16,6 +17,7 @@
 
 pub mod agent;
 pub mod app_logs;
+pub mod attestation;
 pub mod backoff;
 pub mod config;
 pub mod console;

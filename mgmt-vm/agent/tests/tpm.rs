@@ -181,3 +181,36 @@ fn software_key_made_before_the_tpm_stays_the_devices() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A nonce as the controller gives one.
+const NONCE: [u8; 32] = [7; 32];
+
+#[test]
+fn identity_with_a_tpm_has_an_attestation_key_that_quotes() {
+    let swtpm = Swtpm::start("attest");
+    let (dir, state) = provisioned("attest");
+    let first = identity(&dir, &state, Some(swtpm.connect())).expect("identity");
+    let attestation = first.attestation.clone().expect("an attestation key");
+    attestation
+        .cert
+        .check_issued_by(&first.device.cert)
+        .expect("the device key certifies the attestation key");
+    let quote = attestation.quote(&NONCE).expect("a quote");
+    assert_eq!(quote.pcr_values.len(), 16, "PCRs 0-15");
+    assert!(!quote.attest_data.is_empty() && !quote.signature.is_empty());
+    assert!(attestation.quote(&NONCE[..8]).is_err(), "a short nonce");
+    let first_cert = attestation.cert.pem().to_owned();
+    drop((first, attestation));
+
+    let again = identity(&dir, &state, Some(swtpm.connect())).expect("identity again");
+    let attestation = again.attestation.expect("the attestation key again");
+    assert_eq!(attestation.cert.pem(), first_cert, "the key is kept");
+    attestation.quote(&NONCE).expect("the kept key quotes");
+}
+
+#[test]
+fn identity_without_a_tpm_has_no_attestation_key() {
+    let (dir, state) = provisioned("no-attest");
+    let identity = identity(&dir, &state, None).expect("identity");
+    assert!(identity.attestation.is_none());
+}

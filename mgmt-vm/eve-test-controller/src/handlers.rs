@@ -13,7 +13,7 @@ use cordon_eve::cert::{Cert, hex_sha256};
 use cordon_eve::endpoint::Endpoint;
 use cordon_eve::envelope::{Signer, open, sender_hash};
 use cordon_eve::proto::attest::{
-    ZAttestNonceResp, ZAttestQuoteResp, ZAttestReq, ZAttestReqType, ZAttestRespType,
+    ZAttestNonceResp, ZAttestQuote, ZAttestQuoteResp, ZAttestReq, ZAttestReqType, ZAttestRespType,
     ZAttestResponse, ZAttestResponseCode,
 };
 use cordon_eve::proto::auth::AuthContainer;
@@ -21,7 +21,7 @@ use cordon_eve::proto::certs::ZCertType;
 use cordon_eve::proto::config::{
     AppInstanceConfig, ConfigRequest, ConfigResponse, EdgeDevConfig, UuiDandVersion,
 };
-use cordon_eve::proto::info::ZInfoMsg;
+use cordon_eve::proto::info::{HwSecurityModuleStatus, ZInfoMsg};
 use cordon_eve::proto::metrics::ZMetricMsg;
 use cordon_eve::proto::register::ZRegisterMsg;
 use cordon_eve::proto::uuid::UuidResponse;
@@ -30,6 +30,7 @@ use prost::Message;
 use prost_types::Timestamp;
 
 use crate::authority::Authority;
+use crate::quote::{self, QuoteRefusal};
 use crate::registry::{Device, Registry};
 
 pub const OK: u16 = 200;
@@ -147,7 +148,9 @@ fn register(registry: &mut Registry, body: &[u8]) -> Handled {
             serial: message.serial,
             cert,
             ecdh: None,
+            attestation: None,
             nonce: None,
+            quoted_pcrs: None,
             integrity_token: None,
         });
     }
@@ -297,6 +300,11 @@ fn attest(
     device: &Device,
     request: ZAttestReq,
 ) -> Handled {
+    let tpm_reported = registry
+        .reports
+        .get(&device.uuid)
+        .and_then(|reports| reports.device_info())
+        .is_some_and(|info| info.hsm_status == HwSecurityModuleStatus::Enabled as i32);
     let stored = registry
         .device_by_uuid(&device.uuid)
         .expect("sender is registered");
@@ -312,7 +320,22 @@ fn attest(
             })?;
             ecdh.check_issued_by(&device.cert)
                 .map_err(|error| Refusal(UNAUTHORIZED, error.to_string()))?;
+            let attestation = request
+                .certs
+                .iter()
+                .find(|cert| cert.r#type == ZCertType::CertTypeDeviceRestrictedSigning as i32)
+                .map(|cert| {
+                    let cert =
+                        Cert::from_pem(&String::from_utf8_lossy(&cert.cert)).map_err(|error| {
+                            Refusal(BAD_REQUEST, format!("attestation certificate: {error}"))
+                        })?;
+                    cert.check_issued_by(&device.cert)
+                        .map_err(|error| Refusal(UNAUTHORIZED, error.to_string()))?;
+                    Ok(cert)
+                })
+                .transpose()?;
             stored.ecdh = Some(ecdh);
+            stored.attestation = attestation;
             ZAttestResponse {
                 resp_type: ZAttestRespType::AttestRespCert as i32,
                 ..ZAttestResponse::default()
@@ -328,19 +351,49 @@ fn attest(
             }
         }
         Ok(ZAttestReqType::AttestReqQuote) => {
-            if stored.nonce.take().is_none() {
+            let Some(nonce) = stored.nonce.take() else {
                 return Err(Refusal(FORBIDDEN, "quote without a nonce".to_owned()));
-            }
-            // Without a TPM the quote is empty; this controller accepts it.
-            let token = random_token();
-            stored.integrity_token = Some(token.clone());
+            };
+            let quote = request.quote.unwrap_or_default();
+            let has_tpm = tpm_reported || stored.attestation.is_some();
+            let checked = if quote == ZAttestQuote::default() {
+                // Without a TPM the quote is empty: accepted from a device
+                // that has none.
+                if has_tpm {
+                    Err(QuoteRefusal::EmptyFromTpm)
+                } else {
+                    Ok(None)
+                }
+            } else {
+                quote::verify(&quote, &nonce, stored.attestation.as_ref()).map(Some)
+            };
+            let answer = match checked {
+                Ok(pcrs) => {
+                    let token = random_token();
+                    stored.integrity_token = Some(token.clone());
+                    stored.quoted_pcrs = pcrs;
+                    ZAttestQuoteResp {
+                        response: ZAttestResponseCode::Success as i32,
+                        integrity_token: token,
+                        ..ZAttestQuoteResp::default()
+                    }
+                }
+                Err(refusal) => {
+                    stored.integrity_token = None;
+                    stored.quoted_pcrs = None;
+                    registry.refusals.push(format!(
+                        "Attest: quote refused ({}): {refusal}",
+                        refusal.code().as_str_name()
+                    ));
+                    ZAttestQuoteResp {
+                        response: refusal.code() as i32,
+                        ..ZAttestQuoteResp::default()
+                    }
+                }
+            };
             ZAttestResponse {
                 resp_type: ZAttestRespType::AttestRespQuoteResp as i32,
-                quote_resp: Some(ZAttestQuoteResp {
-                    response: ZAttestResponseCode::Success as i32,
-                    integrity_token: token,
-                    ..ZAttestQuoteResp::default()
-                }),
+                quote_resp: Some(answer),
                 ..ZAttestResponse::default()
             }
         }

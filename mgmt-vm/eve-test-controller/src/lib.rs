@@ -8,7 +8,7 @@
 //! and resume listening, for the agent's tests.
 //!
 //! [`authority`] holds its keys, [`registry`] its state, [`handlers`] its
-//! answers, [`http`] reads requests and writes answers and [`server`]
+//! answers ([`quote`] checks TPM quotes), [`http`] reads requests and writes answers and [`server`]
 //! listens, with or without TLS; [`configs`] makes configs for tests;
 //! [`datastore`] serves their images over plain HTTP.
 
@@ -17,6 +17,7 @@ pub mod configs;
 pub mod datastore;
 pub mod handlers;
 pub mod http;
+pub mod quote;
 pub mod registry;
 pub mod server;
 

@@ -20,7 +20,13 @@ pub struct Device {
     pub cert: Cert,
     /// The key-exchange certificate sent in attestation.
     pub ecdh: Option<Cert>,
+    /// The TPM attestation certificate sent in attestation, issued by the
+    /// device certificate.
+    pub attestation: Option<Cert>,
     pub nonce: Option<Vec<u8>>,
+    /// The PCRs the last accepted quote covered, verified; `None` until a
+    /// quote is accepted, and after an empty one.
+    pub quoted_pcrs: Option<Vec<u32>>,
     pub integrity_token: Option<Vec<u8>>,
 }
 

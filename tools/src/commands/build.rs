@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cordon_qemu::Board;
+use cordon_qemu::pc::PC_DEFAULT_CPUS;
 
 use crate::error::{Error, Result};
 use crate::exec;
@@ -29,9 +30,17 @@ pub fn build(workspace: &Workspace, boards: &[Board]) -> Result<()> {
 }
 
 /// Builds the image of `board` (or of the config's board) with the
-/// partition config `file` embedded.
+/// partition config `file` embedded (x86-pc: and its ISO, with the VMs'
+/// images, for a PC with the emulated PC's CPUs).
 pub fn build_with_config(workspace: &Workspace, board: Option<Board>, file: &Path) -> Result<()> {
-    partition::prepare(workspace, file, board, None, |machine| machine)?;
+    match partition::board_of_file(file, board)? {
+        Board::X86Pc => {
+            partition::prepare_pc(workspace, file, None, "", PC_DEFAULT_CPUS)?;
+        }
+        Board::QemuVirt | Board::Rpi4 => {
+            partition::prepare(workspace, file, board, None, |machine| machine)?;
+        }
+    }
     Ok(())
 }
 

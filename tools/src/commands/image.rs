@@ -1,48 +1,52 @@
-//! `cargo xtask image`: the x86-pc board's bootable GRUB ISO with cordon
-//! and its command line, the artifact an industrial PC's disk would carry.
+//! `cargo xtask image`: the x86-pc board's bootable GRUB ISO with cordon,
+//! its command line, a partition config and the VMs' images, the artifact
+//! an industrial PC's disk would carry.
 
 use std::path::{Path, PathBuf};
 
 use cordon_qemu::Board;
+use cordon_qemu::pc::PC_DEFAULT_CPUS;
 
-use super::build::build_image;
 use crate::error::{Error, Result};
+use crate::partition;
 use crate::paths::Workspace;
-use crate::pc_iso::{self, MgmtVmFiles};
-use crate::prereq;
+use crate::pc_iso;
 
-/// The name of the ISO `cargo xtask image` and `run` write.
-pub const DEFAULT_ISO: &str = "cordon";
-/// The name of the ISO with the Linux management VM (`run --mgmt-only`,
-/// and the boot test's).
-pub const MGMT_VM_ISO: &str = "mgmt-vm";
+/// The partition config the x86-pc ISO carries unless told otherwise: the
+/// Linux management VM on CPU 0, a bare-metal heartbeat on CPU 1.
+pub const DEFAULT_PC_CONFIG: &str = "boards/x86-pc/configs/mgmt-and-heartbeat.toml";
 
-/// Builds `board` and writes its ISO, cordon started with `command_line`;
-/// returns the ISO's path.
-pub fn image(workspace: &Workspace, board: Board, command_line: &str) -> Result<PathBuf> {
+/// Builds `board` with the partition config `config` (default:
+/// [`DEFAULT_PC_CONFIG`]) and writes its ISO, cordon started with
+/// `command_line`; returns the ISO's path.
+pub fn image(
+    workspace: &Workspace,
+    board: Board,
+    config: Option<&Path>,
+    command_line: &str,
+) -> Result<PathBuf> {
     if board != Board::X86Pc {
         return Err(Error::Usage(format!(
             "image makes the {} board's GRUB ISO; {board}'s image is what `build` writes",
             Board::X86Pc
         )));
     }
-    prereq::for_boot(workspace, &[board])?;
-    let elf = build_image(workspace, board)?;
-    write_iso(workspace, &elf, DEFAULT_ISO, command_line, None)
+    let default = workspace.root().join(DEFAULT_PC_CONFIG);
+    let config = config.unwrap_or(&default);
+    partition::prepare_pc(workspace, config, None, command_line, PC_DEFAULT_CPUS)
 }
 
-/// Writes the x86-pc ISO `name` booting `elf` with `command_line` (and
-/// `mgmt_vm`, if any); returns its path.
+/// Writes the x86-pc ISO `name` booting `elf` with `command_line` and no
+/// VM (the boot tests' ISOs of cordon alone); returns its path.
 pub fn write_iso(
     workspace: &Workspace,
     elf: &Path,
     name: &str,
     command_line: &str,
-    mgmt_vm: Option<MgmtVmFiles<'_>>,
 ) -> Result<PathBuf> {
     let iso = workspace.pc_iso(name);
     let staging = workspace.pc_iso_staging(name);
-    pc_iso::write(elf, command_line, mgmt_vm, &staging, &iso)?;
+    pc_iso::write(elf, command_line, &[], &staging, &iso)?;
     println!(
         "{}: {} (cordon {command_line:?})",
         Board::X86Pc,

@@ -7,23 +7,24 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use cordon_qemu::mgmt_vm::{MgmtVm, bootargs};
-use cordon_qemu::pc::{Emulator, PcMachine, X86_MGMT_VM_COMMAND_LINE};
+use cordon_qemu::pc::{Emulator, PC_DEFAULT_CPUS, PcMachine};
 use cordon_qemu::{Board, Console, Machine, Running};
 
 use super::build::build_image;
-use super::image::{MGMT_VM_ISO, image, write_iso};
+use super::image::DEFAULT_PC_CONFIG;
 use crate::cli::RunOptions;
 use crate::error::{Error, Result};
 use crate::exec;
 use crate::mgmt_vm;
 use crate::partition;
 use crate::paths::Workspace;
-use crate::pc_iso::MgmtVmFiles;
 use crate::prereq;
 
 /// The partition config `cargo xtask run` boots on qemu-virt by default:
 /// the management VM, a Linux workload VM and a heartbeat guest.
 pub const DEFAULT_VIRT_CONFIG: &str = "boards/qemu-virt/configs/three-vms.toml";
+/// The partition config `cargo xtask run --board x86-pc --mgmt-only` boots.
+const MGMT_ONLY_PC_CONFIG: &str = "boards/x86-pc/configs/mgmt-only.toml";
 
 /// Builds and boots as `options` say; returns when QEMU exits or the timeout passes.
 pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
@@ -51,32 +52,29 @@ pub fn run(workspace: &Workspace, options: &RunOptions) -> Result<()> {
     boot(machine.command()?, options)
 }
 
-/// x86-pc: its ISO under Bochs, which emulates VT-x; with `--mgmt-only`,
-/// with the Linux management VM.
+/// x86-pc: its ISO under Bochs, which emulates VT-x, with the partition
+/// config asked for, or the usual one (with `--mgmt-only`, the Linux
+/// management VM alone).
 fn run_pc(workspace: &Workspace, options: &RunOptions) -> Result<()> {
     let command_line = options.append.as_deref().unwrap_or_default();
-    let iso = if options.mgmt_only {
-        prereq::for_boot(workspace, &[Board::X86Pc])?;
-        let elf = build_image(workspace, Board::X86Pc)?;
-        let vm = mgmt_vm::prepare_x86(workspace)?;
-        let linux_command_line = match &options.guest_append {
-            Some(extra) => format!("{X86_MGMT_VM_COMMAND_LINE} {extra}"),
-            None => X86_MGMT_VM_COMMAND_LINE.to_owned(),
-        };
-        let files = MgmtVmFiles {
-            kernel: &vm.kernel,
-            initramfs: &vm.initramfs,
-            command_line: &linux_command_line,
-        };
-        write_iso(workspace, &elf, MGMT_VM_ISO, command_line, Some(files))?
-    } else {
-        image(workspace, Board::X86Pc, command_line)?
+    let default = match options.mgmt_only {
+        true => MGMT_ONLY_PC_CONFIG,
+        false => DEFAULT_PC_CONFIG,
     };
-    let mut machine = PcMachine::new(Emulator::Bochs, iso);
-    if let Some(cpus) = options.cpus {
-        machine = machine.cpus(cpus);
-    }
-    let command = machine
+    let config = options
+        .config
+        .clone()
+        .unwrap_or_else(|| workspace.root().join(default));
+    let cpus = options.cpus.unwrap_or(PC_DEFAULT_CPUS);
+    let iso = partition::prepare_pc(
+        workspace,
+        &config,
+        options.guest_append.as_deref(),
+        command_line,
+        cpus,
+    )?;
+    let command = PcMachine::new(Emulator::Bochs, iso)
+        .cpus(cpus)
         .command()
         .map_err(|error| Error::io("cannot write the Bochs configuration", error))?;
     boot(command, options)

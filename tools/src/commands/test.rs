@@ -1,8 +1,9 @@
 //! `cargo xtask test`: prerequisites, formatting and lints, host unit
-//! tests, every board image (x86-pc: its GRUB ISOs), the management VMs
-//! (x86-pc: an ISO with it), the test guests, an image for each example
-//! partition config, the SD card images, and the QEMU (and for x86-pc,
-//! Bochs) boot tests, with a summary of each step.
+//! tests, every board image (x86-pc: its GRUB ISOs of cordon alone), the
+//! management VM, the test guests, an image for each example partition
+//! config (x86-pc: an ISO with the VMs' images), the SD card images, and
+//! the QEMU (and for x86-pc, Bochs) boot tests, with a summary of each
+//! step.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -12,13 +13,12 @@ use cordon_qemu::{Board, config_machine};
 
 use super::build::build_image;
 use super::fuzz;
-use super::image::{DEFAULT_ISO, MGMT_VM_ISO, write_iso};
+use super::image::write_iso;
 use crate::cli::DEFAULT_FUZZ_TIME;
 use crate::error::{Error, Result};
 use crate::paths::Workspace;
-use crate::pc_iso::MgmtVmFiles;
 use crate::{exec, guests, mgmt_vm, partition, prereq, sdcard};
-use cordon_qemu::pc::X86_MGMT_VM_COMMAND_LINE;
+use cordon_qemu::pc::{self, PC_DEFAULT_CPUS};
 
 /// The environment variables through which the boot tests find their inputs.
 const IMAGE_QEMU_VIRT_VAR: &str = "CORDON_IMAGE_QEMU_VIRT";
@@ -32,10 +32,10 @@ const GUEST_HOSTILE_VAR: &str = "CORDON_GUEST_HOSTILE";
 /// management VM's image carries and the controller test serves from a
 /// datastore.
 const GUEST_REPLACEMENT_VAR: &str = "CORDON_GUEST_HOSTILE_REPLACEMENT";
-/// The x86-pc ISOs the boot tests boot: the variable that names each, the
-/// ISO's name, and cordon's command line in it.
+/// The x86-pc ISOs of cordon alone the boot tests boot: the variable that
+/// names each, the ISO's name, and cordon's command line in it.
 const X86_PC_ISOS: [(&str, &str, &str); 3] = [
-    ("CORDON_ISO_X86_PC", DEFAULT_ISO, ""),
+    ("CORDON_ISO_X86_PC", "cordon", ""),
     (
         "CORDON_ISO_X86_PC_SELFTEST_FAULT",
         "selftest-fault",
@@ -47,15 +47,6 @@ const X86_PC_ISOS: [(&str, &str, &str); 3] = [
         "cordon.selftest=vmx cordon.log=debug",
     ),
 ];
-/// The x86-pc ISO with the Linux management VM: its variable, its name,
-/// cordon's command line in it (the heartbeat guest beside the VM), and
-/// what `/init` is told besides the console (halt once it ran).
-const X86_PC_MGMT_VM_ISO: (&str, &str, &str, &str) = (
-    "CORDON_ISO_X86_PC_MGMT_VM",
-    MGMT_VM_ISO,
-    "cordon.selftest=heartbeat",
-    HALT_OPTION,
-);
 const SDCARD_RPI4_VAR: &str = "CORDON_SDCARD_RPI4";
 const UBOOT_RPI4_VAR: &str = "CORDON_UBOOT_RPI4";
 const SDCARD_QEMU_VIRT_VAR: &str = "CORDON_SDCARD_QEMU_VIRT";
@@ -134,7 +125,6 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         fuzz::fuzz(workspace, DEFAULT_FUZZ_TIME)
     }));
     let mut images = Vec::new();
-    let mut x86_elf = None;
     for board in Board::ALL {
         steps.push(timed(&format!("build {board}"), || {
             let image = build_image(workspace, board)?;
@@ -143,10 +133,9 @@ pub fn test(workspace: &Workspace) -> Result<()> {
                 Board::Rpi4 => images.push((IMAGE_RPI4_VAR, image)),
                 Board::X86Pc => {
                     for (var, name, command_line) in X86_PC_ISOS {
-                        let iso = write_iso(workspace, &image, name, command_line, None)?;
+                        let iso = write_iso(workspace, &image, name, command_line)?;
                         images.push((var, iso));
                     }
-                    x86_elf = Some(image);
                 }
             }
             Ok(())
@@ -155,23 +144,6 @@ pub fn test(workspace: &Workspace) -> Result<()> {
     let mut vm = None;
     steps.push(timed("build management VM", || {
         vm = Some(mgmt_vm::prepare(workspace)?);
-        Ok(())
-    }));
-    let mut x86_mgmt_iso = None;
-    steps.push(timed("build x86-pc management VM ISO", || {
-        let vm = mgmt_vm::prepare_x86(workspace)?;
-        let elf = x86_elf.as_ref().ok_or_else(|| {
-            Error::Prerequisite("the x86-pc board's image did not build (see above)".to_owned())
-        })?;
-        let (var, name, command_line, init_option) = X86_PC_MGMT_VM_ISO;
-        let linux_command_line = format!("{X86_MGMT_VM_COMMAND_LINE} {init_option}");
-        let files = MgmtVmFiles {
-            kernel: &vm.kernel,
-            initramfs: &vm.initramfs,
-            command_line: &linux_command_line,
-        };
-        let iso = write_iso(workspace, elf, name, command_line, Some(files))?;
-        x86_mgmt_iso = Some((var, iso));
         Ok(())
     }));
     let mut hostile = None;
@@ -227,9 +199,6 @@ pub fn test(workspace: &Workspace) -> Result<()> {
             if let Some(hostile) = &hostile {
                 command.env(GUEST_HOSTILE_VAR, hostile);
             }
-            if let Some((var, iso)) = &x86_mgmt_iso {
-                command.env(var, iso);
-            }
             for (var, description) in &configs {
                 command.env(var, description);
             }
@@ -253,15 +222,23 @@ pub fn test(workspace: &Workspace) -> Result<()> {
 /// Builds an image for each example config of every board, one step
 /// each, with [`CHECK_OPTION`] on the management VM's command line (as
 /// `run --config FILE --guest-append cordon.check` does), so that the VM
-/// checks itself and powers off; and one for each of the boot tests' own
-/// configs (for qemu-virt) as it is: their management VM's command line
-/// says what it does. Returns the environment variables that
-/// give the boot tests the machine descriptions.
+/// checks itself and powers off (x86-pc, where `cordonctl` has no
+/// management interface to check: [`HALT_OPTION`], so that it halts once
+/// `/init` ran; the board's images are ISOs); and one for each of the boot
+/// tests' own configs (for qemu-virt) as it is: their management VM's
+/// command line says what it does. Returns the environment variables that
+/// give the boot tests the machine descriptions (x86-pc: the ISOs).
 fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, PathBuf)> {
     let mut described = Vec::new();
     let sets = Board::ALL
         .into_iter()
-        .map(|board| (board, workspace.example_configs(board), Some(CHECK_OPTION)))
+        .map(|board| {
+            let append = match board {
+                Board::X86Pc => HALT_OPTION,
+                Board::QemuVirt | Board::Rpi4 => CHECK_OPTION,
+            };
+            (board, workspace.example_configs(board), Some(append))
+        })
         .chain([(MAIN_CONFIG_BOARD, workspace.boot_test_configs(), None)]);
     for (board, dir, guest_append) in sets {
         let files = match partition::configs_in(&dir) {
@@ -277,10 +254,16 @@ fn build_configs(workspace: &Workspace, steps: &mut Vec<Step>) -> Vec<(String, P
         for file in files {
             let stem = file.file_stem().unwrap_or_default().to_string_lossy();
             let name = match board {
-                MAIN_CONFIG_BOARD => stem.into_owned(),
+                MAIN_CONFIG_BOARD => stem.to_string(),
                 _ => format!("{board}-{stem}"),
             };
             steps.push(timed(&format!("build config {name}"), || {
+                if board == Board::X86Pc {
+                    let iso =
+                        partition::prepare_pc(workspace, &file, guest_append, "", PC_DEFAULT_CPUS)?;
+                    described.push((pc::config_iso_var(&stem), iso));
+                    return Ok(());
+                }
                 let prepared =
                     partition::prepare(workspace, &file, Some(board), guest_append, |machine| {
                         machine

@@ -93,6 +93,15 @@ pub struct X86MgmtVm {
     pub initramfs: PathBuf,
 }
 
+/// Where the x86-pc board's management VM files are (or will be, once
+/// [`prepare_x86`] ran).
+pub fn x86_locations(workspace: &Workspace) -> X86MgmtVm {
+    X86MgmtVm {
+        kernel: prereq::x86_mgmt_vm_kernel(workspace),
+        initramfs: workspace.mgmt_vm_output().join(X86_INITRAMFS_NAME),
+    }
+}
+
 /// Fetches the x86-pc board's management VM kernel and builds its
 /// initramfs if its contents changed.
 pub fn prepare_x86(workspace: &Workspace) -> Result<X86MgmtVm> {
@@ -108,7 +117,7 @@ pub fn prepare_x86(workspace: &Workspace) -> Result<X86MgmtVm> {
         modules: &[],
         guest_images: &[],
     };
-    let initramfs = output.join(X86_INITRAMFS_NAME);
+    let initramfs = x86_locations(workspace).initramfs;
     let rebuilt = initramfs::build(&contents, &initramfs)?;
     let state = if rebuilt { "built" } else { "up to date" };
     eprintln!("xtask: {} {state}", initramfs.display());

@@ -63,10 +63,14 @@ pub fn make(workspace: &Workspace, loaded: &Loaded) -> Result<Made> {
     } else {
         None
     };
+    let x86_mgmt = mgmt_vm::x86_locations(workspace);
+    if paths.contains(&x86_mgmt.kernel) || paths.contains(&x86_mgmt.initramfs) {
+        mgmt_vm::prepare_x86(workspace)?;
+    }
     let mut built = Vec::new();
     for name in paths.iter().filter_map(|path| guest_name(workspace, path)) {
         if !built.contains(&name) {
-            guests::build(workspace, name)?;
+            guests::build_any(workspace, name)?;
             built.push(name);
         }
     }

@@ -6,8 +6,11 @@ mod board_dt;
 mod files;
 mod load;
 mod machine;
+mod pc;
 mod placement;
 mod rpi4_dtb;
+
+pub use pc::prepare_pc;
 
 /// Why `board` cannot boot a partition config.
 fn configs_not_booted(board: Board) -> Error {
@@ -139,8 +142,14 @@ pub fn prepare(
     })
 }
 
+/// The board the config in `file` is for: `asked`, which must be the
+/// config's, or else the config's.
+pub fn board_of_file(file: &Path, asked: Option<Board>) -> Result<Board> {
+    board_of(&load(file)?, asked)
+}
+
 /// The config files in `dir` (`*.toml`), in name order; none if there is
-/// no such directory (x86-pc has no example configs yet).
+/// no such directory.
 pub fn configs_in(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,

@@ -143,6 +143,11 @@ pub struct X86MgmtVmFiles {
     pub busybox: PathBuf,
 }
 
+/// Where [`fetch_x86`] puts the kernel.
+pub fn x86_kernel(workspace: &Workspace) -> PathBuf {
+    workspace.cache().join(X86_KERNEL_DIR).join(KERNEL_NAME)
+}
+
 /// Fetches the x86-pc board's management VM files into the cache, once.
 pub fn fetch_x86(workspace: &Workspace) -> Result<X86MgmtVmFiles> {
     let cache = workspace.cache();

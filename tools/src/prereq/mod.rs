@@ -28,6 +28,7 @@ use debian_package::{Origin, PackageFile, PackageFiles};
 pub use c_compiler::ensure as c_compiler;
 pub use mgmt_vm::{
     fetch as mgmt_vm_files, fetch_x86 as x86_mgmt_vm_files, kernel as mgmt_vm_kernel,
+    x86_kernel as x86_mgmt_vm_kernel,
 };
 pub use sdcard::{BootFiles, no_sd_card};
 pub use tpm::ensure as software_tpm;

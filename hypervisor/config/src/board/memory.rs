@@ -16,13 +16,20 @@ use crate::model::{Config, VmConfig};
 use crate::region::Region;
 use crate::validate::{Errors, fixed_memory, modules};
 
-pub fn check(config: &Config, dt: &Fdt, facts: &Facts, errors: &mut Errors) {
+/// Checks every VM's memory against the board's RAM; `dma_reach` says
+/// below where a VM's DMA masters reach, if it matters.
+pub fn check(
+    config: &Config,
+    dma_reach: impl Fn(&VmConfig) -> Option<u64>,
+    facts: &Facts,
+    errors: &mut Errors,
+) {
     let free = free_pieces(facts);
     let available: u64 = free.iter().map(|piece| piece.size()).sum();
     let mut needed: u64 = 0;
     let mut reported = false;
     for vm in &config.vms {
-        check_placement(vm, dma_reach(vm, dt), facts, &free, errors);
+        check_placement(vm, dma_reach(vm), facts, &free, errors);
         needed = needed.saturating_add(vm.memory.size);
         if needed > available && !reported {
             reported = true;
@@ -49,7 +56,7 @@ pub fn check(config: &Config, dt: &Fdt, facts: &Facts, errors: &mut Errors) {
 
 /// Below where the DMA masters of a VM trusted with DMA reach, if they do
 /// not reach everywhere. Devices the tree lacks are reported elsewhere.
-fn dma_reach(vm: &VmConfig, dt: &Fdt) -> Option<u64> {
+pub fn dma_reach(vm: &VmConfig, dt: &Fdt) -> Option<u64> {
     if !vm.dma_trusted {
         return None;
     }

@@ -4,7 +4,10 @@
 mod devices;
 mod facts;
 mod memory;
+mod pc;
 mod tree;
+
+pub use pc::{PC_DEVICES, PIC, PcDevice, PcFacts, pc_device, pc_device_paths};
 
 use alloc::vec::Vec;
 
@@ -31,7 +34,7 @@ impl Config {
         };
         let mut errors = Errors::default();
         self.check_cpus(&facts, &mut errors);
-        memory::check(self, dt, &facts, &mut errors);
+        memory::check(self, |vm| memory::dma_reach(vm, dt), &facts, &mut errors);
         devices::check(self, dt, &facts, &mut errors);
         errors.0
     }

@@ -344,6 +344,6 @@ fn a_tree_without_ram_is_a_board_error() {
     let dtb = w.finish().unwrap();
     assert_only(
         two_vms().board_errors(&Fdt::new(&dtb).unwrap()),
-        "board device tree: no memory node with RAM in its reg",
+        "board: device tree: no memory node with RAM in its reg",
     );
 }

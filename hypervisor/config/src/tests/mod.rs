@@ -3,6 +3,7 @@
 mod binary;
 mod board;
 mod parse;
+mod pc;
 mod validate;
 
 use alloc::string::{String, ToString};

@@ -1,11 +1,13 @@
 //! The local APIC in xAPIC mode (memory-mapped): its ID, enabling it, the
-//! inter-processor interrupts that start other CPUs, and letting the legacy
-//! PIC's interrupts through its LINT0 pin.
+//! inter-processor interrupts that start other CPUs, letting the legacy
+//! PIC's interrupts through its LINT0 pin (or not), and ending an
+//! interrupt.
 
+use spin::Once;
 use tock_registers::interfaces::{ReadWriteable, Readable, Writeable};
 use tock_registers::register_bitfields;
 use tock_registers::register_structs;
-use tock_registers::registers::{ReadOnly, ReadWrite};
+use tock_registers::registers::{ReadOnly, ReadWrite, WriteOnly};
 
 register_bitfields![u32,
     ID [APIC_ID OFFSET(24) NUMBITS(8) []],
@@ -33,6 +35,8 @@ register_structs! {
         (0x000 => _reserved0),
         (0x020 => id: ReadOnly<u32, ID::Register>),
         (0x024 => _reserved1),
+        (0x0b0 => eoi: WriteOnly<u32>),
+        (0x0b4 => _reserved_eoi),
         (0x0f0 => svr: ReadWrite<u32, SVR::Register>),
         (0x0f4 => _reserved2),
         (0x300 => icr_low: ReadWrite<u32, ICR_LOW::Register>),
@@ -44,10 +48,31 @@ register_structs! {
     }
 }
 
-/// The vector of spurious interrupts (its low 4 bits must be 1s on old APICs).
-const SPURIOUS_VECTOR: u32 = 0xff;
+/// The vector of spurious interrupts (its low 4 bits must be 1s on old
+/// APICs), which no EOI ends.
+pub const SPURIOUS_VECTOR: u32 = 0xff;
 /// Highest APIC ID xAPIC mode can address.
 pub const MAX_XAPIC_ID: u32 = 0xff;
+/// What a write to the EOI register must hold.
+const END_OF_INTERRUPT: u32 = 0;
+
+/// The local APICs' address (the same on every CPU), from the MADT.
+static ADDRESS: Once<u64> = Once::new();
+
+/// Records where every CPU's local APIC is (the boot CPU, from the MADT).
+///
+/// # Safety
+/// `address` must be the local APIC's register page, identity-mapped.
+pub unsafe fn set_address(address: u64) {
+    ADDRESS.call_once(|| address);
+}
+
+/// This CPU's local APIC, once the boot CPU recorded where it is.
+pub fn this_cpu() -> Option<Lapic> {
+    // SAFETY: `set_address`'s caller promised the address is the local
+    // APIC's page; every CPU sees its own there.
+    ADDRESS.get().map(|&address| unsafe { Lapic::new(address) })
+}
 
 /// The local APIC of the CPU that uses it (every CPU sees its own at the
 /// same address).
@@ -86,6 +111,17 @@ impl Lapic {
         self.registers
             .lint0
             .write(LVT::DELIVERY_MODE::ExtInt + LVT::TRIGGER::Edge + LVT::MASKED::CLEAR);
+    }
+
+    /// Keeps the legacy PIC's interrupts out (LINT0 masked), as every CPU
+    /// does until a VM that owns the PIC runs on it.
+    pub fn refuse_pic_interrupts(&self) {
+        self.registers.lint0.modify(LVT::MASKED::SET);
+    }
+
+    /// Ends the interrupt in service, so that the next can come.
+    pub fn end_of_interrupt(&self) {
+        self.registers.eoi.set(END_OF_INTERRUPT);
     }
 
     /// Sends INIT to the CPU with APIC ID `apic_id`, then de-asserts it

@@ -8,8 +8,8 @@
 //! [`start`] (from entry to the boot report), [`console`] (COM1 and the
 //! logger), [`gdt`] (each CPU's GDT and TSS), [`memory`] (free RAM and the
 //! heap), [`idt`] (exception vectors and their report), [`lapic`] (the
-//! local APIC), [`pic`] (the legacy PICs, masked), [`mgmt_vm`] (the Linux
-//! management VM, from multiboot2 modules), [`smp`]
+//! local APIC), [`pic`] (the legacy PICs, masked), [`partition`] (the
+//! VMs of the embedded partition config), [`smp`]
 //! (INIT-SIPI-SIPI) and [`cpu`] (instructions and registers).
 
 pub mod acpi;
@@ -36,7 +36,7 @@ pub mod lapic;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod memory;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
-pub mod mgmt_vm;
+pub mod partition;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]
 pub mod pic;
 #[cfg(all(target_arch = "x86_64", target_os = "none"))]

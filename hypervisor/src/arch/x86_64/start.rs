@@ -1,23 +1,24 @@
 //! From long mode to the boot report: the boot CPU reads what the loader
 //! and the firmware say (memory, ACPI CPUs), starts the other CPUs and
-//! checks that each can run VMX; each application processor, once started,
-//! sets itself up and reports in.
+//! checks that each can run VMX, then sets up the VMs of the embedded
+//! partition config (or runs the VMX selftest); each application
+//! processor, once started, sets itself up, reports in, and runs the VM
+//! the config gives it.
 
 use core::fmt;
 use core::sync::atomic::{AtomicUsize, Ordering};
 
 use log::{LevelFilter, error, info, warn};
 use multiboot2::{BootInformation, BootInformationHeader, LoadError};
-use spin::Once;
 
 use super::acpi::{self, AcpiError, HEADER_LEN};
 use super::board::this_board;
 use super::entry::IDENTITY_MAP_END;
 use super::gdt::{self, CpuTables};
-use super::lapic::{Lapic, MAX_XAPIC_ID};
+use super::lapic::{self, MAX_XAPIC_ID};
 use super::madt::{self, Madt, MadtError};
 use super::memory::{self, MemoryError};
-use super::mgmt_vm::{self, MgmtVmError};
+use super::partition::{self, PlanError};
 use super::smp::{self, SmpError};
 use super::vmx::feature::{self, FeatureControl, IA32_FEATURE_CONTROL};
 use super::vmx::operation::{self, VmxCpu, VmxError};
@@ -29,8 +30,6 @@ use crate::cmdline;
 /// do not map, to show the exception report.
 const UNMAPPED_ADDRESS: u64 = IDENTITY_MAP_END;
 
-/// The local APIC's address, from the MADT, for every CPU.
-static LAPIC_ADDRESS: Once<u64> = Once::new();
 /// CPUs on which VMX cannot be used.
 static VMX_UNAVAILABLE: AtomicUsize = AtomicUsize::new(0);
 
@@ -63,7 +62,8 @@ enum BootError {
     },
     /// Running a VM failed (not the VM's fault: cordon's or the CPU's).
     Vmx(VmxError),
-    MgmtVm(MgmtVmError),
+    /// The partition config's VMs cannot run on this PC.
+    Partition(PlanError),
 }
 
 impl fmt::Display for BootError {
@@ -97,7 +97,7 @@ impl fmt::Display for BootError {
                 "cannot run VMs: VMX is unavailable on {cpus} CPU(s) (see above)"
             ),
             Self::Vmx(error) => error.fmt(f),
-            Self::MgmtVm(error) => error.fmt(f),
+            Self::Partition(error) => error.fmt(f),
         }
     }
 }
@@ -144,11 +144,14 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
     let mut free = memory::init(&info).map_err(BootError::Memory)?;
 
     let madt = find_madt(&info)?;
-    let lapic_address = *LAPIC_ADDRESS.call_once(|| madt.local_apic_address());
+    let lapic_address = madt.local_apic_address();
     // SAFETY: the MADT gives the local APIC's address, below 4 GiB (checked
     // by `physical_table`'s callers' identity map) and mapped.
-    let lapic = unsafe { Lapic::new(lapic_address) };
+    unsafe { lapic::set_address(lapic_address) };
+    let lapic = lapic::this_cpu().expect("its address was just set");
     lapic.enable();
+    // Until a VM that owns the PIC runs here, its interrupts are nobody's.
+    lapic.refuse_pic_interrupts();
     let boot_apic_id = lapic.id();
     let cpus = || madt.cpus().filter(|cpu| cpu.enabled);
     info!(
@@ -163,12 +166,8 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
     let (tables, vmx) = start_vmx();
     info!("cpu0 online (APIC ID {boot_apic_id})");
 
-    let selftest = cmdline::option(command_line, "selftest");
-    let vmx_selftest = selftest == Some("vmx");
-    // `cordon.selftest=heartbeat`: the heartbeat guest beside the
-    // management VM.
-    let heartbeat_beside = selftest == Some("heartbeat");
-    if vmx_selftest || heartbeat_beside {
+    let vmx_selftest = cmdline::option(command_line, "selftest") == Some("vmx");
+    if vmx_selftest {
         selftest::want_heartbeat();
     }
     let mut online = 1;
@@ -198,30 +197,16 @@ fn boot(magic: u32, boot_information: u64) -> Result<(), BootError> {
         });
     }
     info!("VMX usable on all {online} CPUs");
-    if let (Some(vmx), true) = (vmx, vmx_selftest) {
+    let Some(vmx) = vmx else {
+        return Ok(());
+    };
+    if vmx_selftest {
+        partition::no_vms();
         let heartbeat = online > selftest::HEARTBEAT_CPU;
-        selftest::run(&vmx, tables, heartbeat).map_err(BootError::Vmx)?;
-    } else if let (Some(vmx), Some(modules)) = (vmx, mgmt_vm::find_modules(&info)) {
-        let heartbeat = heartbeat_beside && online > selftest::HEARTBEAT_CPU;
-        if heartbeat {
-            let beat = selftest::start_heartbeat().map_err(BootError::Vmx)?;
-            info!(
-                "heartbeat: beating on cpu{} (beat {beat})",
-                selftest::HEARTBEAT_CPU
-            );
-        }
-        let stopped =
-            mgmt_vm::run(&vmx, tables, &lapic, &mut free, &modules).map_err(BootError::MgmtVm)?;
-        warn!("mgmt: stopped: {stopped}");
-        if heartbeat {
-            let beat = selftest::next_beat().map_err(BootError::Vmx)?;
-            info!(
-                "heartbeat: still beating on cpu{} after the management VM stopped (beat {beat})",
-                selftest::HEARTBEAT_CPU
-            );
-        }
+        return selftest::run(&vmx, tables, heartbeat).map_err(BootError::Vmx);
     }
-    Ok(())
+    partition::set_up(&info, online, &mut free, &vmx).map_err(BootError::Partition)?;
+    partition::run_this_cpu(0, &vmx, tables, &lapic).map_err(BootError::Vmx)
 }
 
 /// Finds the MADT through the RSDP the loader passed.
@@ -306,17 +291,18 @@ extern "C" fn x86_ap_main(index: u64) -> ! {
     let index = index as usize;
     cpu::set_index(index);
     idt::load();
-    let lapic_address = *LAPIC_ADDRESS.get().expect("the boot CPU read the MADT");
-    // SAFETY: the boot CPU found the local APIC there; every CPU sees its
-    // own at the same address.
-    let lapic = unsafe { Lapic::new(lapic_address) };
+    let lapic = lapic::this_cpu().expect("the boot CPU read the MADT");
     lapic.enable();
+    lapic.refuse_pic_interrupts();
     let (tables, vmx) = start_vmx();
     info!("cpu{index} online (APIC ID {})", lapic.id());
     smp::report_in(index);
-    if let (Some(vmx), true) = (vmx, selftest::runs_heartbeat(index))
-        && let Err(error) = selftest::run_heartbeat(&vmx, tables)
-    {
+    let ran = match vmx {
+        Some(vmx) if selftest::runs_heartbeat(index) => selftest::run_heartbeat(&vmx, tables),
+        Some(vmx) => partition::run_this_cpu(index, &vmx, tables, &lapic),
+        None => Ok(()),
+    };
+    if let Err(error) = ran {
         error!("{error}");
     }
     cpu::park()

@@ -1,22 +1,24 @@
-//! The device key in the TPM: an ECDSA P-256 (SHA-256) signing key made by
-//! TPM2_Create under the owner hierarchy's storage primary key (an ECC
-//! P-256 key of the TCG's usual storage template, which TPM2_CreatePrimary
-//! derives again from the hierarchy's seed at every start), loaded with
-//! TPM2_Load from the blobs kept in the state directory, and signing with
-//! TPM2_Sign.
+//! Keys in the TPM: ECDSA P-256 (SHA-256) signing keys made by TPM2_Create
+//! under the owner hierarchy's storage primary key (an ECC P-256 key of the
+//! TCG's usual storage template, which TPM2_CreatePrimary derives again
+//! from the hierarchy's seed at every start), loaded with TPM2_Load from
+//! the blobs kept in the state directory. The device key signs any message
+//! with TPM2_Sign; the attestation key is restricted: it signs only what
+//! the TPM itself made, such as quotes ([`super::quote`]). Keys loaded in
+//! one TPM share its connection ([`SharedTpm`]): /dev/tpm0 opens once.
 
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use cordon_eve::signing::{Sign, SignError};
-use p256::ecdsa::VerifyingKey;
+use p256::ecdsa::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
 use tpm2_protocol::basic::{TpmHandle, TpmUint16};
 use tpm2_protocol::data::{
     Tpm2bDigest, Tpm2bPrivate, Tpm2bPublic, TpmAlgId, TpmCc, TpmEccCurve, TpmRh, TpmSt, TpmaObject,
     TpmsEccParms, TpmsEccPoint, TpmsSchemeHash, TpmtEccScheme, TpmtKdfScheme, TpmtPublic,
-    TpmtSigScheme, TpmtSymDef, TpmtTkHashcheck, TpmuAsymScheme, TpmuPublicId, TpmuPublicParms,
-    TpmuSigScheme, TpmuSignature, TpmuSymKeyBits, TpmuSymMode,
+    TpmtSigScheme, TpmtSignature, TpmtSymDef, TpmtTkHashcheck, TpmuAsymScheme, TpmuPublicId,
+    TpmuPublicParms, TpmuSigScheme, TpmuSignature, TpmuSymKeyBits, TpmuSymMode,
 };
 use tpm2_protocol::frame::{
     TpmCreateCommand, TpmCreatePrimaryCommand, TpmCreatePrimaryResponse, TpmCreateResponse,
@@ -46,58 +48,111 @@ pub struct KeyBlobs {
     pub private: Vec<u8>,
 }
 
+/// One connection to a TPM, shared by the keys loaded through it.
+pub type SharedTpm = Arc<Mutex<Tpm>>;
+
+/// What a key is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Signs any message (the device key).
+    Signing,
+    /// Restricted: signs only what the TPM made, such as a quote of its
+    /// PCRs (the attestation key).
+    Attestation,
+}
+
 /// A P-256 signing key loaded in a TPM.
 pub struct TpmKey {
-    tpm: Mutex<Tpm>,
+    tpm: SharedTpm,
     handle: TpmHandle,
     public: VerifyingKey,
     device: String,
 }
 
 impl TpmKey {
-    /// A new key, made in `tpm`; its blobs are for [`TpmKey::load`] later.
-    pub fn create(mut tpm: Tpm) -> Result<(Self, KeyBlobs), TpmError> {
-        let parent = storage_primary(&mut tpm)?;
+    /// A new signing key, made in `tpm`; its blobs are for
+    /// [`TpmKey::load`] later.
+    pub fn create(tpm: Tpm) -> Result<(Self, KeyBlobs), TpmError> {
+        Self::create_in(Arc::new(Mutex::new(tpm)), Purpose::Signing)
+    }
+
+    /// A new key for `purpose`, made in the TPM of `shared`.
+    pub fn create_in(shared: SharedTpm, purpose: Purpose) -> Result<(Self, KeyBlobs), TpmError> {
+        let mut guard = lock(&shared);
+        let tpm = &mut *guard;
+        let parent = storage_primary(tpm)?;
         let create = TpmCreateCommand {
             handles: [parent],
             in_sensitive: Default::default(),
             in_public: Tpm2bPublic {
-                inner: signing_template(),
+                inner: signing_template(purpose),
             },
             outside_info: Default::default(),
             creation_pcr: Default::default(),
         };
         let created: Result<TpmCreateResponse, _> = tpm.execute(&create, Auth::EmptyPassword);
         let loaded = created.and_then(|created| {
-            let handle = load(&mut tpm, parent, &created.out_public, &created.out_private)?;
+            let handle = load(tpm, parent, &created.out_public, &created.out_private)?;
             let blobs = KeyBlobs {
                 public: marshal(&created.out_public, TpmCc::Create)?,
                 private: marshal(&created.out_private, TpmCc::Create)?,
             };
             Ok((handle, created.out_public.inner, blobs))
         });
-        flush(&mut tpm, parent)?;
+        flush(tpm, parent)?;
         let (handle, public, blobs) = loaded?;
-        Ok((Self::new(tpm, handle, &public)?, blobs))
+        let device = tpm.name().to_owned();
+        drop(guard);
+        Ok((Self::new(shared, device, handle, &public)?, blobs))
     }
 
     /// The key of `blobs`, loaded in `tpm` (the TPM that made it).
-    pub fn load(mut tpm: Tpm, blobs: &KeyBlobs) -> Result<Self, TpmError> {
-        let public = unmarshal::<Tpm2bPublic>(&blobs.public)?;
-        let private = unmarshal::<Tpm2bPrivate>(&blobs.private)?;
-        let parent = storage_primary(&mut tpm)?;
-        let loaded = load(&mut tpm, parent, &public, &private);
-        flush(&mut tpm, parent)?;
-        Self::new(tpm, loaded?, &public.inner)
+    pub fn load(tpm: Tpm, blobs: &KeyBlobs) -> Result<Self, TpmError> {
+        Self::load_in(Arc::new(Mutex::new(tpm)), blobs)
     }
 
-    fn new(tpm: Tpm, handle: TpmHandle, public: &TpmtPublic) -> Result<Self, TpmError> {
+    /// The key of `blobs`, loaded in the TPM of `shared`.
+    pub fn load_in(shared: SharedTpm, blobs: &KeyBlobs) -> Result<Self, TpmError> {
+        let public = unmarshal::<Tpm2bPublic>(&blobs.public)?;
+        let private = unmarshal::<Tpm2bPrivate>(&blobs.private)?;
+        let mut guard = lock(&shared);
+        let tpm = &mut *guard;
+        let parent = storage_primary(tpm)?;
+        let loaded = load(tpm, parent, &public, &private);
+        flush(tpm, parent)?;
+        let handle = loaded?;
+        let device = tpm.name().to_owned();
+        drop(guard);
+        Self::new(shared, device, handle, &public.inner)
+    }
+
+    fn new(
+        tpm: SharedTpm,
+        device: String,
+        handle: TpmHandle,
+        public: &TpmtPublic,
+    ) -> Result<Self, TpmError> {
         Ok(Self {
-            device: tpm.name().to_owned(),
-            tpm: Mutex::new(tpm),
+            device,
+            tpm,
             handle,
             public: verifying_key(public)?,
         })
+    }
+
+    /// The connection to the TPM the key is in, for more keys there.
+    pub fn connection(&self) -> SharedTpm {
+        Arc::clone(&self.tpm)
+    }
+
+    /// The key's handle in its TPM, for commands of its own.
+    pub(super) fn handle(&self) -> TpmHandle {
+        self.handle
+    }
+
+    /// The TPM the key is in, for one command or a few.
+    pub(super) fn tpm(&self) -> MutexGuard<'_, Tpm> {
+        lock(&self.tpm)
     }
 
     /// The TPM device the key is in.
@@ -129,21 +184,9 @@ impl TpmKey {
                 digest: Tpm2bDigest::default(),
             },
         };
-        let mut tpm = self
-            .tpm
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let signed: TpmSignResponse = tpm.execute(&command, Auth::EmptyPassword)?;
-        let TpmuSignature::Ecdsa(signature) = signed.signature.signature else {
-            return Err(TpmError::UnexpectedKey(format!(
-                "signature is {:?}, not ECDSA",
-                signed.signature.sig_alg
-            )));
-        };
-        let mut raw = Vec::with_capacity(2 * COORDINATE_LEN);
-        raw.extend_from_slice(&padded(&signature.signature_r)?);
-        raw.extend_from_slice(&padded(&signature.signature_s)?);
-        Ok(raw)
+        let signed: TpmSignResponse = self.tpm().execute(&command, Auth::EmptyPassword)?;
+        let signature = ecdsa_signature(&signed.signature)?;
+        Ok(signature.to_bytes().to_vec())
     }
 }
 
@@ -163,12 +206,8 @@ impl Drop for TpmKey {
     /// it when the device is closed, a loaded object would take one of the
     /// TPM's few object slots until it resets.
     fn drop(&mut self) {
-        let tpm = self
-            .tpm
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         // Best effort: a drop cannot report, and the TPM may be gone.
-        let _ = flush(tpm, self.handle);
+        let _ = flush(&mut lock(&self.tpm), self.handle);
     }
 }
 
@@ -176,6 +215,14 @@ impl fmt::Debug for TpmKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "TpmKey(P-256 in {})", self.device)
     }
+}
+
+/// The TPM of `shared`; a thread that panicked holding it left no command
+/// half sent (each is written whole), so a poisoned lock is still good.
+fn lock(shared: &SharedTpm) -> MutexGuard<'_, Tpm> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The owner hierarchy's storage primary key, made (again) in `tpm`.
@@ -251,10 +298,14 @@ fn storage_template() -> TpmtPublic {
     )
 }
 
-/// An unrestricted signing key, ECDSA with SHA-256 only.
-fn signing_template() -> TpmtPublic {
+/// A signing key, ECDSA with SHA-256 only; restricted for attestation.
+fn signing_template(purpose: Purpose) -> TpmtPublic {
+    let restriction = match purpose {
+        Purpose::Signing => TpmaObject::empty(),
+        Purpose::Attestation => TpmaObject::RESTRICTED,
+    };
     ecc_key(
-        TpmaObject::SIGN_ENCRYPT,
+        TpmaObject::SIGN_ENCRYPT | restriction,
         TpmsEccParms {
             symmetric: TpmtSymDef {
                 algorithm: TpmAlgId::Null,
@@ -271,6 +322,20 @@ fn signing_template() -> TpmtPublic {
             kdf: TpmtKdfScheme::default(),
         },
     )
+}
+
+/// The ECDSA P-256 signature of a TPM's answer.
+pub(super) fn ecdsa_signature(signature: &TpmtSignature) -> Result<Signature, TpmError> {
+    let TpmuSignature::Ecdsa(ecdsa) = &signature.signature else {
+        return Err(TpmError::UnexpectedKey(format!(
+            "signature is {:?}, not ECDSA",
+            signature.sig_alg
+        )));
+    };
+    let r = padded(&ecdsa.signature_r)?;
+    let s = padded(&ecdsa.signature_s)?;
+    Signature::from_scalars(r, s)
+        .map_err(|_| TpmError::UnexpectedKey("its signature is not a P-256 one".to_owned()))
 }
 
 /// The P-256 public key of a TPM public area.
@@ -299,7 +364,7 @@ fn padded(number: &[u8]) -> Result<[u8; COORDINATE_LEN], TpmError> {
     Ok(coordinate)
 }
 
-fn marshal(value: &impl TpmMarshal, command: TpmCc) -> Result<Vec<u8>, TpmError> {
+pub(super) fn marshal(value: &impl TpmMarshal, command: TpmCc) -> Result<Vec<u8>, TpmError> {
     let mut room = [0u8; BLOB_ROOM];
     let mut writer = TpmWriter::new(&mut room);
     value

@@ -1,13 +1,16 @@
 //! The device key in a TPM 2.0: found at [`DEVICES`], spoken to in the TPM's
 //! own command format ([`channel`], marshalled by the `tpm2-protocol`
 //! crate), and an ECDSA P-256 signing key made in it under the owner
-//! hierarchy's storage key ([`key`]); [`info`] asks it who made it. The private key never leaves the
+//! hierarchy's storage key ([`key`]), with a restricted attestation key
+//! beside it that quotes the TPM's PCRs ([`quote`]); [`info`] asks it who
+//! made it. The private keys never leave the
 //! TPM: what the agent stores is the key's public area and its private
 //! area wrapped by the TPM's storage key, which only that TPM can load.
 
 pub mod channel;
 pub mod info;
 pub mod key;
+pub mod quote;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -16,7 +19,8 @@ use tpm2_protocol::TpmError as WireError;
 use tpm2_protocol::data::{TpmCc, TpmRc};
 
 pub use channel::Tpm;
-pub use key::{KeyBlobs, TpmKey};
+pub use key::{KeyBlobs, Purpose, SharedTpm, TpmKey};
+pub use quote::{QUOTED_PCRS, Quote, quote};
 
 /// Where Linux offers a TPM: its resource manager first (which flushes a
 /// client's objects when it closes), then the raw device.

@@ -14,14 +14,19 @@ use super::hypercall::{self, Hypercall};
 use super::io::IoAccess;
 use super::msr_emulation::{self, MsrAnswer};
 use super::vcpu::{GuestCr, Vcpu};
-use crate::arch::x86_64::cpu;
 use crate::arch::x86_64::exception::GENERAL_PROTECTION;
+use crate::arch::x86_64::{cpu, lapic};
 
 /// EPT violation exit qualification: the access was a read, a write, an
 /// instruction fetch.
 const EPT_READ: u64 = 1 << 0;
 const EPT_WRITE: u64 = 1 << 1;
 const EPT_FETCH: u64 = 1 << 2;
+
+/// The exit interruption information of an acknowledged external
+/// interrupt: its vector, and whether the information is valid.
+const INTERRUPTION_VECTOR: u64 = 0xff;
+const INTERRUPTION_VALID: u64 = 1 << 31;
 
 /// The low 32 bits of RAX and RDX, which RDMSR and WRMSR use.
 const LOW_HALF: u64 = 0xffff_ffff;
@@ -105,6 +110,7 @@ pub fn handle(vm: &str, vcpu: &mut Vcpu, reason: ExitReason) -> Next {
             Next::Resume
         }
         ExitReason::Hlt => halt(vcpu),
+        ExitReason::ExternalInterrupt => external_interrupt(vm, vcpu),
         ExitReason::EptViolation => Next::Stop(Stopped::EptViolation {
             address: vcpu.read(Field::GuestPhysicalAddress),
             qualification: vcpu.read(Field::ExitQualification),
@@ -128,6 +134,28 @@ fn halt(vcpu: &mut Vcpu) -> Next {
     Next::Stop(Stopped::Halted {
         rip: vcpu.read(Field::GuestRip),
     })
+}
+
+/// An interrupt reached the CPU of a VM that does not own the interrupts
+/// of its CPU: no device of that VM's raises one (the config gives device
+/// interrupts only to the VM that owns the PIC, whose interrupts reach it
+/// without exits), so it is nobody's. The exit acknowledged it; cordon
+/// ends it at the local APIC (unless spurious), says so, and the VM goes
+/// on.
+fn external_interrupt(vm: &str, vcpu: &Vcpu) -> Next {
+    let info = vcpu.read(Field::ExitInterruptionInfo);
+    let vector = info & INTERRUPTION_VECTOR;
+    if info & INTERRUPTION_VALID != 0
+        && vector != u64::from(lapic::SPURIOUS_VECTOR)
+        && let Some(lapic) = lapic::this_cpu()
+    {
+        lapic.end_of_interrupt();
+    }
+    warn!(
+        "{vm}: interrupt vector {vector:#x} on cpu{}, which no VM here owns: dropped",
+        cpu::index()
+    );
+    Next::Resume
 }
 
 /// cordon's hypercalls.

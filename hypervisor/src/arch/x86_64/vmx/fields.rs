@@ -41,6 +41,7 @@ pub enum Field {
     SecondaryProcessorControls = 0x401e,
     InstructionError = 0x4400,
     ExitReason = 0x4402,
+    ExitInterruptionInfo = 0x4404,
     ExitInstructionLength = 0x440c,
     GuestEsLimit = 0x4800,
     GuestCsLimit = 0x4802,

@@ -40,9 +40,11 @@ const SECONDARY_ENABLE_RDTSCP: u32 = 1 << 3;
 pub const SECONDARY_VPID: u32 = 1 << 5;
 const SECONDARY_UNRESTRICTED_GUEST: u32 = 1 << 7;
 const SECONDARY_ENABLE_INVPCID: u32 = 1 << 12;
-/// Exit controls: return to 64-bit mode, save the guest's EFER and load
-/// the host's.
+/// Exit controls: return to 64-bit mode, acknowledge an external interrupt
+/// that exits (its vector is then in the exit's interruption information),
+/// save the guest's EFER and load the host's.
 const EXIT_HOST_ADDRESS_SPACE_SIZE: u32 = 1 << 9;
+const EXIT_ACK_INTERRUPT_ON_EXIT: u32 = 1 << 15;
 const EXIT_SAVE_EFER: u32 = 1 << 20;
 const EXIT_LOAD_EFER: u32 = 1 << 21;
 /// Entry controls: load the guest's EFER.
@@ -150,7 +152,10 @@ pub fn enable() -> Result<VmxCpu, VmxError> {
         )?,
         exit: controls::adjust(
             Control::Exit,
-            EXIT_HOST_ADDRESS_SPACE_SIZE | EXIT_SAVE_EFER | EXIT_LOAD_EFER,
+            EXIT_HOST_ADDRESS_SPACE_SIZE
+                | EXIT_ACK_INTERRUPT_ON_EXIT
+                | EXIT_SAVE_EFER
+                | EXIT_LOAD_EFER,
             0,
             capability(Control::Exit),
         )?,

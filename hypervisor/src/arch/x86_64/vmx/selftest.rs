@@ -263,13 +263,13 @@ pub fn run(cpu: &VmxCpu, tables: &CpuTables, heartbeat: bool) -> Result<(), VmxE
 
 /// Lets the heartbeat CPU start the heartbeat guest, and waits for its
 /// first beat; the beat.
-pub fn start_heartbeat() -> Result<u64, VmxError> {
+fn start_heartbeat() -> Result<u64, VmxError> {
     HEARTBEAT_GO.store(true, Ordering::Release);
     wait_for_beat_after(0)
 }
 
 /// Waits for the heartbeat guest's next beat; the beat.
-pub fn next_beat() -> Result<u64, VmxError> {
+fn next_beat() -> Result<u64, VmxError> {
     wait_for_beat_after(BEATS.load(Ordering::Acquire))
 }
 

@@ -219,28 +219,40 @@ impl Vcpu {
     /// its VMCS is current on this CPU.
     pub fn new(cpu: &VmxCpu, tables: &CpuTables, start: GuestStart) -> Result<Self, VmxError> {
         let vmcs = frames::allocate_page().ok_or(VmxError::NoMemory)?;
-        // SAFETY: a fresh identity-mapped page; a VMCS starts with the
-        // revision identifier.
-        unsafe { (vmcs as *mut u32).write(cpu.revision) };
-        // SAFETY: this CPU is in VMX operation (it has a VmxCpu) and the
-        // VMCS page is this vCPU's alone.
-        unsafe {
-            instructions::vmclear(vmcs).map_err(VmxError::Vmcs)?;
-            instructions::vmptrld(vmcs).map_err(VmxError::Vmcs)?;
-        }
-        let vcpu = Self {
+        let mut vcpu = Self {
             vmcs,
             launched: false,
             owns_interrupts: start.owns_interrupts,
-            registers: GuestRegisters {
-                rsi: start.entry.rsi,
-                ..GuestRegisters::default()
-            },
+            registers: GuestRegisters::default(),
         };
-        vcpu.write_controls(cpu, start).map_err(VmxError::Vmcs)?;
-        vcpu.write_host_state(tables).map_err(VmxError::Vmcs)?;
-        vcpu.write_guest_state(start).map_err(VmxError::Vmcs)?;
+        vcpu.restart(cpu, tables, start)?;
         Ok(vcpu)
+    }
+
+    /// Sets this vCPU's VMCS up afresh to start the guest as `start` says
+    /// (a VM starting again); its VMCS is current on this CPU.
+    pub fn restart(
+        &mut self,
+        cpu: &VmxCpu,
+        tables: &CpuTables,
+        start: GuestStart,
+    ) -> Result<(), VmxError> {
+        // SAFETY (all three): this CPU is in VMX operation (it has a
+        // VmxCpu) and the VMCS page is this vCPU's alone, identity-mapped;
+        // VMCLEAR makes it inactive and launchable anew, and an inactive
+        // VMCS starts with the revision identifier.
+        unsafe { instructions::vmclear(self.vmcs).map_err(VmxError::Vmcs)? };
+        unsafe { (self.vmcs as *mut u32).write(cpu.revision) };
+        unsafe { instructions::vmptrld(self.vmcs).map_err(VmxError::Vmcs)? };
+        self.launched = false;
+        self.owns_interrupts = start.owns_interrupts;
+        self.registers = GuestRegisters {
+            rsi: start.entry.rsi,
+            ..GuestRegisters::default()
+        };
+        self.write_controls(cpu, start).map_err(VmxError::Vmcs)?;
+        self.write_host_state(tables).map_err(VmxError::Vmcs)?;
+        self.write_guest_state(start).map_err(VmxError::Vmcs)
     }
 
     /// Enters the guest until its next VM exit; the reason it exited.
