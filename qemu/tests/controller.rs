@@ -28,38 +28,33 @@
 // Shared with the other boot tests; this one needs only the config's machine.
 #[allow(dead_code)]
 mod common;
+mod node;
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use cordon_eve::cert::{Cert, hex_sha256};
-use cordon_eve::issue::{Issuer, Role, issue};
+use cordon_eve::cert::hex_sha256;
 use cordon_eve::proto::config::{DeviceOpsCmd, EdgeDevConfig};
 use cordon_eve::proto::info::z_info_msg::InfoContent;
 use cordon_eve::proto::info::{ZInfoApp, ZSwState};
-use cordon_eve::signing::SigningKey;
 use cordon_qemu::config_machine::ConfigMachine;
-use cordon_qemu::cpio::Archive;
 use cordon_qemu::mgmt_vm::{AGENT_OPTION, STORAGE_OPTION, marker};
 use cordon_qemu::{
     Expect, HarnessError, Pattern, Transcript, VIRT_STORAGE_TRANSPORT, boot_until, storage_disk,
-    test_disk,
 };
 use eve_test_controller::configs::{self, ImageSource};
 use eve_test_controller::registry::{Registry, Reports};
 use eve_test_controller::{Authority, TestController, TestDatastore};
 
 use common::{config_machine, env_path};
+use eve_test_controller::provisioning::onboarding_identity;
+use node::{HOST_FROM_GUEST, Scratch, write_provisioning};
 
 /// The config, and its VMs.
 const CONFIG: &str = "agent-and-heartbeat";
 const MGMT_VM: &str = "mgmt";
 const WORKLOAD: &str = "beat";
-/// The host's loopback as the VM sees it through QEMU's user networking.
-const HOST_FROM_GUEST: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2));
 
 /// The build of the workload's guest, labelled `replacement`, that the
 /// datastore serves; where it serves it; and what that build prints first.
@@ -72,21 +67,6 @@ const NOT_THE_IMAGE: &[u8] = b"not the image the datastore serves";
 /// The node's serial number, and the app that drives the workload.
 const SERIAL: &str = "cordon-qemu-node";
 const APP_UUID: &str = "0f6e8a52-2f1d-4a8e-9a8e-6c1b9f0d2e41";
-/// How long the test's certificates are valid.
-const LIFETIME: Duration = Duration::from_secs(60 * 60);
-
-/// Where the provisioning goes in the VM (the archive's paths are relative
-/// to `/`), and the agent's state, on the VM's storage disk.
-const SETTINGS_FILE: &str = "etc/cordon-agent.toml";
-const ROOT_CA_FILE: &str = "etc/cordon/root-certificate.pem";
-const ONBOARDING_CERT_FILE: &str = "etc/cordon/onboard.cert.pem";
-const ONBOARDING_KEY_FILE: &str = "etc/cordon/onboard.key.pem";
-const STATE_DIR: &str = "/persist/cordon-agent";
-const FILE_PERMISSIONS: u32 = 0o644;
-const KEY_PERMISSIONS: u32 = 0o600;
-/// Seconds between the agent's rounds: a new config applies within one.
-const INTERVAL_SECS: u64 = 1;
-
 /// From power-on to the controller holding the node's first reports: cordon
 /// and Linux boot, DHCP, and the agent's first round (TLS and signatures,
 /// emulated) on a small, busy CI machine.
@@ -174,76 +154,6 @@ fn config(activate: bool, orders: Orders) -> EdgeDevConfig {
         shutdown: command(orders.shutdowns),
         ..EdgeDevConfig::default()
     }
-}
-
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("cordon-controller-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Self(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A new onboarding key and the self-signed certificate the controller
-/// is told to accept.
-fn onboarding() -> (SigningKey, Cert) {
-    let key = SigningKey::generate().expect("onboarding key");
-    let cert = issue(
-        "cordon test node onboarding",
-        &key,
-        Role::EndEntity,
-        Issuer::SelfSigned,
-        LIFETIME,
-    )
-    .expect("onboarding certificate");
-    (key, cert)
-}
-
-/// Writes the disk with the node's provisioning for `controller` to `disk`:
-/// a newc cpio archive, padded to whole sectors.
-fn write_provisioning(disk: &Path, controller: &TestController, key: &SigningKey, cert: &Cert) {
-    let settings = format!(
-        "controller = \"{}\"\n\
-         root_ca = \"/{ROOT_CA_FILE}\"\n\
-         onboarding_cert = \"/{ONBOARDING_CERT_FILE}\"\n\
-         onboarding_key = \"/{ONBOARDING_KEY_FILE}\"\n\
-         serial = \"{SERIAL}\"\n\
-         state_dir = \"{STATE_DIR}\"\n\
-         interval_secs = {INTERVAL_SECS}\n",
-        controller.url()
-    );
-    let mut archive = Archive::new();
-    archive
-        .file(SETTINGS_FILE, FILE_PERMISSIONS, settings.as_bytes())
-        .file(
-            ROOT_CA_FILE,
-            FILE_PERMISSIONS,
-            controller.authority().root.pem().as_bytes(),
-        )
-        .file(
-            ONBOARDING_CERT_FILE,
-            FILE_PERMISSIONS,
-            cert.pem().as_bytes(),
-        )
-        .file(
-            ONBOARDING_KEY_FILE,
-            KEY_PERMISSIONS,
-            key.to_pkcs8_pem().as_bytes(),
-        );
-    let mut image = archive.finish();
-    image.resize(image.len().next_multiple_of(test_disk::SECTOR_SIZE), 0);
-    std::fs::write(disk, image)
-        .unwrap_or_else(|error| panic!("cannot write {}: {error}", disk.display()));
 }
 
 /// A boot under way, and the controller it talks to.
@@ -413,13 +323,13 @@ fn controller_drives_a_node_that_keeps_its_state_across_boots() {
         "no VM of {CONFIG} is given the network card"
     );
 
-    let scratch = Scratch::new();
-    let (key, cert) = onboarding();
+    let scratch = Scratch::new("controller");
+    let (key, cert) = onboarding_identity();
     let authority = Authority::generate().expect("controller keys");
     let controller = TestController::start_https(authority, vec![cert.clone()], HOST_FROM_GUEST)
         .expect("test controller");
     let disk = scratch.0.join("provisioning.img");
-    write_provisioning(&disk, &controller, &key, &cert);
+    write_provisioning(&disk, &controller, SERIAL, &key, &cert);
     described.disk = Some(disk);
     // A fresh storage disk: an empty file system.
     let storage = scratch.0.join("storage.img");

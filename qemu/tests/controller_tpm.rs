@@ -17,44 +17,25 @@
 // Shared with the other boot tests; this one needs only the config's machine.
 #[allow(dead_code)]
 mod common;
+mod node;
 
-use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cordon_eve::cert::Cert;
-use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::config::EdgeDevConfig;
 use cordon_eve::proto::info::{HwSecurityModuleStatus, ZInfoDevice};
-use cordon_eve::signing::SigningKey;
-use cordon_qemu::cpio::Archive;
 use cordon_qemu::mgmt_vm::marker;
 use cordon_qemu::swtpm::Swtpm;
-use cordon_qemu::{Expect, boot_until, test_disk};
+use cordon_qemu::{Expect, boot_until};
 use eve_test_controller::{Authority, TestController};
 
 use common::config_machine;
+use eve_test_controller::provisioning::onboarding_identity;
+use node::{HOST_FROM_GUEST, Scratch, write_provisioning};
 
 const CONFIG: &str = "agent-tpm";
-/// The host's loopback as the VM sees it through QEMU's user networking.
-const HOST_FROM_GUEST: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 2, 2));
 const SERIAL: &str = "cordon-qemu-tpm-node";
-/// How long the test's certificates are valid.
-const LIFETIME: Duration = Duration::from_secs(60 * 60);
-
-/// Where the provisioning goes in the VM (the archive's paths are relative
-/// to `/`), and the agent's state, in the VM's RAM.
-const SETTINGS_FILE: &str = "etc/cordon-agent.toml";
-const ROOT_CA_FILE: &str = "etc/cordon/root-certificate.pem";
-const ONBOARDING_CERT_FILE: &str = "etc/cordon/onboard.cert.pem";
-const ONBOARDING_KEY_FILE: &str = "etc/cordon/onboard.key.pem";
-const STATE_DIR: &str = "/persist/cordon-agent";
-const FILE_PERMISSIONS: u32 = 0o644;
-const KEY_PERMISSIONS: u32 = 0o600;
-const INTERVAL_SECS: u64 = 1;
-
 /// What the agent prints when the TPM holds its key: swtpm's TPM is made by
 /// IBM (its libtpms), as the TPM itself says.
 const TPM_KEY: &str = "cordon-agent: device key: TPM 2.0 (/dev/tpmrm0, made by IBM)";
@@ -73,93 +54,20 @@ const KERNEL_PANIC: &str = "Kernel panic";
 const CORDON_ERROR: &str = "ERROR]";
 const CORDON_PANIC: &str = "panic on cpu";
 
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("cordon-controller-tpm-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch directory");
-        Self(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A new onboarding key and the self-signed certificate the controller
-/// is told to accept.
-fn onboarding() -> (SigningKey, Cert) {
-    let key = SigningKey::generate().expect("onboarding key");
-    let cert = issue(
-        "cordon test node onboarding",
-        &key,
-        Role::EndEntity,
-        Issuer::SelfSigned,
-        LIFETIME,
-    )
-    .expect("onboarding certificate");
-    (key, cert)
-}
-
-/// Writes the node's provisioning for the controller at `controller_url`
-/// (a newc cpio archive, padded to whole sectors) to `disk`.
-fn write_provisioning(
-    disk: &Path,
-    controller_url: &str,
-    root: &Cert,
-    key: &SigningKey,
-    cert: &Cert,
-) {
-    let settings = format!(
-        "controller = \"{controller_url}\"\n\
-         root_ca = \"/{ROOT_CA_FILE}\"\n\
-         onboarding_cert = \"/{ONBOARDING_CERT_FILE}\"\n\
-         onboarding_key = \"/{ONBOARDING_KEY_FILE}\"\n\
-         serial = \"{SERIAL}\"\n\
-         state_dir = \"{STATE_DIR}\"\n\
-         interval_secs = {INTERVAL_SECS}\n"
-    );
-    let mut archive = Archive::new();
-    archive
-        .file(SETTINGS_FILE, FILE_PERMISSIONS, settings.as_bytes())
-        .file(ROOT_CA_FILE, FILE_PERMISSIONS, root.pem().as_bytes())
-        .file(
-            ONBOARDING_CERT_FILE,
-            FILE_PERMISSIONS,
-            cert.pem().as_bytes(),
-        )
-        .file(
-            ONBOARDING_KEY_FILE,
-            KEY_PERMISSIONS,
-            key.to_pkcs8_pem().as_bytes(),
-        );
-    let mut image = archive.finish();
-    image.resize(image.len().next_multiple_of(test_disk::SECTOR_SIZE), 0);
-    std::fs::write(disk, image)
-        .unwrap_or_else(|error| panic!("cannot write {}: {error}", disk.display()));
-}
-
 #[test]
 fn agent_onboards_with_its_device_key_in_the_tpm() {
     let mut described = config_machine(CONFIG);
     assert!(described.tpm, "no VM of {CONFIG} is given the TPM");
     assert!(described.network, "no VM of {CONFIG} is given the network");
 
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("controller-tpm");
     let swtpm = Swtpm::start(&scratch.0.join("swtpm")).expect("swtpm");
     let authority = Authority::generate().expect("controller keys");
-    let root = authority.root.clone();
-    let (key, cert) = onboarding();
+    let (key, cert) = onboarding_identity();
     let controller = TestController::start_https(authority, vec![cert.clone()], HOST_FROM_GUEST)
         .expect("test controller");
     let disk = scratch.0.join("provisioning.img");
-    write_provisioning(&disk, &controller.url(), &root, &key, &cert);
+    write_provisioning(&disk, &controller, SERIAL, &key, &cert);
     described.disk = Some(disk);
     controller
         .registry()

@@ -4,7 +4,6 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cordon_agent::identity::{Identity, IdentityError, KeyHolder};
@@ -12,7 +11,8 @@ use cordon_agent::store::StateDir;
 use cordon_agent::tpm::{TpmError, TpmKey};
 use cordon_eve::envelope::{EnvelopeError, Signer, open, seal};
 use cordon_eve::issue::{Issuer, Role, issue};
-use cordon_eve::signing::{Sign, SigningKey};
+use cordon_eve::signing::Sign;
+use eve_test_controller::provisioning::OnboardingFiles;
 use support::swtpm::Swtpm;
 
 const PAYLOAD: &[u8] = b"a config request";
@@ -88,44 +88,25 @@ fn dropped_tpm_keys_leave_the_tpm() {
 }
 
 /// A node's provisioned onboarding files and its state directory.
-fn provisioned(test: &str) -> (PathBuf, StateDir) {
-    let dir = std::env::temp_dir().join(format!("cordon-tpm-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    let key = SigningKey::generate().expect("key");
-    let cert = issue(
-        "onboarding",
-        &key,
-        Role::EndEntity,
-        Issuer::SelfSigned,
-        LIFETIME,
-    )
-    .expect("cert");
-    std::fs::write(dir.join("onboard.key.pem"), key.to_pkcs8_pem().as_bytes()).expect("write");
-    std::fs::write(dir.join("onboard.cert.pem"), cert.pem()).expect("write");
-    let state = StateDir::open(&dir.join("state")).expect("state");
-    (dir, state)
+fn provisioned(test: &str) -> (OnboardingFiles, StateDir) {
+    let files = OnboardingFiles::create(&format!("tpm-{test}"));
+    let state = StateDir::open(&files.dir.join("state")).expect("state");
+    (files, state)
 }
 
 fn identity(
-    dir: &Path,
+    files: &OnboardingFiles,
     state: &StateDir,
     tpm: Option<cordon_agent::tpm::Tpm>,
 ) -> Result<Identity, IdentityError> {
-    Identity::load_or_create(
-        &dir.join("onboard.cert.pem"),
-        &dir.join("onboard.key.pem"),
-        SERIAL,
-        state,
-        tpm,
-    )
+    Identity::load_or_create(&files.cert_path(), &files.key_path(), SERIAL, state, tpm)
 }
 
 #[test]
 fn identity_made_with_a_tpm_keeps_its_key_there() {
     let swtpm = Swtpm::start("identity");
-    let (dir, state) = provisioned("identity");
-    let first = identity(&dir, &state, Some(swtpm.connect())).expect("identity");
+    let (files, state) = provisioned("identity");
+    let first = identity(&files, &state, Some(swtpm.connect())).expect("identity");
     assert_eq!(
         first.device_key,
         KeyHolder::Tpm {
@@ -142,7 +123,7 @@ fn identity_made_with_a_tpm_keeps_its_key_there() {
     let first_cert = first.device.cert.pem().to_owned();
     drop(first);
 
-    let again = identity(&dir, &state, Some(swtpm.connect())).expect("identity again");
+    let again = identity(&files, &state, Some(swtpm.connect())).expect("identity again");
     assert_eq!(again.device.cert.pem(), first_cert);
     let sealed = seal(
         PAYLOAD.to_vec(),
@@ -158,20 +139,20 @@ fn identity_made_with_a_tpm_keeps_its_key_there() {
     drop(again);
 
     assert!(matches!(
-        identity(&dir, &state, None),
+        identity(&files, &state, None),
         Err(IdentityError::NoTpm { .. })
     ));
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&files.dir);
 }
 
 #[test]
 fn software_key_made_before_the_tpm_stays_the_devices() {
-    let (dir, state) = provisioned("software-first");
-    let first = identity(&dir, &state, None).expect("identity");
+    let (files, state) = provisioned("software-first");
+    let first = identity(&files, &state, None).expect("identity");
     assert_eq!(first.device_key, KeyHolder::Software { unused_tpm: None });
 
     let swtpm = Swtpm::start("software-first");
-    let again = identity(&dir, &state, Some(swtpm.connect())).expect("identity again");
+    let again = identity(&files, &state, Some(swtpm.connect())).expect("identity again");
     assert_eq!(again.device.cert.pem(), first.device.cert.pem());
     assert_eq!(
         again.device_key,
@@ -179,7 +160,7 @@ fn software_key_made_before_the_tpm_stays_the_devices() {
             unused_tpm: Some("swtpm".to_owned())
         }
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&files.dir);
 }
 
 /// A nonce as the controller gives one.
@@ -188,8 +169,8 @@ const NONCE: [u8; 32] = [7; 32];
 #[test]
 fn identity_with_a_tpm_has_an_attestation_key_that_quotes() {
     let swtpm = Swtpm::start("attest");
-    let (dir, state) = provisioned("attest");
-    let first = identity(&dir, &state, Some(swtpm.connect())).expect("identity");
+    let (files, state) = provisioned("attest");
+    let first = identity(&files, &state, Some(swtpm.connect())).expect("identity");
     let attestation = first.attestation.clone().expect("an attestation key");
     attestation
         .cert
@@ -202,7 +183,7 @@ fn identity_with_a_tpm_has_an_attestation_key_that_quotes() {
     let first_cert = attestation.cert.pem().to_owned();
     drop((first, attestation));
 
-    let again = identity(&dir, &state, Some(swtpm.connect())).expect("identity again");
+    let again = identity(&files, &state, Some(swtpm.connect())).expect("identity again");
     let attestation = again.attestation.expect("the attestation key again");
     assert_eq!(attestation.cert.pem(), first_cert, "the key is kept");
     attestation.quote(&NONCE).expect("the kept key quotes");
@@ -210,7 +191,7 @@ fn identity_with_a_tpm_has_an_attestation_key_that_quotes() {
 
 #[test]
 fn identity_without_a_tpm_has_no_attestation_key() {
-    let (dir, state) = provisioned("no-attest");
-    let identity = identity(&dir, &state, None).expect("identity");
+    let (files, state) = provisioned("no-attest");
+    let identity = identity(&files, &state, None).expect("identity");
     assert!(identity.attestation.is_none());
 }

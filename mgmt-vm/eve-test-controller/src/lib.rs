@@ -8,15 +8,17 @@
 //! and resume listening, for the agent's tests.
 //!
 //! [`authority`] holds its keys, [`registry`] its state, [`handlers`] its
-//! answers ([`quote`] checks TPM quotes), [`http`] reads requests and writes answers and [`server`]
-//! listens, with or without TLS; [`configs`] makes configs for tests;
-//! [`datastore`] serves their images over plain HTTP.
+//! answers ([`quote`] checks TPM quotes), [`http`] reads requests and
+//! writes answers and [`server`] listens, with or without TLS; [`configs`]
+//! makes configs for tests; [`datastore`] serves their images over plain
+//! HTTP; [`provisioning`] makes nodes' onboarding identities.
 
 pub mod authority;
 pub mod configs;
 pub mod datastore;
 pub mod handlers;
 pub mod http;
+pub mod provisioning;
 pub mod quote;
 pub mod registry;
 pub mod server;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::io::{Cursor, Read};
 use std::net::{IpAddr, Ipv4Addr};
 use std::ops::ControlFlow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use cordon_abi::ResetKind;
@@ -23,17 +23,15 @@ use cordon_agent::store::StateDir;
 use cordon_agent::transport::{HttpDatastores, HttpTransport};
 use cordon_agent::trust::TrustError;
 use cordon_eve::cert::{Cert, hex, hex_sha256};
-use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::config::{AppInstanceConfig, DeviceOpsCmd, EdgeDevConfig, InstanceOpsCmd};
 use cordon_eve::proto::info::ZSwState;
-use cordon_eve::signing::SigningKey;
+use eve_test_controller::provisioning::OnboardingFiles;
 use eve_test_controller::{Authority, TestController, TestDatastore, configs};
 
 const SERIAL: &str = "node-1";
 const CORDON_VERSION: &str = "0.1.0-test";
 const WORKLOAD: &str = "web";
 const APP_UUID: &str = "6ba7b810-9dad-11d1-80b4-00c04fd430c8";
-const LIFETIME: Duration = Duration::from_secs(60 * 60);
 const INTERVAL: Duration = Duration::from_secs(60);
 const MIB: u64 = 1 << 20;
 
@@ -193,28 +191,14 @@ impl Datastores for FakeDatastore {
 
 /// A node's provisioned files and state directory, in a scratch folder.
 struct Provisioned {
-    dir: PathBuf,
-    onboarding: Cert,
+    files: OnboardingFiles,
 }
 
 impl Provisioned {
     fn new(test: &str) -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("cordon-agent-flow-{test}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch folder");
-        let key = SigningKey::generate().expect("key");
-        let onboarding = issue(
-            "onboarding",
-            &key,
-            Role::EndEntity,
-            Issuer::SelfSigned,
-            LIFETIME,
-        )
-        .expect("cert");
-        std::fs::write(dir.join("onboard.key.pem"), key.to_pkcs8_pem().as_bytes()).expect("write");
-        std::fs::write(dir.join("onboard.cert.pem"), onboarding.pem()).expect("write");
-        Self { dir, onboarding }
+        Self {
+            files: OnboardingFiles::create(&format!("agent-flow-{test}")),
+        }
     }
 
     /// An agent as the node starts it: from its files and state.
@@ -228,10 +212,10 @@ impl Provisioned {
         root: &Cert,
         datastore: impl Datastores + 'static,
     ) -> Agent<HttpTransport, FakeCordon> {
-        let state = StateDir::open(&self.dir.join("state")).expect("state");
+        let state = StateDir::open(&self.files.dir.join("state")).expect("state");
         let identity = Identity::load_or_create(
-            &self.dir.join("onboard.cert.pem"),
-            &self.dir.join("onboard.key.pem"),
+            &self.files.cert_path(),
+            &self.files.key_path(),
             SERIAL,
             &state,
             None,
@@ -253,7 +237,7 @@ impl Provisioned {
 fn controller_for(node: &Provisioned) -> TestController {
     let authority = Authority::generate().expect("authority");
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    TestController::start_https(authority, vec![node.onboarding.clone()], loopback)
+    TestController::start_https(authority, vec![node.files.cert.clone()], loopback)
         .expect("controller")
 }
 
@@ -687,7 +671,7 @@ fn agent_refuses_a_controller_that_does_not_chain_to_its_root() {
     // is what refuses the controller.
     let authority = Authority::generate().expect("authority");
     let controller =
-        TestController::start(authority, vec![node.onboarding.clone()]).expect("controller");
+        TestController::start(authority, vec![node.files.cert.clone()]).expect("controller");
     let provisioned_root = Authority::generate().expect("authority").root;
     let mut agent = node.agent(&controller, &provisioned_root);
     let error = agent.round().expect_err("rogue controller refused");
@@ -831,7 +815,7 @@ fn image_whose_sha256_is_not_the_configs_is_not_run() {
     let registry = controller.registry();
     let logs = &registry.reports[&device].logs;
     assert!(logs.iter().any(|line| line.contains("SHA-256")), "{logs:?}");
-    let kept = std::fs::read_dir(node.dir.join("state"))
+    let kept = std::fs::read_dir(node.files.dir.join("state"))
         .expect("state directory")
         .filter_map(Result::ok)
         .filter(|entry| entry.file_name().to_string_lossy().starts_with("image-"))

@@ -9,8 +9,7 @@
 mod swtpm;
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use cordon_agent::attestation::AttestationKey;
 use cordon_agent::exchange::ExchangeError;
@@ -21,47 +20,31 @@ use cordon_agent::transport::{HttpTransport, Transport};
 use cordon_agent::trust::{ControllerCerts, verify_certs};
 use cordon_eve::cert::Cert;
 use cordon_eve::endpoint::Endpoint;
-use cordon_eve::issue::{Issuer, Role, issue};
 use cordon_eve::proto::attest::{ZAttestQuote, ZAttestResponseCode};
 use cordon_eve::proto::info::z_info_msg::InfoContent;
 use cordon_eve::proto::info::{HwSecurityModuleStatus, ZInfoDevice, ZInfoMsg};
-use cordon_eve::signing::SigningKey;
+use eve_test_controller::provisioning::OnboardingFiles;
 use eve_test_controller::quote::{QuoteRefusal, verify};
 use eve_test_controller::{Authority, TestController};
 use swtpm::Swtpm;
 
 const NONCE: [u8; 32] = [0x5a; 32];
-const LIFETIME: Duration = Duration::from_secs(3600);
 const SERIAL: &str = "quote-node";
 
 /// A device identity with its keys in `swtpm`, in a scratch folder, and
 /// its onboarding certificate.
 fn onboarding_device(swtpm: &Swtpm, test: &str) -> (Identity, Cert) {
-    let dir: PathBuf =
-        std::env::temp_dir().join(format!("cordon-quote-{test}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    let key = SigningKey::generate().expect("key");
-    let cert = issue(
-        "onboarding",
-        &key,
-        Role::EndEntity,
-        Issuer::SelfSigned,
-        LIFETIME,
-    )
-    .expect("cert");
-    std::fs::write(dir.join("onboard.key.pem"), key.to_pkcs8_pem().as_bytes()).expect("write");
-    std::fs::write(dir.join("onboard.cert.pem"), cert.pem()).expect("write");
-    let state = StateDir::open(&dir.join("state")).expect("state");
+    let files = OnboardingFiles::create(&format!("quote-{test}"));
+    let state = StateDir::open(&files.dir.join("state")).expect("state");
     let identity = Identity::load_or_create(
-        &dir.join("onboard.cert.pem"),
-        &dir.join("onboard.key.pem"),
+        &files.cert_path(),
+        &files.key_path(),
         SERIAL,
         &state,
         Some(swtpm.connect()),
     )
     .expect("identity in the TPM");
-    (identity, cert)
+    (identity, files.cert)
 }
 
 /// A device identity with its keys in `swtpm`.
