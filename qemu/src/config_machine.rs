@@ -116,14 +116,18 @@ impl ConfigMachine {
 /// the config whose file is `<name>.toml`: `CORDON_CONFIG_MACHINE_<NAME>`,
 /// upper case, `_` for anything but letters and digits.
 pub fn env_var(name: &str) -> String {
-    let name: String = name
-        .chars()
+    format!("{ENV_VAR_PREFIX}{}", env_var_suffix(name))
+}
+
+/// `name` as the end of an environment variable's name: upper case, `_`
+/// for anything but letters and digits.
+pub fn env_var_suffix(name: &str) -> String {
+    name.chars()
         .map(|c| match c.is_ascii_alphanumeric() {
             true => c.to_ascii_uppercase(),
             false => '_',
         })
-        .collect();
-    format!("{ENV_VAR_PREFIX}{name}")
+        .collect()
 }
 
 #[cfg(test)]

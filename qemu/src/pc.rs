@@ -34,14 +34,10 @@ const CONFIG_ISO_VAR_PREFIX: &str = "CORDON_ISO_X86_PC_CONFIG_";
 /// The variable that names the ISO of the x86-pc example config `name`
 /// (its file's name without `.toml`).
 pub fn config_iso_var(name: &str) -> String {
-    let name: String = name
-        .chars()
-        .map(|c| match c.is_ascii_alphanumeric() {
-            true => c.to_ascii_uppercase(),
-            false => '_',
-        })
-        .collect();
-    format!("{CONFIG_ISO_VAR_PREFIX}{name}")
+    format!(
+        "{CONFIG_ISO_VAR_PREFIX}{}",
+        crate::config_machine::env_var_suffix(name)
+    )
 }
 
 /// Which emulator runs the PC.
