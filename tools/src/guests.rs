@@ -25,7 +25,7 @@ pub const REPLACEMENT_LABEL: &str = "replacement";
 pub const IMAGE_EXTENSION: &str = "bin";
 /// The x86-pc guests: their names' prefix, and their crate.
 const X86_PREFIX: &str = "x86-";
-const X86_CRATE: &str = "cordon-guest-x86";
+pub const X86_CRATE: &str = "cordon-guest-x86";
 
 /// Builds the guest `name`, for x86-pc if it is named `x86-...`; returns
 /// its image's path.

@@ -16,7 +16,7 @@ use super::fuzz;
 use super::image::write_iso;
 use crate::cli::DEFAULT_FUZZ_TIME;
 use crate::error::{Error, Result};
-use crate::paths::Workspace;
+use crate::paths::{GUEST_CRATE_PREFIX, GUEST_TARGET, PC_TARGET, Workspace, board_target};
 use crate::{exec, guests, mgmt_vm, partition, prereq, sdcard};
 use cordon_qemu::pc::{self, PC_DEFAULT_CPUS};
 
@@ -111,7 +111,34 @@ pub fn test(workspace: &Workspace) -> Result<()> {
         for test in BOOT_TESTS {
             boot_tests.args(["--test", test]);
         }
-        exec::run(boot_tests.args(["--", "--deny", "warnings"]))
+        exec::run(boot_tests.args(["--", "--deny", "warnings"]))?;
+        // The bare-metal crates, each for its own target.
+        let board_crates = Board::ALL.into_iter().map(|board| {
+            (
+                format!("cordon-board-{}", board.name()),
+                board_target(board),
+            )
+        });
+        let guest_crates = [
+            (
+                format!("{GUEST_CRATE_PREFIX}{}", guests::HOSTILE),
+                GUEST_TARGET,
+            ),
+            (guests::X86_CRATE.to_owned(), PC_TARGET),
+        ];
+        for (package, target) in board_crates.chain(guest_crates) {
+            exec::run(exec::cargo(workspace.root()).args([
+                "clippy",
+                "--package",
+                &package,
+                "--target",
+                target,
+                "--",
+                "--deny",
+                "warnings",
+            ]))?;
+        }
+        Ok(())
     }));
     steps.push(timed("host unit tests", || {
         // Some use Debian's real RPi4 device tree.
