@@ -10,7 +10,7 @@ use crate::commands::build::build_flat_image;
 use crate::error::Error;
 use crate::error::Result;
 use crate::exec;
-use crate::paths::{GUEST_CRATE_PREFIX, GUEST_TARGET, PC_TARGET, Workspace};
+use crate::paths::{GUEST_CRATE_PREFIX, GUEST_TARGET, PC_TARGET, Workspace, create_dir};
 
 /// The variable a guest prints its build label from.
 const LABEL_VAR: &str = "CORDON_GUEST_LABEL";
@@ -56,12 +56,7 @@ fn build_x86(workspace: &Workspace, name: &str) -> Result<PathBuf> {
         .join("release")
         .join(name);
     let image_path = image_path(workspace, name);
-    std::fs::create_dir_all(workspace.guests_output()).map_err(|error| {
-        Error::io(
-            format!("cannot create {}", workspace.guests_output().display()),
-            error,
-        )
-    })?;
+    create_dir(&workspace.guests_output())?;
     let size = std::fs::copy(&built, &image_path).map_err(|error| {
         Error::io(
             format!(

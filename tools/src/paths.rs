@@ -3,9 +3,12 @@
 
 use std::env;
 use std::ffi::OsStr;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use cordon_qemu::Board;
+
+use crate::error::{Error, Result};
 
 /// The Rust target the hypervisor is built for: general-purpose registers
 /// only, so that cordon never touches the FP/SIMD registers its guests own
@@ -162,6 +165,17 @@ fn guest_elf_in(target: &Path, name: &str) -> PathBuf {
         .join(format!("{GUEST_CRATE_PREFIX}{name}"))
 }
 
+/// Creates the folder `dir`, and those above it that are missing.
+pub fn create_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir)
+        .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))
+}
+
+/// Creates the folder `path` goes into.
+pub fn create_parent(path: &Path) -> Result<()> {
+    path.parent().map_or(Ok(()), create_dir)
+}
+
 /// What a build with a partition config writes, in a directory of its own.
 #[derive(Debug, Clone)]
 pub struct ConfigOutput {
@@ -169,6 +183,11 @@ pub struct ConfigOutput {
 }
 
 impl ConfigOutput {
+    /// Creates the directory.
+    pub fn create(&self) -> Result<()> {
+        create_dir(&self.dir)
+    }
+
     /// The bootable image, with the config embedded.
     pub fn image(&self) -> PathBuf {
         self.dir.join("cordon.bin")

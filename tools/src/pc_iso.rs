@@ -10,6 +10,7 @@ use std::process::Command;
 
 use crate::error::{Error, Result};
 use crate::exec;
+use crate::paths::create_parent;
 
 /// GRUB's tool that makes a bootable ISO of a directory.
 const GRUB_MKRESCUE: &str = "grub-mkrescue";
@@ -77,11 +78,7 @@ pub fn write(
     }
     let config = staging.join(GRUB_CFG_IN_ISO);
     let cordon = staging.join(CORDON_IN_ISO);
-    let create = |dir: &Path| {
-        fs::create_dir_all(dir)
-            .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))
-    };
-    create(config.parent().expect("the GRUB config is in a directory"))?;
+    create_parent(&config)?;
     let copy = |from: &Path, to: &Path| {
         fs::copy(from, to).map(drop).map_err(|error| {
             Error::io(
@@ -93,7 +90,7 @@ pub fn write(
     copy(elf, &cordon)?;
     for module in modules {
         let to = staging.join(module.in_iso());
-        create(to.parent().expect("a module is in its VM's directory"))?;
+        create_parent(&to)?;
         copy(&module.file, &to)?;
     }
     fs::write(&config, grub_cfg(command_line, modules))

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::exec;
 use crate::image;
 use crate::partition;
-use crate::paths::{Workspace, board_target};
+use crate::paths::{Workspace, board_target, create_parent};
 
 /// The environment variable through which the hypervisor's build script
 /// finds the binary partition config to embed; unset, it embeds none.
@@ -113,15 +113,6 @@ fn build_elf(cargo: &mut Command, package: &str, target: &str) -> Result<()> {
         "--target",
         target,
     ]))
-}
-
-/// Creates the directory `path` goes into.
-fn create_parent(path: &Path) -> Result<()> {
-    match path.parent() {
-        Some(dir) => fs::create_dir_all(dir)
-            .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error)),
-        None => Ok(()),
-    }
 }
 
 /// Builds `package` for the bare-metal `target` with `cargo` and flattens

@@ -16,7 +16,7 @@ use cordon_qemu::{GUEST_INITRD_ADDR, GUEST_KERNEL_ADDR, test_disk};
 use crate::error::{Error, Result};
 use crate::guests;
 use crate::musl::{self, MuslTarget};
-use crate::paths::Workspace;
+use crate::paths::{Workspace, create_dir};
 use crate::prereq;
 use initramfs::Contents;
 
@@ -60,9 +60,7 @@ pub fn prepare(workspace: &Workspace) -> Result<MgmtVm> {
     let replacement =
         guests::build_labelled(workspace, guests::HOSTILE, guests::REPLACEMENT_LABEL)?;
 
-    let output = workspace.mgmt_vm_output();
-    fs::create_dir_all(&output)
-        .map_err(|error| Error::io(format!("cannot create {}", output.display()), error))?;
+    create_dir(&workspace.mgmt_vm_output())?;
     let contents = Contents {
         tree: &workspace.mgmt_vm_sources().join(INITRAMFS_TREE),
         busybox: &debian.busybox,
@@ -107,9 +105,7 @@ pub fn x86_locations(workspace: &Workspace) -> X86MgmtVm {
 pub fn prepare_x86(workspace: &Workspace) -> Result<X86MgmtVm> {
     let debian = prereq::x86_mgmt_vm_files(workspace)?;
     let cordonctl = x86_cordonctl(workspace)?;
-    let output = workspace.mgmt_vm_output();
-    fs::create_dir_all(&output)
-        .map_err(|error| Error::io(format!("cannot create {}", output.display()), error))?;
+    create_dir(&workspace.mgmt_vm_output())?;
     let contents = Contents {
         tree: &workspace.mgmt_vm_sources().join(INITRAMFS_TREE),
         busybox: &debian.busybox,

@@ -15,6 +15,7 @@ use fdt::node::FdtNode;
 use super::load::Loaded;
 use crate::error::{Error, Result};
 use crate::exec;
+use crate::paths::create_parent;
 
 const MODULE_COMPATIBLE: &str = "multiboot,module";
 pub const KERNEL_COMPATIBLE: &str = "multiboot,kernel";
@@ -23,10 +24,7 @@ pub const RAMDISK_COMPATIBLE: &str = "multiboot,ramdisk";
 /// Has QEMU write the device tree `machine` boots with to `output`, and
 /// returns it without NOP tokens (which the `fdt` crate misreads).
 pub fn dump(machine: &Machine, output: &Path) -> Result<Vec<u8>> {
-    if let Some(dir) = output.parent() {
-        fs::create_dir_all(dir)
-            .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
-    }
+    create_parent(output)?;
     exec::output(&mut machine.dump_dtb_command(output)?)?;
     let mut blob = fs::read(output)
         .map_err(|error| Error::io(format!("cannot read {}", output.display()), error))?;

@@ -84,6 +84,7 @@ pub fn prepare(
     load::check(&loaded, loaded.config.errors())?;
 
     let output = workspace.config_output(board, loaded.name());
+    output.create()?;
     if board == Board::Rpi4 {
         rpi4_dtb::write(
             &prereq::rpi4_dtb(workspace),
@@ -96,10 +97,6 @@ pub fn prepare(
         .ok_or_else(|| configs_not_booted(board))?;
     if let Some(storage) = &described.storage {
         prereq::for_storage()?;
-        if let Some(dir) = storage.parent() {
-            fs::create_dir_all(dir)
-                .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
-        }
         storage_disk::keep_or_create(storage).map_err(|error| Error::BadFile {
             path: storage.clone(),
             problem: format!("cannot make the storage disk: {error}"),

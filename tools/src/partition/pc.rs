@@ -3,7 +3,6 @@
 //! every VM's images into a GRUB ISO. GRUB places the modules, so the
 //! config gives them no addresses: cordon finds them by name.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use cordon_config::PcFacts;
@@ -14,7 +13,7 @@ use super::files::{self, Made};
 use super::load::{self, Loaded};
 use super::{append_to_management, board_of, write};
 use crate::commands::build::build_image_with_config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::paths::Workspace;
 use crate::pc_iso::{self, IsoModule};
 use crate::prereq;
@@ -50,10 +49,8 @@ pub fn prepare_pc(
     load::check(&loaded, loaded.config.pc_errors(&emulated_pc(cpus)))?;
 
     let output = workspace.config_output(board, loaded.name());
+    output.create()?;
     let config_bin = output.config_bin();
-    let dir = config_bin.parent().expect("the config is in its directory");
-    fs::create_dir_all(dir)
-        .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
     write(&config_bin, loaded.config.to_bytes())?;
     eprintln!(
         "xtask: {}: {} VMs fit {board} with {cpus} CPUs and {PC_MEMORY_MIB} MiB; {} written",

@@ -23,6 +23,7 @@ use vm_fdt::{FdtReserveEntry, FdtWriter};
 use super::board_dt::{KERNEL_COMPATIBLE, RAMDISK_COMPATIBLE};
 use super::files::VmFiles;
 use crate::error::{Error, Result};
+use crate::paths::create_parent;
 
 /// Nodes of devices QEMU `raspi4b` does not model.
 const UNMODELLED: &[&str] = &[
@@ -75,10 +76,7 @@ pub fn write(debian: &Path, config: &Config, files: &[VmFiles], output: &Path) -
         path: debian.to_owned(),
         problem,
     })?;
-    if let Some(dir) = output.parent() {
-        fs::create_dir_all(dir)
-            .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
-    }
+    create_parent(output)?;
     fs::write(output, made)
         .map_err(|error| Error::io(format!("cannot write {}", output.display()), error))
 }

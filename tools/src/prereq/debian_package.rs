@@ -13,6 +13,7 @@ use std::process::{Command, Stdio};
 use super::system::{self, Step};
 use crate::error::{Error, Result};
 use crate::exec;
+use crate::paths::create_dir;
 
 /// The Debian architecture of the packages.
 const ARCH: &str = "arm64";
@@ -87,8 +88,7 @@ pub fn fetch(package: &PackageFiles<'_>, dir: &Path) -> Result<Vec<PathBuf>> {
     if is_cached(package, dir) {
         return Ok(dests);
     }
-    fs::create_dir_all(dir)
-        .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
+    create_dir(dir)?;
     let members: Vec<&str> = package.files.iter().map(|file| file.member).collect();
     eprintln!(
         "xtask: fetching {} from Debian's {} (once; kept in {})",

@@ -19,7 +19,7 @@ use cordon_qemu::config_machine::ConfigVm;
 
 use crate::error::{Error, Result};
 use crate::partition;
-use crate::paths::Workspace;
+use crate::paths::{Workspace, create_dir};
 use crate::prereq::{self, BootFiles};
 use boot_script::{Module, ModuleKind, boot_script};
 use card_image::CardFile;
@@ -64,8 +64,7 @@ pub fn make(
         .parent()
         .expect("an image lies in an output directory")
         .join(WORK_DIR);
-    fs::create_dir_all(&dir)
-        .map_err(|error| Error::io(format!("cannot create {}", dir.display()), error))?;
+    create_dir(&dir)?;
 
     let mut files = board_files(workspace, board, &boot_files, &dir)?;
     files.push(CardFile {
