@@ -44,6 +44,9 @@ pub struct BootContext<'a> {
     pub image: PhysRange,
     pub dtb: PhysRange,
     pub console: start::ConsoleChoice<'a>,
+    /// The board's firmware mailbox, if it has one (mapped if it has an
+    /// address).
+    pub firmware_mailbox: Option<crate::firmware::MailboxAt>,
 }
 
 pub fn primary(ctx: BootContext) -> ! {
@@ -64,7 +67,9 @@ pub fn primary(ctx: BootContext) -> ! {
     report_board(board);
     report_memory(&ctx);
     let partitioning = setup_memory(&ctx);
-    crate::firmware::query_clock_rates(ctx.fdt, board);
+    if let Some(mailbox) = ctx.firmware_mailbox {
+        crate::firmware::query_clock_rates(ctx.fdt, mailbox);
+    }
     *FIRMWARE_PSCI.lock() = info.psci;
     gic::init_distributor(board.gic);
     gic::init_this_cpu(0);

@@ -22,11 +22,21 @@ use crate::dt::{self, AddressError};
 
 static CLOCK_RATES: Once<Vec<FirmwareClockRate>> = Once::new();
 
-/// The CPU address of the board's firmware mailbox, if the board names
-/// one: cordon maps it as device memory.
-pub fn mailbox_address<'a>(fdt: &Fdt, board: &'a Board) -> Option<Result<u64, AddressError<'a>>> {
+/// The board's firmware mailbox: its device-tree path, and its CPU
+/// address (cordon maps it as device memory) or why it has none.
+#[derive(Clone, Copy, Debug)]
+pub struct MailboxAt {
+    pub path: &'static str,
+    pub base: Result<u64, AddressError<'static>>,
+}
+
+/// Where the board's firmware mailbox is, if the board names one.
+pub fn mailbox_address(fdt: &Fdt, board: &'static Board) -> Option<MailboxAt> {
     let path = board.firmware_mailbox?;
-    Some(dt::translate_to_cpu(fdt, path).map(|(base, _)| base))
+    Some(MailboxAt {
+        path,
+        base: dt::translate_to_cpu(fdt, path).map(|(base, _)| base),
+    })
 }
 
 /// The clock rates the firmware reported at boot (none if it was not
@@ -35,19 +45,17 @@ pub fn clock_rates() -> &'static [FirmwareClockRate] {
     CLOCK_RATES.get().map_or(&[], Vec::as_slice)
 }
 
-/// Asks the board's firmware for the rate of every kept clock and logs
-/// what it says. Call once, on the boot CPU, after [`mailbox_address`]'s
-/// page was mapped.
+/// Asks the firmware, through the mailbox at `at`, for the rate of every
+/// kept clock and logs what it says. Call once, on the boot CPU, after the
+/// mailbox's page was mapped.
 #[cfg(all(target_arch = "aarch64", target_os = "none"))]
-pub fn query_clock_rates(fdt: &Fdt, board: &Board) {
+pub fn query_clock_rates(fdt: &Fdt, at: MailboxAt) {
     use cordon_guest_loader::device_tree::FirmwareClock;
     use log::{info, warn};
 
-    let Some(path) = board.firmware_mailbox else {
-        return;
-    };
-    let base = match dt::translate_to_cpu(fdt, path) {
-        Ok((base, _)) => base,
+    let MailboxAt { path, base } = at;
+    let base = match base {
+        Ok(base) => base,
         Err(err) => {
             warn!("firmware: no mailbox: {err}; clock rates unknown");
             return;

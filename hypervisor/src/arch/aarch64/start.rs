@@ -264,9 +264,10 @@ extern "C" fn primary_main(dtb: usize, entry_el: u64) -> ! {
         .unwrap_or(board.early_console);
 
     // An unusable mailbox is reported once logging is up.
-    let mailbox = crate::firmware::mailbox_address(&fdt, board).and_then(Result::ok);
+    let mailbox = crate::firmware::mailbox_address(&fdt, board);
     let image = ImageLayout::current();
-    let config = mmu::build(&info, &image, console, board, mailbox)
+    let mailbox_base = mailbox.and_then(|at| at.base.ok());
+    let config = mmu::build(&info, &image, console, board, mailbox_base)
         .unwrap_or_else(|err| fatal_early(&[&format_args!("EL2 page tables: {err:?}")]));
     // SAFETY: MMU_CONFIG is written once, here, before secondaries exist;
     // they read it with their MMU off, hence the clean to memory.
@@ -297,6 +298,7 @@ extern "C" fn primary_main(dtb: usize, entry_el: u64) -> ! {
         image: whole,
         dtb: dtb_range,
         console: console_choice,
+        firmware_mailbox: mailbox,
     })
 }
 
