@@ -289,6 +289,15 @@ fn assert_app_logs_are_the_workload_console(app_logs: &[String], lines: &[&str])
 }
 
 /// Where the first line with `text` after line `from` is in `lines`.
+/// The console line where the workload first beat.
+fn first_beat(lines: &[&str], transcript: &Transcript) -> usize {
+    let beat = Pattern::line_with(&[&tag(WORKLOAD), HEARTBEAT]);
+    lines
+        .iter()
+        .position(|line| beat.matches(line))
+        .unwrap_or_else(|| panic!("{WORKLOAD} never beat\n{transcript}"))
+}
+
 fn position_after(lines: &[&str], from: usize, text: &str) -> Option<usize> {
     lines
         .iter()
@@ -440,11 +449,7 @@ fn first_boot(controller: &TestController, described: &ConfigMachine) -> String 
     // then started it.
     let lines: Vec<&str> = transcript.lines().collect();
     assert_app_logs_are_the_workload_console(&app_logs, &lines);
-    let beat = Pattern::line_with(&[&tag(WORKLOAD), HEARTBEAT]);
-    let first_beat = lines
-        .iter()
-        .position(|line| beat.matches(line))
-        .unwrap_or_else(|| panic!("{WORKLOAD} never beat\n{transcript}"));
+    let first_beat = first_beat(&lines, &transcript);
     let requested = position_after(&lines, first_beat, &stop_requested)
         .unwrap_or_else(|| panic!("no stop of the beating {WORKLOAD}\n{transcript}"));
     let stopped_at = position_after(&lines, requested, &stopped)
@@ -536,11 +541,7 @@ impl SecondBoot<'_> {
 
         // cordon started the workload, then the agent stopped it.
         let lines: Vec<&str> = transcript.lines().collect();
-        let beat = Pattern::line_with(&[&tag(WORKLOAD), HEARTBEAT]);
-        let first_beat = lines
-            .iter()
-            .position(|line| beat.matches(line))
-            .unwrap_or_else(|| panic!("{WORKLOAD} never beat\n{transcript}"));
+        let first_beat = first_beat(&lines, &transcript);
         assert!(
             position_after(&lines, first_beat, &stop_requested).is_some(),
             "the agent did not stop the beating {WORKLOAD}\n{transcript}"
